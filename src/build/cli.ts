@@ -1,0 +1,55 @@
+import * as path from 'node:path';
+import { buildProject, PROJECT_ROOT } from './project';
+import { spawnTwilioRun } from './runtime';
+import { TypeCheckError } from './typecheck';
+
+function parsePort(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 3000;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(`PORT must be an integer between 1 and 65535, got "${raw}"`);
+  }
+  return port;
+}
+
+async function build(): Promise<ReturnType<typeof buildProject>> {
+  return buildProject({ log: (line) => console.log(line) });
+}
+
+async function start(): Promise<void> {
+  const port = parsePort(process.env.PORT);
+  const result = await build();
+  const host = process.env.TWILIO_RUN_HOST ?? '127.0.0.1';
+  const child = spawnTwilioRun({
+    projectRoot: PROJECT_ROOT,
+    port,
+    functionsDir: result.functionsDir,
+    assetsDir: result.assetsDir,
+    host,
+    stdio: 'inherit',
+  });
+  const shown = host === '0.0.0.0' ? 'localhost' : host;
+  console.log(`\nLocal runtime: http://${shown}:${port}/health  (functions from ${path.relative(PROJECT_ROOT, result.functionsDir)})`);
+  const stop = (signal: NodeJS.Signals) => child.kill(signal);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  child.on('exit', (code) => process.exit(code ?? 0));
+}
+
+const commands: Record<string, () => Promise<unknown>> = { build, start };
+
+async function main(): Promise<void> {
+  const name = process.argv[2] ?? '';
+  const command = commands[name];
+  if (!command) {
+    console.error(`Unknown command "${name}". Commands: ${Object.keys(commands).join(', ')}`);
+    process.exit(2);
+  }
+  await command();
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof TypeCheckError) console.error(`Build failed. ${error.message}`);
+  else console.error(`Build failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,50 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export interface RuntimeOptions {
+  projectRoot: string;
+  port: number;
+  functionsDir: string;
+  assetsDir: string;
+  /** env file loaded into each Function's context; default: <root>/.env when it exists */
+  envFile?: string;
+  /** interface to listen on (TWILIO_RUN_HOST); default 127.0.0.1 */
+  host?: string;
+  stdio?: 'inherit' | 'pipe';
+  /** own process group, so a test can stop twilio-run and every child it started in one signal */
+  detached?: boolean;
+}
+
+/** Starts the real `twilio-run start` on the build output, with binary bodies working. */
+export function spawnTwilioRun(options: RuntimeOptions): ChildProcess {
+  const bin = require.resolve('twilio-run/bin/twilio-run.js', { paths: [options.projectRoot] });
+  const args = [
+    '-r',
+    path.join(__dirname, 'loopback-listen.cjs'),
+    bin,
+    'start',
+    '--cwd',
+    options.projectRoot,
+    '--port',
+    String(options.port),
+    '--functions-folder',
+    path.relative(options.projectRoot, options.functionsDir) || '.',
+    '--assets-folder',
+    path.relative(options.projectRoot, options.assetsDir) || '.',
+    // A forked Function sends its reply over IPC, which turns a Buffer body into JSON.
+    '--fork-process=false',
+  ];
+  const envFile = options.envFile ?? path.join(options.projectRoot, '.env');
+  if (fs.existsSync(envFile)) args.push('--env', envFile);
+  return spawn(process.execPath, args, {
+    cwd: options.projectRoot,
+    env: {
+      ...process.env,
+      TWILIO_RUN_HOST: options.host ?? process.env.TWILIO_RUN_HOST ?? '127.0.0.1',
+      FORCE_COLOR: '0',
+    },
+    stdio: options.stdio === 'inherit' ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
+  });
+}

@@ -1,0 +1,115 @@
+import { ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnTwilioRun } from '../../src/build/runtime';
+import { PROJECT_ROOT, sharedBuildDir } from './paths';
+
+export const TEST_ACCOUNT_SID = 'AC00000000000000000000000000000000';
+export const TEST_AUTH_TOKEN = 'test-auth-token-0123456789abcdef';
+
+export interface RunningRuntime {
+  port: number;
+  baseUrl: string;
+  /** everything twilio-run printed so far (stdout and stderr) */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+// Last resort when a test file dies without reaching its afterAll: no orphaned twilio-run.
+process.on('exit', () => {
+  for (const child of running) killGroup(child, 'SIGKILL');
+});
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function writeEnvFile(env: Record<string, string>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-env-'));
+  const file = path.join(dir, '.env');
+  fs.writeFileSync(file, Object.entries(env).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('\n') + '\n');
+  return file;
+}
+
+async function waitUntilAnswering(baseUrl: string, child: ChildProcess, output: () => string, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`twilio-run exited with ${child.exitCode}:\n${output()}`);
+    try {
+      const res = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`twilio-run did not answer on ${baseUrl}/health within ${timeoutMs} ms:\n${output()}`);
+}
+
+export interface StartOptions {
+  /** build to serve; default the shared build of this jest run */
+  buildDir?: string;
+  /** variables for the Functions' context, written to a generated env file */
+  env?: Record<string, string>;
+}
+
+/** Starts the real `twilio-run start` on a free loopback port and waits until /health answers. */
+export async function startRuntime(options: StartOptions = {}): Promise<RunningRuntime> {
+  const buildDir = options.buildDir ?? sharedBuildDir();
+  const port = await freePort();
+  const envFile = writeEnvFile({
+    ACCOUNT_SID: TEST_ACCOUNT_SID,
+    AUTH_TOKEN: TEST_AUTH_TOKEN,
+    ...options.env,
+  });
+  const child = spawnTwilioRun({
+    projectRoot: PROJECT_ROOT,
+    port,
+    functionsDir: path.join(buildDir, 'functions'),
+    assetsDir: path.join(buildDir, 'assets'),
+    envFile,
+    detached: true,
+  });
+  running.add(child);
+  let log = '';
+  child.stdout?.on('data', (chunk: Buffer) => (log += chunk.toString('utf8')));
+  child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString('utf8')));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    killGroup(child, 'SIGTERM');
+    const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+    running.delete(child);
+    fs.rmSync(path.dirname(envFile), { recursive: true, force: true });
+  };
+  try {
+    await waitUntilAnswering(baseUrl, child, () => log, 45000);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { port, baseUrl, output: () => log, stop };
+}
