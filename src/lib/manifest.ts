@@ -20,6 +20,8 @@ export interface ManifestEntry {
   lastModified: string;
   /** hex sha256 of the content */
   sha256: string;
+  /** Cache-Control of the stable URL (/media) for this name, from the cache policy: "no-cache" or "max-age=N" */
+  cacheControl: string;
 }
 
 export interface Manifest {
@@ -32,3 +34,33 @@ export interface Manifest {
 /** Deployed path of the manifest itself (a private asset: dist/assets/media-manifest.private.json). */
 export const MANIFEST_ASSET_PATH = '/media-manifest.json';
 export const MANIFEST_FILE_NAME = 'media-manifest.private.json';
+
+export class ManifestError extends Error {}
+
+/**
+ * Parses the manifest text and checks its shape, so a hand-edited or truncated manifest fails with a message
+ * naming the entry and field at fault instead of an undefined deep in a handler.
+ */
+export function parseManifest(text: string, source = MANIFEST_FILE_NAME): Manifest {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new ManifestError(`${source}: not valid JSON (${(err as Error).message})`);
+  }
+  const manifest = data as Manifest;
+  if (!manifest || typeof manifest !== 'object' || manifest.schema !== 1 || typeof manifest.entries !== 'object' || !manifest.entries) {
+    throw new ManifestError(`${source}: expected {"schema": 1, "entries": {...}}`);
+  }
+  const stringFields = ['name', 'visibility', 'path', 'version', 'contentType', 'etag', 'lastModified', 'sha256', 'cacheControl'] as const;
+  for (const [key, entry] of Object.entries(manifest.entries)) {
+    for (const field of stringFields) {
+      if (typeof entry?.[field] !== 'string') throw new ManifestError(`${source}: entry "${key}" has no string "${field}"`);
+    }
+    if (!Number.isInteger(entry.bytes) || entry.bytes < 0) throw new ManifestError(`${source}: entry "${key}" has no byte count`);
+    if (!['public', 'protected', 'private'].includes(entry.visibility)) {
+      throw new ManifestError(`${source}: entry "${key}" has unknown visibility "${entry.visibility}"`);
+    }
+  }
+  return manifest;
+}
