@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BuildInfo } from '../lib/build-info';
-import { stageAssets } from './assets-stage';
+import { resolveLimits } from './asset-limits';
+import { AssetCheck, AssetLimitError, checkAssets, formatUsage, HashCache, scanAssets, stageAssets } from './assets';
+import { loadMediaConfig } from './media-config';
 import { buildFunctions, listFunctions } from './functions';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
@@ -15,6 +17,10 @@ export interface BuildOptions {
   /** output; default <root>/dist (dist/functions + dist/assets) */
   outDir?: string;
   log?: (line: string) => void;
+  /** content hashes of earlier builds; default <root>/.build-cache/asset-hashes.json, null for none */
+  hashCacheFile?: string | null;
+  /** media.config.json to read; default <root>/media.config.json */
+  configFile?: string;
 }
 
 export interface BuildResult {
@@ -22,6 +28,9 @@ export interface BuildResult {
   functionsDir: string;
   assetsDir: string;
   info: BuildInfo;
+  check: AssetCheck;
+  hashed: number;
+  reused: number;
 }
 
 export async function buildProject(options: BuildOptions = {}): Promise<BuildResult> {
@@ -32,17 +41,41 @@ export async function buildProject(options: BuildOptions = {}): Promise<BuildRes
   const log = options.log ?? (() => undefined);
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string; version: string };
 
-  const assets = stageAssets(path.resolve(options.assetsDir ?? path.join(root, 'assets')), assetsDir);
+  const config = loadMediaConfig(root, options.configFile);
   const functionDirs = (options.functionDirs ?? [path.join(root, 'src', 'functions')]).map((d) => path.resolve(d));
+  const functionCount = listFunctions(functionDirs).length;
+  const scan = scanAssets(path.resolve(options.assetsDir ?? path.join(root, 'assets')));
+  // Limits first: nothing is written, let alone uploaded, for a tree Twilio would refuse.
+  const check = checkAssets(scan, resolveLimits(config.limits), functionCount);
+  for (const skipped of check.skipped) log(`skipped ${skipped.rel}: ${skipped.reason}`);
+  if (check.violations.length > 0) throw new AssetLimitError(check);
+
+  const hashCacheFile = options.hashCacheFile === undefined ? path.join(root, '.build-cache', 'asset-hashes.json') : options.hashCacheFile;
+  const totalBytes = scan.files.reduce((sum, f) => sum + f.bytes, 0);
+  const started = Date.now();
+  let lastProgress = started;
+  const staged = await stageAssets({
+    scan,
+    outDir: assetsDir,
+    cachePolicy: config.cachePolicy,
+    hashCache: new HashCache(hashCacheFile ?? undefined),
+    progress: (done, total, bytes) => {
+      const now = Date.now();
+      if (now - lastProgress < 2000 && done < total) return;
+      if (now - started < 2000) return;
+      lastProgress = now;
+      log(`assets: ${done}/${total} files, ${Math.round((100 * bytes) / Math.max(totalBytes, 1))}% of bytes`);
+    },
+  });
+  // What is really deployed: every staged file plus the generated manifest (a private asset).
+  const assets = { ...staged.counts, private: staged.counts.private + 1 };
   const info: BuildInfo = {
     name: pkg.name,
     version: pkg.version,
     builtAt: new Date().toISOString(),
-    functions: 0,
+    functions: functionCount,
     assets: { ...assets, total: assets.public + assets.protected + assets.private },
   };
-  // The Function count is known before bundling; bake it into the build info every Function carries.
-  info.functions = listFunctions(functionDirs).length;
   const entries = await buildFunctions({
     projectRoot: root,
     functionDirs,
@@ -50,6 +83,7 @@ export async function buildProject(options: BuildOptions = {}): Promise<BuildRes
     define: { __BUILD_INFO__: JSON.stringify(info) },
   });
   log(`built ${entries.length} functions into ${path.relative(root, functionsDir) || functionsDir}`);
-  log(`staged ${info.assets.total} assets into ${path.relative(root, assetsDir) || assetsDir}`);
-  return { outDir, functionsDir, assetsDir, info };
+  log(`staged ${info.assets.total} assets into ${path.relative(root, assetsDir) || assetsDir} (${staged.hashed} hashed, ${staged.reused} unchanged)`);
+  log(formatUsage(check));
+  return { outDir, functionsDir, assetsDir, info, check, hashed: staged.hashed, reused: staged.reused };
 }
