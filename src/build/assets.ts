@@ -177,7 +177,7 @@ export function checkAssets(scan: AssetScan, limits: AssetLimits, functionCount:
       }
     }
   }
-  const where = path.basename(scan.dir) || scan.dir;
+  const where = path.relative(process.cwd(), scan.dir) || '.';
   if (publicCount > limits.publicFiles) {
     add(where, 'file-count', `${where}/: ${publicCount} public and protected assets, limit ${limits.publicFiles} per build`);
   }

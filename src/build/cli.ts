@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { AssetLimitError, formatUsage } from './assets';
 import { buildProject, PROJECT_ROOT } from './project';
 import { spawnTwilioRun } from './runtime';
 import { TypeCheckError } from './typecheck';
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   if (error instanceof TypeCheckError) console.error(`Build failed. ${error.message}`);
+  else if (error instanceof AssetLimitError) console.error(`Build failed: ${error.message}\n\n${formatUsage(error.check)}\nNothing was written to dist/assets.`);
   else console.error(`Build failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

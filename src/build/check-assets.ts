@@ -1,0 +1,56 @@
+// `npm run assets:check [-- --dir DIR] [--json]`: checks the asset tree against Twilio's limits without
+// building anything. Exit 0 within limits, 1 with every violation listed, 2 for bad arguments or config.
+import * as path from 'node:path';
+import { resolveLimits } from './asset-limits';
+import { checkAssets, formatUsage, scanAssets } from './assets';
+import { listFunctions } from './functions';
+import { loadMediaConfig, MediaConfigError } from './media-config';
+import { PROJECT_ROOT } from './project';
+
+interface Args {
+  dir: string;
+  json: boolean;
+  functionsDir: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { dir: path.join(PROJECT_ROOT, 'assets'), json: false, functionsDir: path.join(PROJECT_ROOT, 'src', 'functions') };
+  for (let i = 0; i < argv.length; i += 1) {
+    const flag = argv[i];
+    if (flag === '--json') args.json = true;
+    else if (flag === '--dir' || flag === '--functions') {
+      const value = argv[i + 1];
+      if (!value || value.startsWith('--')) throw new MediaConfigError(`${flag} needs a folder, e.g. ${flag} assets`);
+      if (flag === '--dir') args.dir = path.resolve(value);
+      else args.functionsDir = path.resolve(value);
+      i += 1;
+    } else throw new MediaConfigError(`unknown argument "${flag}" (usage: assets:check [--dir DIR] [--functions DIR] [--json])`);
+  }
+  return args;
+}
+
+export function main(argv: string[]): number {
+  let args: Args;
+  try {
+    args = parseArgs(argv);
+    const config = loadMediaConfig(PROJECT_ROOT);
+    const check = checkAssets(scanAssets(args.dir), resolveLimits(config.limits), listFunctions([args.functionsDir]).length);
+    if (args.json) {
+      console.log(JSON.stringify({ ok: check.violations.length === 0, dir: args.dir, ...check }, null, 2));
+    } else {
+      console.log(`Assets in ${path.relative(process.cwd(), args.dir) || '.'}:\n${formatUsage(check)}`);
+      for (const skipped of check.skipped) console.log(`note: ${skipped.rel} skipped: ${skipped.reason}`);
+      if (check.violations.length === 0) console.log('Within every limit.');
+      else {
+        console.error(`\n${check.violations.length} violation${check.violations.length === 1 ? '' : 's'}:`);
+        for (const v of check.violations) console.error(`  [${v.rule}] ${v.message}`);
+      }
+    }
+    return check.violations.length === 0 ? 0 : 1;
+  } catch (err) {
+    console.error(`assets:check: ${(err as Error).message}`);
+    return 2;
+  }
+}
+
+if (require.main === module) process.exit(main(process.argv.slice(2)));

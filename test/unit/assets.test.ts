@@ -1,0 +1,179 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { getPathAndAccessFromFileInfo } from '@twilio-labs/serverless-api/dist/utils/fs';
+import { DEFAULT_ASSET_LIMITS, MB, resolveLimits } from '../../src/build/asset-limits';
+import { AssetLimitError, checkAssets, HashCache, scanAssets, stageAssets, twilioPathAndAccess, versionedRel } from '../../src/build/assets';
+import { buildProject } from '../../src/build/project';
+import { MANIFEST_FILE_NAME, parseManifest } from '../../src/lib/manifest';
+import { PROJECT_ROOT } from '../support/paths';
+
+const tmpDirs: string[] = [];
+function tmpDir(prefix = 'tma-assets-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tmpDirs.push(dir);
+  return dir;
+}
+afterAll(() => tmpDirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+/** Creates files in a fresh tree; sizes are made sparse with truncate so big files cost nothing. */
+function tree(files: Record<string, number | string>): string {
+  const dir = tmpDir();
+  for (const [rel, content] of Object.entries(files)) {
+    const abs = path.join(dir, rel);
+    fs.mkdirSync(path.dirname(abs), { recursive: true });
+    if (typeof content === 'string') fs.writeFileSync(abs, content);
+    else {
+      fs.writeFileSync(abs, '');
+      fs.truncateSync(abs, content);
+    }
+  }
+  return dir;
+}
+
+function many(count: number, prefix: string, marker = ''): Record<string, number> {
+  return Object.fromEntries(Array.from({ length: count }, (_, i) => [`${prefix}/f${i}${marker}.txt`, 1]));
+}
+
+const check = (dir: string, functions = 1, overrides = {}) => checkAssets(scanAssets(dir), resolveLimits(overrides), functions);
+const rules = (dir: string, functions = 1) => check(dir, functions).violations.map((v) => v.rule);
+
+describe('visibility and deployed path', () => {
+  const names = [
+    'audio/greeting.wav',
+    'audio/hold music.private.wav',
+    'docs/agent-guide.protected.pdf',
+    'a.protected.b.wav',
+    'x.private',
+    'README',
+    'nested/deep/logo.private.png',
+    'tab\there.mp3',
+  ];
+  it.each(names)('%s: same as @twilio-labs/serverless-api decides', (rel) => {
+    const theirs = getPathAndAccessFromFileInfo({ name: rel, path: `/abs/${rel}` });
+    expect(twilioPathAndAccess(rel)).toEqual({ path: theirs.path, access: theirs.access });
+  });
+
+  it('puts the version before the marker, so twilio-run keeps the visibility and strips the marker', () => {
+    for (const rel of ['audio/greeting.wav', 'docs/agent-guide.protected.pdf', 'README']) {
+      const { access, path: plain } = twilioPathAndAccess(rel);
+      const versioned = versionedRel({ rel, visibility: access }, 'abcdef012345');
+      const theirs = getPathAndAccessFromFileInfo({ name: versioned, path: `/abs/${versioned}` });
+      expect(theirs.access).toBe(access);
+      const ext = path.extname(plain);
+      expect(theirs.path).toBe(ext ? plain.replace(new RegExp(`\\${ext}$`), `.abcdef012345${ext}`) : `${plain}.abcdef012345`);
+    }
+  });
+
+  it('leaves dotfiles and OS junk out with a note', () => {
+    const dir = tree({ 'a.wav': 1, '.gitkeep': 0, 'img/.DS_Store': 4, '.hidden/x.wav': 1, 'Thumbs.db': 2 });
+    const scan = scanAssets(dir);
+    expect(scan.files.map((f) => f.rel)).toEqual(['a.wav']);
+    expect(scan.skipped.map((s) => s.rel).sort()).toEqual(['.gitkeep', '.hidden/x.wav', 'Thumbs.db', 'img/.DS_Store']);
+  });
+});
+
+describe('limits', () => {
+  it('1000 public+protected files pass, 1001 fail', () => {
+    expect(rules(tree({ ...many(999, 'p'), 'd/x.protected.txt': 1 }))).toEqual([]);
+    const over = check(tree({ ...many(1000, 'p'), 'd/x.protected.txt': 1 }));
+    expect(over.violations).toHaveLength(1);
+    expect(over.violations[0].message).toMatch(/1001 public and protected assets, limit 1000 per build/);
+  });
+
+  it('24 MB passes, 26 MB fails, naming the file and both sizes', () => {
+    expect(rules(tree({ 'audio/ok.wav': 24 * MB }))).toEqual([]);
+    const over = check(tree({ 'audio/big.protected.wav': 26 * MB }));
+    expect(over.violations.map((v) => v.message)).toEqual(['audio/big.protected.wav: protected asset is 26.0 MB, limit 25.0 MB']);
+  });
+
+  it('50 deployed private assets pass (49 files + the manifest), 51 fail', () => {
+    expect(rules(tree(many(49, 'priv', '.private')))).toEqual([]);
+    const over = check(tree(many(50, 'priv', '.private')));
+    expect(over.violations).toHaveLength(1);
+    expect(over.violations[0].message).toMatch(`/: 51 private assets (including the generated ${MANIFEST_FILE_NAME}), limit 50 per build`);
+  });
+
+  it('a private asset of 10 MB passes, one byte more fails', () => {
+    expect(rules(tree({ 'a.private.wav': 10 * MB }))).toEqual([]);
+    expect(check(tree({ 'a.private.wav': 10 * MB + 1 })).violations[0].message).toBe('a.private.wav: private asset is 10.0 MB, limit 10.0 MB');
+  });
+
+  it('50 Functions pass, 51 fail', () => {
+    const dir = tree({ 'a.wav': 1 });
+    expect(rules(dir, 50)).toEqual([]);
+    expect(check(dir, 51).violations[0].message).toBe('src/functions/: 51 Functions, limit 50 per build');
+  });
+
+  it('reports two files landing on the same deployed path', () => {
+    const over = check(tree({ 'audio/hold music.wav': 1, 'audio/hold-music.wav': 2, 'x.private.wav': 1, 'x.wav': 1 }));
+    expect(over.violations.map((v) => v.rule)).toEqual(['collision', 'collision']);
+    expect(over.violations[0].message).toMatch(/deploys to the same path \/audio\/hold-music.wav as audio\/hold music.wav/);
+  });
+
+  it('reports forbidden characters and over-long paths (counted with the version)', () => {
+    const longName = 'a'.repeat(236) + '.wav'; // "/" + 236 + ".<12>" + ".wav" = 254
+    const tooLong = 'a'.repeat(238) + '.wav'; // 256 deployed
+    const over = check(tree({ 'bad#name.wav': 1, 'q?.wav': 1, [longName]: 1, [tooLong]: 1 }));
+    expect(over.violations.map((v) => v.rule).sort()).toEqual(['forbidden-character', 'forbidden-character', 'path-length']);
+    expect(over.violations.find((v) => v.rule === 'path-length')!.message).toMatch(/256 characters .* limit 255/);
+  });
+
+  it('reports every violation of a tree in one run', () => {
+    const over = check(tree({ 'big.wav': 26 * MB, 'huge.private.wav': 11 * MB, 'a@b.wav': 1, 'c.wav': 1, 'c.private.wav': 1 }), 60);
+    expect(over.violations.map((v) => v.rule).sort()).toEqual(['collision', 'file-size', 'forbidden-character', 'function-count', 'private-file-size']);
+  });
+
+  it('takes overrides from config', () => {
+    expect(check(tree(many(3, 'p')), 1, { publicFiles: 2 }).violations[0].message).toMatch(/3 public and protected assets, limit 2/);
+    expect(resolveLimits({})).toEqual(DEFAULT_ASSET_LIMITS);
+  });
+});
+
+describe('content-versioned staging', () => {
+  async function stage(src: string, out: string, cacheFile: string) {
+    return stageAssets({ scan: scanAssets(src), outDir: out, cachePolicy: [{ match: 'audio/**', cache: 'max-age=60' }], hashCache: new HashCache(cacheFile) });
+  }
+
+  it('keeps the name of an unchanged file without re-hashing it, renames a changed one and drops its old version', async () => {
+    const src = tree({ 'audio/greeting.wav': 'hello v1', 'docs/guide.protected.pdf': '%PDF', 'audio/hold.private.wav': 'hold' });
+    const out = tmpDir();
+    const cacheFile = path.join(tmpDir(), 'hashes.json');
+    const first = await stage(src, out, cacheFile);
+    expect(first.hashed).toBe(3);
+    const greeting = first.manifest.entries['audio/greeting.wav'];
+    expect(greeting.path).toMatch(/^\/audio\/greeting\.[0-9a-f]{12}\.wav$/);
+    expect(greeting).toMatchObject({ visibility: 'public', bytes: 8, contentType: 'audio/wav', cacheControl: 'max-age=60' });
+    expect(greeting.etag).toBe(`"sha256-${greeting.sha256}"`);
+    expect(first.manifest.entries['docs/guide.pdf']).toMatchObject({ visibility: 'protected', cacheControl: 'no-cache' });
+    expect(first.manifest.entries['docs/guide.pdf'].path).toMatch(/^\/docs\/guide\.[0-9a-f]{12}\.pdf$/);
+    expect(first.manifest.entries['audio/hold.wav'].path).toBe('/audio/hold.wav');
+    expect(fs.readFileSync(path.join(out, 'audio', `greeting.${greeting.version}.wav`), 'utf8')).toBe('hello v1');
+    expect(parseManifest(fs.readFileSync(path.join(out, MANIFEST_FILE_NAME), 'utf8')).entries).toEqual(first.manifest.entries);
+
+    const again = await stage(src, out, cacheFile);
+    expect(again.hashed).toBe(0);
+    expect(again.manifest.entries['audio/greeting.wav'].path).toBe(greeting.path);
+
+    fs.writeFileSync(path.join(src, 'audio', 'greeting.wav'), 'hello v2');
+    const changed = await stage(src, out, cacheFile);
+    expect(changed.hashed).toBe(1);
+    const next = changed.manifest.entries['audio/greeting.wav'];
+    expect(next.path).not.toBe(greeting.path);
+    expect(fs.readFileSync(path.join(out, 'audio', `greeting.${next.version}.wav`), 'utf8')).toBe('hello v2');
+    expect(fs.existsSync(path.join(out, 'audio', `greeting.${greeting.version}.wav`))).toBe(false);
+    expect(changed.manifest.entries['docs/guide.pdf'].path).toBe(first.manifest.entries['docs/guide.pdf'].path);
+    expect(fs.readdirSync(out).sort()).toEqual(['audio', 'docs', MANIFEST_FILE_NAME]);
+  });
+});
+
+describe('buildProject', () => {
+  it('refuses an over-limit tree before writing anything', async () => {
+    const src = tree({ 'big.wav': 26 * MB, 'a,b.wav': 1 });
+    const out = path.join(tmpDir(), 'dist');
+    const failure = buildProject({ projectRoot: PROJECT_ROOT, assetsDir: src, outDir: out, hashCacheFile: null });
+    await expect(failure).rejects.toBeInstanceOf(AssetLimitError);
+    await expect(failure).rejects.toThrow(/breaks 2 Twilio limits:\n.*a,b.wav: path contains ",".*\n.*big.wav: public asset is 26.0 MB, limit 25.0 MB/);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+});
