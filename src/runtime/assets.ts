@@ -29,3 +29,22 @@ export function privateAssetPath(entry: ManifestEntry): string {
   if (!asset) throw new Error(`private asset ${entry.path} listed in the manifest is missing from the runtime`);
   return asset.path;
 }
+
+/** Bytes start..end (inclusive) of a private asset, read without loading the rest of the file. */
+export function readPrivateRange(entry: ManifestEntry, start: number, end: number): Buffer {
+  const length = Math.max(0, end - start + 1);
+  const buffer = Buffer.alloc(length);
+  if (length === 0) return buffer;
+  const fd = fs.openSync(privateAssetPath(entry), 'r');
+  try {
+    let read = 0;
+    while (read < length) {
+      const n = fs.readSync(fd, buffer, read, length - read, start + read);
+      if (n === 0) throw new Error(`private asset ${entry.path} is shorter than the manifest says (${entry.bytes} bytes)`);
+      read += n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return buffer;
+}

@@ -72,12 +72,14 @@ export interface StartOptions {
   buildDir?: string;
   /** variables for the Functions' context, written to a generated env file */
   env?: Record<string, string>;
+  /** port to listen on (e.g. to restart on the same URL); default a free one */
+  port?: number;
 }
 
 /** Starts the real `twilio-run start` on a free loopback port and waits until /health answers. */
 export async function startRuntime(options: StartOptions = {}): Promise<RunningRuntime> {
   const buildDir = options.buildDir ?? sharedBuildDir();
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const envFile = writeEnvFile({
     ACCOUNT_SID: TEST_ACCOUNT_SID,
     AUTH_TOKEN: TEST_AUTH_TOKEN,

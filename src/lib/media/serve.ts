@@ -1,0 +1,102 @@
+import { evaluatePreconditions, evaluateRange, RequestHeaders } from '../http/conditional';
+import type { Manifest, ManifestEntry } from '../manifest';
+import { parseMediaName } from '../media-name';
+import { errorResponse, PlainResponse } from '../respond';
+import { findEntry, stableMediaUrl, UnknownMediaError } from './urls';
+
+/** A content-addressed URL or a pinned current version never changes: cache it for a year, never revalidate (RFC 8246). */
+export const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+export interface MediaRequest {
+  manifest: Manifest;
+  /** the `name` parameter as received */
+  name: unknown;
+  /** the `v` parameter as received */
+  version: unknown;
+  headers: RequestHeaders;
+  baseUrl: string;
+}
+
+export type MediaDecision =
+  | { kind: 'response'; response: PlainResponse }
+  /** the Function must send bytes start..end (inclusive) of the private asset with these status and headers */
+  | { kind: 'bytes'; entry: ManifestEntry; status: 200 | 206; start: number; end: number; headers: Record<string, string> };
+
+const respond = (response: PlainResponse): MediaDecision => ({ kind: 'response', response });
+const noStoreError = (status: number, message: string) => errorResponse(status, message, { 'Cache-Control': 'no-store' });
+
+/**
+ * Decides the answer of GET/POST /media?name=&v=. Public and protected media redirect to their content-addressed
+ * asset; private media is served by the Function. A current pinned version is immutable; a version that is not
+ * the current one redirects (no-store) to the stable URL of the current one, so a TwiML document generated
+ * before a deploy still plays and the new bytes are never stored under an immutable header.
+ */
+export function decideMedia(request: MediaRequest): MediaDecision {
+  const parsedName = parseMediaName(request.name);
+  if (!parsedName.ok) return respond(noStoreError(parsedName.status, parsedName.message));
+  let entry: ManifestEntry;
+  try {
+    entry = findEntry(request.manifest, parsedName.name);
+  } catch (err) {
+    if (err instanceof UnknownMediaError) return respond(noStoreError(404, err.message));
+    throw err;
+  }
+  let cacheControl = entry.cacheControl;
+  if (request.version !== undefined && request.version !== '') {
+    if (typeof request.version !== 'string' || !/^[0-9a-f]{6,64}$/.test(request.version)) {
+      return respond(noStoreError(400, 'parameter "v" must be the hex version of a media file, as /studio/media-url or the manifest gives it'));
+    }
+    if (request.version !== entry.version) {
+      return respond({
+        status: 302,
+        headers: {
+          Location: stableMediaUrl(request.baseUrl, entry.name),
+          'Cache-Control': 'no-store',
+          'X-Media-Version': `requested=${request.version}; current=${entry.version}`,
+        },
+        body: '',
+      });
+    }
+    cacheControl = IMMUTABLE;
+  }
+  return entry.visibility === 'private' ? decidePrivate(entry, request.headers, cacheControl) : decideRedirect(entry, request, cacheControl);
+}
+
+function decideRedirect(entry: ManifestEntry, request: MediaRequest, cacheControl: string): MediaDecision {
+  // The redirect is its own representation: its validator names the version it points at.
+  const validators = { etag: `"redirect-${entry.sha256}"`, lastModified: entry.lastModified };
+  const headers = { 'Cache-Control': cacheControl, ETag: validators.etag };
+  const verdict = evaluatePreconditions(request.headers, validators);
+  if (verdict.outcome === 'not-modified') return respond({ status: 304, headers, body: '' });
+  if (verdict.outcome === 'precondition-failed') return respond(preconditionFailed(verdict.header, headers));
+  return respond({ status: 302, headers: { ...headers, Location: `${request.baseUrl}${entry.path}` }, body: '' });
+}
+
+function preconditionFailed(headerName: string, headers: Record<string, string>): PlainResponse {
+  return errorResponse(412, `precondition in header "${headerName}" does not hold for the current version`, headers);
+}
+
+function decidePrivate(entry: ManifestEntry, requestHeaders: RequestHeaders, cacheControl: string): MediaDecision {
+  const validators = { etag: entry.etag, lastModified: entry.lastModified };
+  // What a 304 must repeat from the 200 (RFC 9110 15.4.5), and the rest of the 200's metadata.
+  const cacheHeaders = { ETag: entry.etag, 'Cache-Control': cacheControl, 'Last-Modified': entry.lastModified };
+  const verdict = evaluatePreconditions(requestHeaders, validators);
+  if (verdict.outcome === 'not-modified') return respond({ status: 304, headers: cacheHeaders, body: '' });
+  if (verdict.outcome === 'precondition-failed') return respond(preconditionFailed(verdict.header, cacheHeaders));
+  const headers = { ...cacheHeaders, 'Content-Type': entry.contentType, 'Accept-Ranges': 'bytes' };
+  const range = evaluateRange(requestHeaders, entry.bytes, validators);
+  if (range.outcome === 'unsatisfiable') {
+    return respond({
+      status: 416,
+      headers: { ...cacheHeaders, 'Content-Range': `bytes */${entry.bytes}`, 'Content-Type': 'text/plain; charset=utf-8' },
+      body: `Range not satisfiable: ${entry.name} has ${entry.bytes} bytes`,
+    });
+  }
+  if (range.outcome === 'partial') {
+    return {
+      kind: 'bytes', entry, status: 206, start: range.start, end: range.end,
+      headers: { ...headers, 'Content-Range': `bytes ${range.start}-${range.end}/${entry.bytes}`, 'Content-Length': String(range.end - range.start + 1) },
+    };
+  }
+  return { kind: 'bytes', entry, status: 200, start: 0, end: entry.bytes - 1, headers: { ...headers, 'Content-Length': String(entry.bytes) } };
+}

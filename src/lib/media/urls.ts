@@ -1,0 +1,43 @@
+import type { Manifest, ManifestEntry } from '../manifest';
+
+/**
+ * Base URL of the service as Twilio reaches it. Deployed, DOMAIN_NAME is the service's domain and Twilio only
+ * speaks https to it; locally twilio-run sets DOMAIN_NAME to "localhost:PORT", served over plain http.
+ */
+export function serviceBaseUrl(domainName: string | undefined, override?: string): string {
+  if (override) return override.replace(/\/+$/, '');
+  if (!domainName) throw new Error('DOMAIN_NAME is not set: cannot build absolute media URLs');
+  const local = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(domainName);
+  return `${local ? 'http' : 'https'}://${domainName}`;
+}
+
+export class UnknownMediaError extends Error {
+  readonly status = 404;
+  constructor(readonly mediaName: string) {
+    super(`no media named "${mediaName}" in this build (parameter "name"); names are paths under assets/ without visibility marker, e.g. audio/greeting.wav`);
+  }
+}
+
+export function findEntry(manifest: Manifest, name: string): ManifestEntry {
+  const entry = Object.prototype.hasOwnProperty.call(manifest.entries, name) ? manifest.entries[name] : undefined;
+  if (!entry) throw new UnknownMediaError(name);
+  return entry;
+}
+
+/** URL of the stable /media endpoint for a logical name, optionally pinned to a version. */
+export function stableMediaUrl(baseUrl: string, name: string, version?: string): string {
+  const query = new URLSearchParams({ name });
+  if (version) query.set('v', version);
+  return `${baseUrl}/media?${query.toString()}`;
+}
+
+/**
+ * The URL to put in TwiML (<Play>, <Media>) or an MMS mediaUrl: the content-addressed asset itself, immutable,
+ * so Twilio's caches never need to revalidate (each revalidation is a billed request). Private media has no
+ * asset URL, so it goes through /media pinned to its version, which is served with the same immutable policy.
+ */
+export function mediaUrl(manifest: Manifest, name: string, baseUrl: string): string {
+  const entry = findEntry(manifest, name);
+  if (entry.visibility === 'private') return stableMediaUrl(baseUrl, entry.name, entry.version);
+  return `${baseUrl}${entry.path}`;
+}
