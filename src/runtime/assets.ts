@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { Manifest, MANIFEST_ASSET_PATH, ManifestEntry, parseManifest } from '../lib/manifest';
+import { readFileRange } from '../lib/media/read';
 
 /**
  * The only place Functions touch Runtime.getAssets(): the manifest and private asset bytes come from the
@@ -32,19 +33,5 @@ export function privateAssetPath(entry: ManifestEntry): string {
 
 /** Bytes start..end (inclusive) of a private asset, read without loading the rest of the file. */
 export function readPrivateRange(entry: ManifestEntry, start: number, end: number): Buffer {
-  const length = Math.max(0, end - start + 1);
-  const buffer = Buffer.alloc(length);
-  if (length === 0) return buffer;
-  const fd = fs.openSync(privateAssetPath(entry), 'r');
-  try {
-    let read = 0;
-    while (read < length) {
-      const n = fs.readSync(fd, buffer, read, length - read, start + read);
-      if (n === 0) throw new Error(`private asset ${entry.path} is shorter than the manifest says (${entry.bytes} bytes)`);
-      read += n;
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  return buffer;
+  return readFileRange(privateAssetPath(entry), start, end, entry.bytes);
 }
