@@ -1,0 +1,236 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { hostAllowed } from './allowlist';
+import { classifyStatus, FatalFetchError } from './classify';
+import { DEFAULT_SCHEDULE, parseRetryAfter, retryDelay, RetrySchedule, validateSchedule } from './schedule';
+import { isoWithOffset, redactUrl } from '../log';
+
+/**
+ * Fetches one Twilio media URL (MMS media, a recording) through transient failures, inside a deadline.
+ *
+ *   const outcome = await fetchMedia({ url, auth: { username: ACCOUNT_SID, password: AUTH_TOKEN },
+ *     allowedHosts, redirectAllowedHosts, deadlineAt: receivedAt + 8000, log: (r) => console.log(JSON.stringify(r)) });
+ *
+ * - only hosts on the allowlists are ever contacted, redirect targets included (checked before connecting);
+ * - HTTP Basic credentials go only to the origin of the original URL, never to a redirect target elsewhere;
+ * - retries per classify.ts, delays per schedule.ts, Retry-After honoured when it fits the deadline;
+ * - each attempt has a timeout covering connect, headers and body; no attempt starts past the deadline;
+ * - the body is counted while it is read against `budget` (shared by the media of one message);
+ * - one log record per outcome (and one per attempt at debug level), timestamps in ISO 8601 with offset.
+ * Written on node:http rather than fetch or got because redirects must be followed by hand to enforce the
+ * allowlist and drop credentials across origins, and got's retry cannot be bounded by a total deadline.
+ */
+export interface FetchMediaOptions {
+  url: string;
+  auth?: { username: string; password: string };
+  allowedHosts: string[];
+  /** hosts a redirect may lead to; default allowedHosts */
+  redirectAllowedHosts?: string[];
+  /** epoch ms after which no attempt starts and any running attempt is cut */
+  deadlineAt: number;
+  attemptTimeoutMs?: number;
+  /** bytes left for this fetch; shared and decremented by the fetches of one message */
+  budget?: ByteBudget;
+  schedule?: RetrySchedule;
+  maxRedirects?: number;
+  /** called with each log record (an outcome, and attempts when debug is on) */
+  log?: (record: Record<string, unknown>) => void;
+  debug?: boolean;
+  /** fields added to every log record, e.g. { messageSid } */
+  logContext?: Record<string, string | number | undefined>;
+  /** when the webhook or callback arrived (epoch ms), for the delay figures */
+  receivedAt?: number;
+  now?: () => number;
+  random?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export class ByteBudget {
+  constructor(public remaining: number, readonly limit: number = remaining) {}
+  take(bytes: number): boolean {
+    this.remaining -= bytes;
+    return this.remaining >= 0;
+  }
+}
+
+export interface AttemptRecord {
+  attempt: number;
+  startedAt: string;
+  durationMs: number;
+  status?: number;
+  error?: string;
+  /** host answered, when it was a redirect target */
+  host?: string;
+}
+
+export type FetchOutcome =
+  | { ok: true; status: number; contentType: string; body: Buffer; attempts: AttemptRecord[]; startedAt: number; endedAt: number }
+  | { ok: false; reason: string; status?: number; attempts: AttemptRecord[]; startedAt: number; endedAt: number };
+
+interface AttemptResult {
+  verdict: 'done' | 'retry' | 'give-up';
+  status?: number;
+  error?: string;
+  host?: string;
+  retryAfter?: string;
+  body?: Buffer;
+  contentType?: string;
+}
+
+const MIN_ATTEMPT_MS = 200;
+
+export async function fetchMedia(options: FetchMediaOptions): Promise<FetchOutcome> {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const schedule = validateSchedule(options.schedule ?? DEFAULT_SCHEDULE);
+  const attemptTimeoutMs = options.attemptTimeoutMs ?? 3000;
+  const startedAt = now();
+  const attempts: AttemptRecord[] = [];
+  const safeUrl = redactUrl(options.url);
+  const base = { mediaUrl: safeUrl, ...options.logContext };
+
+  const finish = (outcome: FetchOutcome): FetchOutcome => {
+    const received = options.receivedAt ?? startedAt;
+    options.log?.({
+      level: outcome.ok ? 'info' : 'warn',
+      event: 'media_fetch',
+      outcome: outcome.ok ? 'succeeded' : 'gave_up',
+      ...base,
+      webhookReceivedAt: isoWithOffset(received),
+      firstAttemptAt: attempts[0]?.startedAt,
+      endedAt: isoWithOffset(outcome.endedAt),
+      delayMs: outcome.endedAt - received,
+      attemptCount: attempts.length,
+      notFoundCount: attempts.filter((a) => a.status === 404).length,
+      attempts: attempts.map((a) => ({ status: a.status ?? a.error, ms: a.durationMs })),
+      ...(outcome.ok ? { bytes: outcome.body.length, contentType: outcome.contentType } : { reason: outcome.reason }),
+    });
+    return outcome;
+  };
+
+  let initial: URL;
+  try {
+    initial = new URL(options.url);
+  } catch {
+    return finish({ ok: false, reason: 'media URL is not a valid URL', attempts, startedAt, endedAt: now() });
+  }
+  if (!hostAllowed(initial, options.allowedHosts)) {
+    return finish({ ok: false, reason: `host ${initial.host} is not on the media allowlist`, attempts, startedAt, endedAt: now() });
+  }
+
+  for (let attempt = 1; ; attempt += 1) {
+    const attemptStart = now();
+    const remaining = options.deadlineAt - attemptStart;
+    const result = await attemptOnce(initial, options, Math.min(attemptTimeoutMs, remaining));
+    const record: AttemptRecord = {
+      attempt,
+      startedAt: isoWithOffset(attemptStart),
+      durationMs: now() - attemptStart,
+      ...(result.status !== undefined ? { status: result.status } : {}),
+      ...(result.error ? { error: result.error } : {}),
+      ...(result.host ? { host: result.host } : {}),
+    };
+    attempts.push(record);
+    if (options.debug) options.log?.({ level: 'debug', event: 'media_fetch_attempt', ...base, ...record });
+    if (result.verdict === 'done') {
+      return finish({ ok: true, status: result.status!, contentType: result.contentType ?? 'application/octet-stream', body: result.body!, attempts, startedAt, endedAt: now() });
+    }
+    if (result.verdict === 'give-up') {
+      return finish({ ok: false, reason: result.error ?? `HTTP ${result.status} is not retried`, status: result.status, attempts, startedAt, endedAt: now() });
+    }
+    let delay = retryDelay(attempt - 1, schedule, options.random);
+    const retryAfter = parseRetryAfter(result.retryAfter, now());
+    if (retryAfter !== undefined) {
+      if (now() + retryAfter + MIN_ATTEMPT_MS > options.deadlineAt) {
+        return finish({ ok: false, reason: `Retry-After of ${retryAfter} ms does not fit the deadline`, status: result.status, attempts, startedAt, endedAt: now() });
+      }
+      delay = Math.max(delay, retryAfter);
+    }
+    if (now() + delay + MIN_ATTEMPT_MS > options.deadlineAt) {
+      return finish({ ok: false, reason: `deadline reached after ${attempt} attempts`, status: result.status, attempts, startedAt, endedAt: now() });
+    }
+    await sleep(delay);
+  }
+}
+
+/** One attempt: the request, and the redirects it leads to, within `timeoutMs`. */
+async function attemptOnce(initial: URL, options: FetchMediaOptions, timeoutMs: number): Promise<AttemptResult> {
+  const redirectHosts = options.redirectAllowedHosts ?? options.allowedHosts;
+  const maxRedirects = options.maxRedirects ?? 5;
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), Math.max(1, timeoutMs));
+  let url = initial;
+  try {
+    for (let hop = 0; hop <= maxRedirects; hop += 1) {
+      // Credentials only ever go to the origin they were issued for.
+      const auth = url.origin === initial.origin ? options.auth : undefined;
+      const res = await requestOnce(url, auth, controller.signal);
+      const status = res.statusCode ?? 0;
+      if ([301, 302, 303, 307, 308].includes(status) && res.headers.location) {
+        res.resume();
+        let next: URL;
+        try {
+          next = new URL(res.headers.location, url);
+        } catch {
+          return { verdict: 'give-up', status, error: 'redirect Location is not a valid URL' };
+        }
+        if (!hostAllowed(next, redirectHosts)) {
+          return { verdict: 'give-up', status, error: `redirect to host ${next.host}, which is not on the allowlist; not contacted` };
+        }
+        url = next;
+        continue;
+      }
+      const host = url.origin === initial.origin ? undefined : url.host;
+      const verdict = classifyStatus(status);
+      if (verdict !== 'done') {
+        res.resume();
+        return { verdict, status, host, retryAfter: header(res.headers['retry-after']) };
+      }
+      const body = await readBody(res, options.budget);
+      return { verdict: 'done', status, host, body, contentType: header(res.headers['content-type']) };
+    }
+    return { verdict: 'give-up', error: `more than ${maxRedirects} redirects` };
+  } catch (err) {
+    if (err instanceof FatalFetchError) return { verdict: 'give-up', status: err.status, error: err.message };
+    if (controller.signal.aborted) return { verdict: 'retry', error: `timeout after ${timeoutMs} ms` };
+    return { verdict: 'retry', error: (err as NodeJS.ErrnoException).code ?? (err as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function requestOnce(url: URL, auth: FetchMediaOptions['auth'], signal: AbortSignal): Promise<http.IncomingMessage> {
+  const client = url.protocol === 'https:' ? https : http;
+  const headers: Record<string, string> = { Accept: '*/*', 'User-Agent': 'twilio-media-assets' };
+  if (auth) headers.Authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+  return new Promise((resolve, reject) => {
+    const req = client.request(url, { method: 'GET', headers, signal, agent: false }, resolve);
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function readBody(res: http.IncomingMessage, budget: ByteBudget | undefined): Promise<Buffer> {
+  const declared = Number(res.headers['content-length']);
+  if (budget && Number.isFinite(declared) && declared > budget.remaining) {
+    res.destroy();
+    return Promise.reject(new FatalFetchError(`media of ${declared} bytes exceeds the ${budget.limit} bytes allowed per message`, res.statusCode));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (chunk: Buffer) => {
+      if (budget && !budget.take(chunk.length)) {
+        res.destroy(new FatalFetchError(`media exceeds the ${budget.limit} bytes allowed per message`, res.statusCode));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    res.on('end', () => resolve(Buffer.concat(chunks)));
+    res.on('error', reject);
+    res.on('aborted', () => reject(new Error('ECONNRESET')));
+  });
+}
