@@ -224,7 +224,8 @@ function readBody(res: http.IncomingMessage, budget: ByteBudget | undefined): Pr
     const chunks: Buffer[] = [];
     res.on('data', (chunk: Buffer) => {
       if (budget && !budget.take(chunk.length)) {
-        res.destroy(new FatalFetchError(`media exceeds the ${budget.limit} bytes allowed per message`, res.statusCode));
+        reject(new FatalFetchError(`media exceeds the ${budget.limit} bytes allowed per message`, res.statusCode));
+        res.destroy();
         return;
       }
       chunks.push(chunk);

@@ -1,0 +1,174 @@
+import { hostAllowed, parseHostList } from '../../src/lib/fetch/allowlist';
+import { classifyStatus } from '../../src/lib/fetch/classify';
+import { ByteBudget, fetchMedia, FetchMediaOptions } from '../../src/lib/fetch/media-fetcher';
+import { retryDelay, validateSchedule } from '../../src/lib/fetch/schedule';
+import { FakeHost, startFakeHost } from '../support/fake-host';
+
+const AUTH = { username: 'AC00000000000000000000000000000000', password: 'secret-token-never-logged' };
+const FAST = { baseMs: 50, factor: 2, capMs: 150, jitter: 0.4 };
+
+describe('schedule and classification', () => {
+  it('grows exponentially to the cap, jittered within the configured fraction', () => {
+    const s = { baseMs: 100, factor: 2, capMs: 1000, jitter: 0.5 };
+    expect([0, 1, 2, 3, 4, 10].map((n) => retryDelay(n, s, () => 0))).toEqual([100, 200, 400, 800, 1000, 1000]);
+    expect(retryDelay(2, s, () => 1)).toBe(200);
+    expect(retryDelay(2, { ...s, jitter: 1 }, () => 0.999)).toBeCloseTo(0.4, 5);
+  });
+  it('validates options naming the one at fault', () => {
+    expect(() => validateSchedule({ ...FAST, jitter: 2 })).toThrow('"jitter" must be between 0 and 1');
+    expect(() => validateSchedule({ ...FAST, capMs: 10 })).toThrow('"baseMs" (50) is above "capMs" (10)');
+  });
+  it('retries only what is transient', () => {
+    expect([200, 404, 408, 425, 429, 500, 503, 401, 403, 400, 410].map(classifyStatus)).toEqual([
+      'done', 'retry', 'retry', 'retry', 'retry', 'retry', 'retry', 'give-up', 'give-up', 'give-up', 'give-up',
+    ]);
+  });
+  it('matches allowlist entries by host and port', () => {
+    const list = parseHostList('api.twilio.com, *.twiliocdn.com, 127.0.0.1:8080')!;
+    expect(hostAllowed(new URL('https://api.twilio.com/x'), list)).toBe(true);
+    expect(hostAllowed(new URL('https://api.twilio.com:8443/x'), list)).toBe(false);
+    expect(hostAllowed(new URL('https://media.twiliocdn.com/x'), list)).toBe(true);
+    expect(hostAllowed(new URL('https://twiliocdn.com.evil.test/x'), list)).toBe(false);
+    expect(hostAllowed(new URL('http://127.0.0.1:8080/x'), list)).toBe(true);
+    expect(hostAllowed(new URL('http://127.0.0.1:8081/x'), list)).toBe(false);
+    expect(hostAllowed(new URL('file:///etc/passwd'), list)).toBe(false);
+    expect(() => parseHostList('ok.com, bad host')).toThrow('MEDIA_ALLOWED_HOSTS: "bad host" is not a host[:port] entry');
+  });
+});
+
+describe('fetchMedia against scripted hosts', () => {
+  let media: FakeHost;
+  let other: FakeHost;
+  let offList: FakeHost;
+  const logs: Record<string, unknown>[] = [];
+  beforeAll(async () => {
+    media = await startFakeHost((_req, res) => res.end());
+    other = await startFakeHost((_req, res) => res.end('from the other origin'));
+    offList = await startFakeHost((_req, res) => res.end('must never be reached'));
+  });
+  afterAll(async () => Promise.all([media.close(), other.close(), offList.close()]));
+  beforeEach(() => {
+    media.requests.length = 0;
+    other.requests.length = 0;
+    offList.requests.length = 0;
+    logs.length = 0;
+  });
+
+  const run = (overrides: Partial<FetchMediaOptions> = {}) =>
+    fetchMedia({
+      url: `${media.url}/Media/ME1`,
+      auth: AUTH,
+      allowedHosts: [media.host, other.host],
+      deadlineAt: Date.now() + 2000,
+      attemptTimeoutMs: 500,
+      schedule: FAST,
+      log: (r) => logs.push(r),
+      logContext: { messageSid: 'MM1' },
+      ...overrides,
+    });
+
+  it('gets through a 404 window and logs one outcome with its timing', async () => {
+    const availableAt = Date.now() + 400;
+    media.setHandler((_req, res) => {
+      if (Date.now() < availableAt) res.writeHead(404).end();
+      else res.writeHead(200, { 'Content-Type': 'image/png' }).end('png-bytes');
+    });
+    const outcome = await run();
+    expect(outcome.ok).toBe(true);
+    if (outcome.ok) expect(outcome.body.toString()).toBe('png-bytes');
+    expect(outcome.attempts.length).toBeGreaterThan(1);
+    expect(outcome.attempts.slice(0, -1).every((a) => a.status === 404)).toBe(true);
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatchObject({ event: 'media_fetch', outcome: 'succeeded', messageSid: 'MM1', mediaUrl: `${media.url}/Media/ME1`, contentType: 'image/png' });
+    expect(logs[0].webhookReceivedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$/);
+    expect(JSON.stringify(logs)).not.toContain(AUTH.password);
+    expect(media.requests[0].headers.authorization).toBe(`Basic ${Buffer.from(`${AUTH.username}:${AUTH.password}`).toString('base64')}`);
+  });
+
+  it('gives up on a permanent 404 before the deadline', async () => {
+    media.setHandler((_req, res) => res.writeHead(404).end());
+    const deadlineAt = Date.now() + 800;
+    const outcome = await run({ deadlineAt });
+    expect(outcome.ok).toBe(false);
+    expect(outcome.endedAt).toBeLessThanOrEqual(deadlineAt);
+    if (!outcome.ok) expect(outcome.reason).toMatch(/deadline reached after \d+ attempts/);
+    expect(logs[0]).toMatchObject({ outcome: 'gave_up' });
+  });
+
+  it('does not retry 401', async () => {
+    media.setHandler((_req, res) => res.writeHead(401).end());
+    const outcome = await run();
+    expect(outcome.ok).toBe(false);
+    expect(media.requests).toHaveLength(1);
+  });
+
+  it('honours Retry-After on 429 when it fits, gives up when it does not', async () => {
+    let calls = 0;
+    media.setHandler((_req, res) => (++calls === 1 ? res.writeHead(429, { 'Retry-After': '1' }).end() : res.end('ok')));
+    const outcome = await run({ deadlineAt: Date.now() + 3000 });
+    expect(outcome.ok).toBe(true);
+    expect(media.requests[1].at - media.requests[0].at).toBeGreaterThanOrEqual(990);
+    media.setHandler((_req, res) => res.writeHead(429, { 'Retry-After': '60' }).end());
+    const refused = await run();
+    expect(refused.ok).toBe(false);
+    if (!refused.ok) expect(refused.reason).toMatch(/Retry-After of 60000 ms does not fit/);
+  });
+
+  it('retries 503 and a reset connection', async () => {
+    let calls = 0;
+    media.setHandler((req, res) => {
+      calls += 1;
+      if (calls === 1) res.writeHead(503).end();
+      else if (calls === 2) req.socket.destroy();
+      else res.end('ok');
+    });
+    const outcome = await run();
+    expect(outcome.ok).toBe(true);
+    expect(outcome.attempts.map((a) => a.status ?? a.error)).toEqual([503, 'ECONNRESET', 200]);
+  });
+
+  it('cuts a body slower than the attempt timeout and retries', async () => {
+    let calls = 0;
+    media.setHandler((_req, res) => {
+      if (++calls === 1) {
+        res.writeHead(200, { 'Content-Length': '100' });
+        res.write('partial'); // and never the rest
+      } else res.end('complete');
+    });
+    const outcome = await run({ attemptTimeoutMs: 300 });
+    expect(outcome.ok).toBe(true);
+    if (outcome.ok) expect(outcome.body.toString()).toBe('complete');
+    expect(outcome.attempts[0].error).toBe('timeout after 300 ms');
+  });
+
+  it('follows a redirect to another allowed origin without the credentials', async () => {
+    media.setHandler((_req, res) => res.writeHead(302, { Location: `${other.url}/signed/ME1?X-Sig=abc` }).end());
+    const outcome = await run();
+    expect(outcome.ok).toBe(true);
+    expect(media.requests[0].headers.authorization).toBeDefined();
+    expect(other.requests).toHaveLength(1);
+    expect(other.requests[0].headers.authorization).toBeUndefined();
+    expect(JSON.stringify(logs)).not.toContain('X-Sig');
+  });
+
+  it('never contacts a redirect target off the allowlist, nor an initial host off it', async () => {
+    media.setHandler((_req, res) => res.writeHead(302, { Location: `${offList.url}/steal` }).end());
+    const outcome = await run();
+    expect(outcome.ok).toBe(false);
+    if (!outcome.ok) expect(outcome.reason).toBe(`redirect to host ${offList.host}, which is not on the allowlist; not contacted`);
+    const direct = await run({ url: `${offList.url}/Media/ME1` });
+    expect(direct.ok).toBe(false);
+    expect(offList.requests).toHaveLength(0);
+  });
+
+  it('refuses media over the byte budget while reading, without retrying', async () => {
+    media.setHandler((_req, res) => {
+      res.writeHead(200); // no Content-Length: caught while reading
+      res.end(Buffer.alloc(5000));
+    });
+    const outcome = await run({ budget: new ByteBudget(4000) });
+    expect(outcome.ok).toBe(false);
+    if (!outcome.ok) expect(outcome.reason).toBe('media exceeds the 4000 bytes allowed per message');
+    expect(media.requests).toHaveLength(1);
+  });
+});
