@@ -9,7 +9,7 @@ export interface RecordedRequest {
   at: number;
 }
 
-export type FakeHandler = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => void | Promise<void>;
+export type FakeHandler = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => unknown;
 
 export interface FakeHost {
   port: number;
