@@ -1,0 +1,25 @@
+/**
+ * CORS grant of /flex/asset. The platform answers OPTIONS preflights itself, permissively, without calling the
+ * Function (twilio-run emulates it), so the only grant that counts is the Access-Control-Allow-Origin of the
+ * actual response: an allowed origin gets it on every response, errors included (so the plugin can read why),
+ * any other origin gets none and the browser keeps the body from the page.
+ *
+ * Hand-written rather than the `cors` middleware: that package wraps an Express (req, res, next) pipeline,
+ * while a Function needs a header map computed from one header; the rule is these few lines.
+ */
+export function corsHeaders(origin: string | undefined, allowedOrigins: readonly string[]): Record<string, string> {
+  // The answer depends on Origin whether or not it is granted, so every response says so to caches.
+  const headers: Record<string, string> = { Vary: 'Origin' };
+  if (origin && allowedOrigins.includes(origin)) {
+    headers['Access-Control-Allow-Origin'] = origin;
+    // ETag is not a CORS-safelisted response header: without this the plugin cannot keep it for If-None-Match.
+    headers['Access-Control-Expose-Headers'] = 'ETag, Content-Disposition';
+  }
+  return headers;
+}
+
+/** The Origin request header, when sent exactly once. */
+export function originOf(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const value = headers['origin'];
+  return typeof value === 'string' ? value : undefined;
+}

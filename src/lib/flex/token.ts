@@ -1,0 +1,111 @@
+import { validator as flexTokenValidator } from 'twilio-flex-token-validator';
+
+/**
+ * The Flex token check. twilio-flex-token-validator POSTs the token to Twilio IAM
+ * (https://iam.twilio.com/v1/Accounts/{AccountSid}/Tokens/validate, or iam.{region}.twilio.com) with
+ * https.request and no timeout of its own, and rejects with a bare string: IAM's message for a refused token,
+ * the socket error's message when IAM cannot be reached. This module adds what the Function needs on top:
+ * a hard bound on the wait, and a verdict that tells a refused token (403) from a token service that did
+ * not answer (503/504), so the agent is not told their session is bad when Twilio is unreachable.
+ */
+export type ValidateFn = (
+  token: string,
+  accountSid: string,
+  authToken?: string,
+  realm?: string,
+  apiCredentials?: { Sid: string; Secret: string },
+) => Promise<object>;
+
+export type TokenFailure = 'missing' | 'invalid' | 'expired' | 'timeout' | 'unreachable' | 'config';
+
+export type TokenVerdict =
+  | { ok: true; identity?: string; workerSid?: string; roles?: string[] }
+  | { ok: false; status: 403 | 500 | 503 | 504; reason: TokenFailure; message: string };
+
+export interface TokenCredentials {
+  ACCOUNT_SID?: string;
+  AUTH_TOKEN?: string;
+  API_KEY?: string;
+  API_SECRET?: string;
+  TWILIO_REGION?: string;
+}
+
+export interface CheckOptions {
+  timeoutMs: number;
+  /** the validator to call; default twilio-flex-token-validator's */
+  validate?: ValidateFn;
+  now?: () => number;
+}
+
+// Node's socket error codes as they appear in err.message, which is all the validator passes on.
+const UNREACHABLE = /\b(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIPE|ECONNABORTED|ERR_TLS\w*|CERT_\w+)\b|socket hang up/i;
+// JSON.parse's messages: IAM (or a proxy before it) answered something that is not a verdict.
+const NOT_A_VERDICT = /JSON|Unexpected (token|end)/;
+
+function failure(status: 403 | 500 | 503 | 504, reason: TokenFailure, message: string): TokenVerdict {
+  return { ok: false, status, reason, message };
+}
+
+/** Turns the validator's rejection (a string, sometimes an Error) into a verdict. */
+export function classifyRejection(rejection: unknown): TokenVerdict {
+  const text = (rejection instanceof Error ? rejection.message : typeof rejection === 'string' ? rejection : '').slice(0, 200);
+  if (UNREACHABLE.test(text)) return failure(503, 'unreachable', 'the Flex token service (Twilio IAM) could not be reached; try again shortly');
+  if (NOT_A_VERDICT.test(text)) return failure(503, 'unreachable', 'the Flex token service (Twilio IAM) gave no usable answer; try again shortly');
+  // IAM answers 401 {"message": "Authenticate"} when the service's own credentials are wrong: not the agent's fault.
+  if (text === 'Authenticate') return failure(500, 'config', 'Twilio IAM refused this service\'s credentials (ACCOUNT_SID with AUTH_TOKEN or API_KEY/API_SECRET)');
+  if (/expired/i.test(text)) return failure(403, 'expired', 'the Flex token has expired: the plugin must send a fresh token (manager.user.token)');
+  return failure(403, 'invalid', `the Flex token was refused${text ? `: ${text}` : ''}`);
+}
+
+/** A token IAM calls valid but whose expiration has passed is refused as well (belt and braces). */
+function expiredResult(result: Record<string, unknown>, now: number): boolean {
+  const expiration = result.expiration;
+  if (typeof expiration !== 'string' && typeof expiration !== 'number') return false;
+  const at = new Date(expiration).getTime();
+  return Number.isFinite(at) && at <= now;
+}
+
+export async function checkFlexToken(token: unknown, credentials: TokenCredentials, options: CheckOptions): Promise<TokenVerdict> {
+  if (token === undefined || token === null || token === '') {
+    return failure(403, 'missing', 'parameter "Token" is required: send the agent\'s Flex token (manager.user.token) in the POST body');
+  }
+  if (typeof token !== 'string') return failure(403, 'invalid', 'parameter "Token" must be sent once, as a string');
+  const accountSid = credentials.ACCOUNT_SID;
+  if (!accountSid) return failure(500, 'config', 'ACCOUNT_SID is not set: the Flex token cannot be checked');
+  const apiCredentials = credentials.API_KEY && credentials.API_SECRET ? { Sid: credentials.API_KEY, Secret: credentials.API_SECRET } : undefined;
+  if (!credentials.AUTH_TOKEN && !apiCredentials) {
+    return failure(500, 'config', 'AUTH_TOKEN (or API_KEY and API_SECRET) is not set: the Flex token cannot be checked');
+  }
+  // Same region rule as the validator's own functionValidator: "ie1-..." -> iam.ie1.twilio.com.
+  const realm = credentials.TWILIO_REGION ? credentials.TWILIO_REGION.split('-')[0] : '';
+  const validate = options.validate ?? flexTokenValidator;
+  const pending = credentials.AUTH_TOKEN
+    ? validate(token, accountSid, credentials.AUTH_TOKEN, realm)
+    : validate(token, accountSid, undefined, realm, apiCredentials);
+  // The validator offers no way to abort its request; past the bound it is abandoned (its late outcome is
+  // ignored, never unhandled) and the Function answers at once.
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), options.timeoutMs);
+  });
+  pending.catch(() => undefined);
+  try {
+    const outcome = await Promise.race([pending.then((result) => ({ result })), timedOut]);
+    if (outcome === 'timeout') {
+      return failure(504, 'timeout', `the Flex token service (Twilio IAM) did not answer within ${options.timeoutMs} ms; try again shortly`);
+    }
+    const result = (outcome.result ?? {}) as Record<string, unknown>;
+    if (result.valid !== true) return classifyRejection(typeof result.message === 'string' ? result.message : '');
+    if (expiredResult(result, (options.now ?? Date.now)())) return classifyRejection('Expired token');
+    return {
+      ok: true,
+      identity: typeof result.identity === 'string' ? result.identity : undefined,
+      workerSid: typeof result.worker_sid === 'string' ? result.worker_sid : undefined,
+      roles: Array.isArray(result.roles) ? result.roles.filter((r): r is string => typeof r === 'string') : undefined,
+    };
+  } catch (rejection) {
+    return classifyRejection(rejection);
+  } finally {
+    clearTimeout(timer);
+  }
+}
