@@ -1,0 +1,136 @@
+import { createHash } from 'node:crypto';
+import twilio from 'twilio';
+import { DEFAULT_MEDIA_HOSTS, DEFAULT_REDIRECT_HOSTS, parseHostList } from '../fetch/allowlist';
+import { ByteBudget, fetchMedia, FetchOutcome } from '../fetch/media-fetcher';
+import { isoWithOffset, LogRecord } from '../log';
+import { errorResponse, PlainResponse } from '../respond';
+import { checkSignature } from '../webhook-signature';
+import { InboundMedia, parseInboundMms } from './webhook';
+
+/** Twilio's limit on the media of one message. */
+export const MESSAGE_MEDIA_BYTES = 5 * 1024 * 1024;
+/** Functions are stopped after 10 s; stop fetching early enough to answer Twilio in time. */
+export const DEFAULT_FETCH_DEADLINE_MS = 8000;
+
+export interface FetchedMedia {
+  messageSid: string | undefined;
+  index: number;
+  url: string;
+  declaredContentType?: string;
+  contentType: string;
+  body: Buffer;
+}
+
+/** Receives each fetched item: store it, forward it... The default checks size and type and logs its sha256. */
+export type MediaHandler = (item: FetchedMedia, log: (record: LogRecord) => void) => void | Promise<void>;
+
+export const verifyAndLogMedia: MediaHandler = (item, log) => {
+  const received = item.contentType.split(';')[0].trim().toLowerCase();
+  const declared = item.declaredContentType?.split(';')[0].trim().toLowerCase();
+  log({
+    level: item.body.length === 0 || (declared && declared !== received) ? 'warn' : 'info',
+    event: 'media_received',
+    messageSid: item.messageSid,
+    index: item.index,
+    bytes: item.body.length,
+    contentType: received,
+    ...(declared && declared !== received ? { problem: `MediaContentType${item.index} says ${declared}, the media host sent ${received}` } : {}),
+    ...(item.body.length === 0 ? { problem: 'empty media body' } : {}),
+    sha256: createHash('sha256').update(item.body).digest('hex'),
+  });
+};
+
+export interface InboundEnv {
+  ACCOUNT_SID?: string;
+  AUTH_TOKEN?: string;
+  API_KEY?: string;
+  API_SECRET?: string;
+  MEDIA_ALLOWED_HOSTS?: string;
+  MEDIA_FETCH_DEADLINE_MS?: string;
+  MEDIA_ATTEMPT_TIMEOUT_MS?: string;
+  MMS_REPLY?: string;
+  LOG_LEVEL?: string;
+}
+
+export interface InboundRequest {
+  params: Record<string, string>;
+  signature: string | string[] | undefined;
+  /** the URL Twilio called, see webhookUrl */
+  url: string;
+  env: InboundEnv;
+  receivedAt: number;
+  log: (record: LogRecord) => void;
+  onMedia?: MediaHandler;
+}
+
+function twiml(reply: string | undefined): PlainResponse {
+  const response = new twilio.twiml.MessagingResponse();
+  if (reply) response.message(reply);
+  return { status: 200, headers: { 'Content-Type': 'text/xml; charset=utf-8', 'Cache-Control': 'no-store' }, body: response.toString() };
+}
+
+function positiveInt(value: string | undefined, name: string, fallback: number, max: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0 || n > max) throw new Error(`${name} must be a whole number of milliseconds from 1 to ${max}, got "${value}"`);
+  return n;
+}
+
+/**
+ * POST /mms/inbound: signature first (403, nothing fetched), then every media item fetched concurrently within
+ * the deadline, each handed to the media handler; Twilio always gets a TwiML 200 in time, whatever happened.
+ */
+export async function handleInboundMms(request: InboundRequest): Promise<PlainResponse> {
+  const { env, log } = request;
+  const signature = checkSignature({ authToken: env.AUTH_TOKEN, signature: request.signature, url: request.url, params: request.params });
+  if (!signature.ok) {
+    log({ level: 'warn', event: 'webhook_rejected', reason: signature.reason, messageSid: request.params.MessageSid, receivedAt: isoWithOffset(request.receivedAt) });
+    return errorResponse(signature.status, signature.reason);
+  }
+  const mms = parseInboundMms(request.params);
+  for (const problem of mms.problems) log({ level: 'warn', event: 'webhook_problem', messageSid: mms.messageSid, problem });
+
+  let config;
+  try {
+    const hosts = parseHostList(env.MEDIA_ALLOWED_HOSTS);
+    config = {
+      allowedHosts: hosts ?? DEFAULT_MEDIA_HOSTS,
+      redirectAllowedHosts: hosts ?? DEFAULT_REDIRECT_HOSTS,
+      deadlineMs: positiveInt(env.MEDIA_FETCH_DEADLINE_MS, 'MEDIA_FETCH_DEADLINE_MS', DEFAULT_FETCH_DEADLINE_MS, 9500),
+      attemptTimeoutMs: positiveInt(env.MEDIA_ATTEMPT_TIMEOUT_MS, 'MEDIA_ATTEMPT_TIMEOUT_MS', 3000, 9500),
+    };
+  } catch (err) {
+    log({ level: 'error', event: 'config_error', messageSid: mms.messageSid, problem: (err as Error).message });
+    return twiml(env.MMS_REPLY);
+  }
+  const username = env.API_KEY || env.ACCOUNT_SID;
+  const password = env.API_KEY ? env.API_SECRET : env.AUTH_TOKEN;
+  const auth = username && password ? { username, password } : undefined;
+  const budget = new ByteBudget(MESSAGE_MEDIA_BYTES);
+  const onMedia = request.onMedia ?? verifyAndLogMedia;
+  const fetchOne = async (item: InboundMedia): Promise<FetchOutcome> => {
+    const outcome = await fetchMedia({
+      url: item.url,
+      auth,
+      allowedHosts: config.allowedHosts,
+      redirectAllowedHosts: config.redirectAllowedHosts,
+      deadlineAt: request.receivedAt + config.deadlineMs,
+      attemptTimeoutMs: config.attemptTimeoutMs,
+      budget,
+      receivedAt: request.receivedAt,
+      log,
+      debug: env.LOG_LEVEL === 'debug',
+      logContext: { messageSid: mms.messageSid, index: item.index },
+    });
+    if (outcome.ok) {
+      try {
+        await onMedia({ messageSid: mms.messageSid, index: item.index, url: item.url, declaredContentType: item.contentType, contentType: outcome.contentType, body: outcome.body }, log);
+      } catch (err) {
+        log({ level: 'error', event: 'media_handler_failed', messageSid: mms.messageSid, index: item.index, problem: (err as Error).message });
+      }
+    }
+    return outcome;
+  };
+  await Promise.all(mms.media.map(fetchOne));
+  return twiml(env.MMS_REPLY);
+}

@@ -1,0 +1,40 @@
+import twilio from 'twilio';
+import { serviceBaseUrl } from './media/urls';
+
+/**
+ * The URL Twilio signed: the one it called. Deployed that is https://DOMAIN_NAME/path; locally twilio-run sets
+ * DOMAIN_NAME to localhost:PORT and a tunnel forwards http://localhost:PORT/path; WEBHOOK_BASE_URL (the tunnel's
+ * public base) overrides both. Configure webhooks without a query string: the runtime merges query and form
+ * parameters, so a signed query string cannot be told apart from the body.
+ */
+export function webhookUrl(domainName: string | undefined, routePath: string, baseUrlOverride?: string): string {
+  return `${serviceBaseUrl(domainName, baseUrlOverride)}${routePath}`;
+}
+
+/** Every posted parameter, minus what the runtime adds to the event itself. */
+export function postedParams(event: Record<string, unknown>): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const [key, value] of Object.entries(event)) {
+    if (key === 'request') continue;
+    if (typeof value === 'string') params[key] = value;
+    else if (Array.isArray(value)) params[key] = value as unknown as string; // validateRequest signs each value of a repeated key
+    else if (value !== undefined && value !== null) params[key] = String(value);
+  }
+  return params;
+}
+
+export type SignatureCheck = { ok: true } | { ok: false; status: 403; reason: string };
+
+/**
+ * Checks X-Twilio-Signature with the twilio library over every posted parameter, also locally, where twilio-run
+ * does not check protected Functions. Missing token or header, or a mismatch: 403.
+ */
+export function checkSignature(input: { authToken: string | undefined; signature: string | string[] | undefined; url: string; params: Record<string, string> }): SignatureCheck {
+  if (!input.authToken) return { ok: false, status: 403, reason: 'AUTH_TOKEN is not configured, so no signature can be checked' };
+  const signature = Array.isArray(input.signature) ? input.signature[0] : input.signature;
+  if (!signature) return { ok: false, status: 403, reason: 'header "X-Twilio-Signature" is missing' };
+  if (!twilio.validateRequest(input.authToken, signature, input.url, input.params)) {
+    return { ok: false, status: 403, reason: `header "X-Twilio-Signature" does not match the request to ${input.url}` };
+  }
+  return { ok: true };
+}

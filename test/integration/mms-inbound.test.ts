@@ -1,0 +1,224 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import twilio from 'twilio';
+import { buildReport, formatCsv, formatMarkdown, parseLogLines } from '../../src/lib/mms/report';
+import { FakeHandler, FakeHost, startFakeHost } from '../support/fake-host';
+import { request } from '../support/http';
+import { RunningRuntime, startRuntime, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN } from '../support/runtime';
+
+const DEADLINE_MS = 2500;
+const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+
+describe('POST /mms/inbound on the real twilio-run', () => {
+  let runtime: RunningRuntime;
+  let media: FakeHost;
+  let cdn: FakeHost;
+  let offList: FakeHost;
+  const routes = new Map<string, FakeHandler>();
+  let messageCounter = 0;
+
+  beforeAll(async () => {
+    media = await startFakeHost((req, res, body) => {
+      const route = routes.get(new URL(req.url ?? '/', 'http://x').pathname);
+      if (!route) return res.writeHead(404).end();
+      return route(req, res, body);
+    });
+    cdn = await startFakeHost((_req, res) => res.writeHead(200, { 'Content-Type': 'image/png' }).end(PNG));
+    offList = await startFakeHost((_req, res) => res.end('never'));
+    runtime = await startRuntime({
+      env: {
+        MEDIA_ALLOWED_HOSTS: `${media.host},${cdn.host}`,
+        MEDIA_FETCH_DEADLINE_MS: String(DEADLINE_MS),
+        MEDIA_ATTEMPT_TIMEOUT_MS: '600',
+      },
+    });
+  });
+  afterAll(async () => {
+    await runtime?.stop();
+    await Promise.all([media?.close(), cdn?.close(), offList?.close()]);
+  });
+
+  /** Posts a webhook signed for real, as Twilio signs it, for the URL Twilio would have called. */
+  async function webhook(mediaPaths: string[], options: { forge?: boolean; extra?: Record<string, string> } = {}) {
+    messageCounter += 1;
+    const messageSid = `MM${String(messageCounter).padStart(32, '0')}`;
+    const params: Record<string, string> = {
+      MessageSid: messageSid,
+      AccountSid: TEST_ACCOUNT_SID,
+      From: '+15005550006',
+      To: '+15005550001',
+      Body: 'photo',
+      NumMedia: String(mediaPaths.length),
+      ...options.extra,
+    };
+    mediaPaths.forEach((p, i) => {
+      params[`MediaUrl${i}`] = `${media.url}${p}`;
+      params[`MediaContentType${i}`] = 'image/png';
+    });
+    const url = `http://localhost:${runtime.port}/mms/inbound`;
+    const signature = twilio.getExpectedTwilioSignature(options.forge ? 'not-the-auth-token' : TEST_AUTH_TOKEN, url, params);
+    const res = await request(`${runtime.baseUrl}/mms/inbound`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': signature },
+      body: new URLSearchParams(params).toString(),
+    });
+    return { res, messageSid };
+  }
+
+  function fetchLog(messageSid: string): Record<string, unknown>[] {
+    return runtime
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"media_fetch"') && l.includes(messageSid))
+      .map((l) => JSON.parse(l.slice(l.indexOf('{'), l.lastIndexOf('}') + 1)));
+  }
+
+  const requestsTo = (host: FakeHost, p: string) => host.requests.filter((r) => r.url.startsWith(p));
+  const expectTwiml200 = (res: { status: number; headers: Record<string, unknown>; body: Buffer }) => {
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/xml/);
+    expect(res.body.toString()).toBe('<?xml version="1.0" encoding="UTF-8"?><Response/>');
+  };
+
+  it('gets media through a 404 window shorter than the deadline', async () => {
+    const availableAt = Date.now() + 1000;
+    routes.set('/Media/window', (_req, res) => (Date.now() < availableAt ? res.writeHead(404).end() : res.writeHead(200, { 'Content-Type': 'image/png' }).end(PNG)));
+    const { res, messageSid } = await webhook(['/Media/window']);
+    expectTwiml200(res);
+    const [log] = fetchLog(messageSid);
+    expect(log).toMatchObject({ outcome: 'succeeded', messageSid, bytes: PNG.length, contentType: 'image/png' });
+    expect(log.notFoundCount).toBeGreaterThan(0);
+    expect(requestsTo(media, '/Media/window')[0].headers.authorization).toBe(`Basic ${Buffer.from(`${TEST_ACCOUNT_SID}:${TEST_AUTH_TOKEN}`).toString('base64')}`);
+    expect(runtime.output()).toMatch(new RegExp(`"event":"media_received","messageSid":"${messageSid}".*"sha256":"[0-9a-f]{64}"`));
+  });
+
+  it('gives up on a permanent 404 before the deadline and still answers TwiML 200', async () => {
+    routes.set('/Media/gone', (_req, res) => res.writeHead(404).end());
+    const { res, messageSid } = await webhook(['/Media/gone']);
+    expectTwiml200(res);
+    const [log] = fetchLog(messageSid);
+    expect(log).toMatchObject({ outcome: 'gave_up' });
+    expect(Date.parse(log.endedAt as string) - Date.parse(log.webhookReceivedAt as string)).toBeLessThanOrEqual(DEADLINE_MS);
+    expect(requestsTo(media, '/Media/gone').length).toBeGreaterThan(1);
+  });
+
+  it('does not retry a 401', async () => {
+    routes.set('/Media/unauthorized', (_req, res) => res.writeHead(401).end());
+    const { res } = await webhook(['/Media/unauthorized']);
+    expectTwiml200(res);
+    expect(requestsTo(media, '/Media/unauthorized')).toHaveLength(1);
+  });
+
+  it('waits for Retry-After on a 429, retries a 503 and a reset connection, all media of a message at once', async () => {
+    const calls = new Map<string, number>();
+    const once = (name: string, first: FakeHandler): FakeHandler => (req, res, body) => {
+      calls.set(name, (calls.get(name) ?? 0) + 1);
+      return calls.get(name) === 1 ? first(req, res, body) : res.writeHead(200, { 'Content-Type': 'image/png' }).end(PNG);
+    };
+    routes.set('/Media/busy', once('busy', (_req, res) => res.writeHead(429, { 'Retry-After': '1' }).end()));
+    routes.set('/Media/unavailable', once('unavailable', (_req, res) => res.writeHead(503).end()));
+    routes.set('/Media/reset', once('reset', (req) => req.socket.destroy()));
+    const { res, messageSid } = await webhook(['/Media/busy', '/Media/unavailable', '/Media/reset']);
+    expectTwiml200(res);
+    const logs = fetchLog(messageSid);
+    expect(logs.map((l) => l.outcome)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    const busy = requestsTo(media, '/Media/busy');
+    expect(busy[1].at - busy[0].at).toBeGreaterThanOrEqual(990);
+    // concurrent: the three first attempts started before any retry
+    const firsts = ['/Media/busy', '/Media/unavailable', '/Media/reset'].map((p) => requestsTo(media, p)[0].at);
+    expect(Math.max(...firsts) - Math.min(...firsts)).toBeLessThan(busy[1].at - busy[0].at);
+  });
+
+  it('cuts a body slower than the attempt timeout and retries', async () => {
+    let calls = 0;
+    routes.set('/Media/slow', (_req, res) => {
+      if (++calls === 1) {
+        res.writeHead(200, { 'Content-Type': 'image/png', 'Content-Length': '1000' });
+        res.write('partial');
+      } else res.writeHead(200, { 'Content-Type': 'image/png' }).end(PNG);
+    });
+    const { res, messageSid } = await webhook(['/Media/slow']);
+    expectTwiml200(res);
+    const [log] = fetchLog(messageSid);
+    expect(log).toMatchObject({ outcome: 'succeeded', bytes: PNG.length });
+    expect((log.attempts as { status: unknown }[])[0].status).toBe('timeout after 600 ms');
+  });
+
+  it('follows the redirect to the media host without sending it the credentials', async () => {
+    routes.set('/Media/redirect', (_req, res) => res.writeHead(302, { Location: `${cdn.url}/signed/abc?Signature=xyz` }).end());
+    const { res, messageSid } = await webhook(['/Media/redirect']);
+    expectTwiml200(res);
+    expect(fetchLog(messageSid)[0]).toMatchObject({ outcome: 'succeeded' });
+    expect(requestsTo(media, '/Media/redirect')[0].headers.authorization).toBeDefined();
+    expect(requestsTo(cdn, '/signed/abc')).toHaveLength(1);
+    expect(requestsTo(cdn, '/signed/abc')[0].headers.authorization).toBeUndefined();
+  });
+
+  it('never contacts a redirect target off the allowlist', async () => {
+    routes.set('/Media/offlist', (_req, res) => res.writeHead(302, { Location: `${offList.url}/exfiltrate` }).end());
+    const { res, messageSid } = await webhook(['/Media/offlist']);
+    expectTwiml200(res);
+    expect(fetchLog(messageSid)[0]).toMatchObject({ outcome: 'gave_up', reason: `redirect to host ${offList.host}, which is not on the allowlist; not contacted` });
+    expect(offList.requests).toHaveLength(0);
+  });
+
+  it('refuses media over the 5 MB message total', async () => {
+    routes.set('/Media/huge', (_req, res) => res.writeHead(200, { 'Content-Type': 'image/png', 'Content-Length': String(6 * 1024 * 1024) }).end(Buffer.alloc(6 * 1024 * 1024)));
+    const { res, messageSid } = await webhook(['/Media/huge']);
+    expectTwiml200(res);
+    expect(fetchLog(messageSid)[0]).toMatchObject({ outcome: 'gave_up', reason: `media of ${6 * 1024 * 1024} bytes exceeds the ${5 * 1024 * 1024} bytes allowed per message` });
+    expect(requestsTo(media, '/Media/huge')).toHaveLength(1);
+  });
+
+  it('logs inconsistent input and processes the valid part', async () => {
+    routes.set('/Media/fine', (_req, res) => res.writeHead(200, { 'Content-Type': 'image/png' }).end(PNG));
+    const { res, messageSid } = await webhook(['/Media/fine'], { extra: { NumMedia: '2', MediaUrl5: `${media.url}/Media/extra` } });
+    expectTwiml200(res);
+    expect(fetchLog(messageSid)).toHaveLength(1);
+    expect(runtime.output()).toContain('NumMedia is 2 but parameter \\"MediaUrl1\\" is missing');
+    expect(runtime.output()).toContain('parameter \\"MediaUrl5\\" is beyond NumMedia 2; ignored');
+    expect(requestsTo(media, '/Media/extra')).toHaveLength(0);
+  });
+
+  it('refuses a forged or missing signature with 403 and fetches nothing', async () => {
+    routes.set('/Media/forged', (_req, res) => res.end());
+    const { res } = await webhook(['/Media/forged'], { forge: true });
+    expect(res.status).toBe(403);
+    expect(JSON.parse(res.body.toString()).error).toMatch(/header "X-Twilio-Signature" does not match/);
+    const missing = await request(`${runtime.baseUrl}/mms/inbound`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: `MessageSid=MMx&NumMedia=1&MediaUrl0=${encodeURIComponent(`${media.url}/Media/forged`)}`,
+    });
+    expect(missing.status).toBe(403);
+    expect(JSON.parse(missing.body.toString()).error).toBe('header "X-Twilio-Signature" is missing');
+    expect(requestsTo(media, '/Media/forged')).toHaveLength(0);
+  });
+
+  it('never logs a credential', () => {
+    expect(runtime.output()).not.toContain(TEST_AUTH_TOKEN);
+    expect(runtime.output()).not.toContain(Buffer.from(`${TEST_ACCOUNT_SID}:${TEST_AUTH_TOKEN}`).toString('base64'));
+    expect(runtime.output()).not.toContain('Signature=xyz');
+  });
+
+  it('reports these runs per day, with an escalation section over the threshold', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tma-report-')), 'runtime.log');
+    fs.writeFileSync(file, runtime.output());
+    const { records, skipped } = parseLogLines(fs.readFileSync(file, 'utf8').split('\n'));
+    expect(skipped).toBe(0);
+    expect(records.length).toBe(11);
+    // All runs of this file fall on one day unless it crosses midnight: then judge the day holding the most.
+    const report = buildReport(records, 2);
+    const day = [...report.days].sort((a, b) => b.fetches - a.fetches)[0];
+    const total = (key: 'fetches' | 'with404' | 'transient404' | 'gaveUp') => report.days.reduce((n, d) => n + d[key], 0);
+    expect([total('fetches'), total('with404'), total('transient404'), total('gaveUp')]).toEqual([11, 2, 1, 4]); // gave up: permanent 404, 401, off-allowlist redirect, oversize
+    expect(day.p50DelayMs).not.toBeNull();
+    const markdown = formatMarkdown(report);
+    expect(markdown).toContain('## Escalation for ');
+    expect(markdown).toContain(`${media.url}/Media/gone`);
+    expect(markdown).toMatch(/\| MM0+2 \| .*\/Media\/gone \| \d{4}-\d\d-\d\dT[\d:.]+[+-]\d\d:\d\d \|/);
+    expect(formatMarkdown(buildReport(records, 24))).not.toContain('## Escalation');
+    expect(formatCsv(report).split('\n')).toContain(`${day.day},${day.fetches},${day.messages},${day.with404},${day.transient404},${day.notFoundResponses},${day.retries},${day.gaveUp},${day.p50DelayMs},${day.p95DelayMs},${day.escalate}`);
+  });
+});
