@@ -1,0 +1,207 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import twilio from 'twilio';
+import { MANIFEST_FILE_NAME, Manifest, parseManifest } from '../../src/lib/manifest';
+import { FakeHost, startFakeHost } from '../support/fake-host';
+import { request, RawResponse } from '../support/http';
+import { PROJECT_ROOT, sharedBuildDir } from '../support/paths';
+import { RunningRuntime, startRuntime, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN } from '../support/runtime';
+
+const FLEX = 'https://flex.twilio.com';
+
+/**
+ * Test-only preload for the twilio-run process: twilio-flex-token-validator calls
+ * https.request({hostname: 'iam.twilio.com', port: 443, ...}) with no way to change the host, so inside that
+ * process the call is sent to a fake IAM on loopback instead. Everything else of the validator (request, basic
+ * auth, body, parsing, error handling) and of the Function runs as deployed.
+ */
+const IAM_REDIRECT = `
+const http = require('node:http');
+const https = require('node:https');
+const target = new URL(process.env.FLEX_TEST_FAKE_IAM_URL);
+const original = https.request;
+https.request = function (options, ...rest) {
+  if (options && typeof options === 'object' && !(options instanceof URL) && /^iam(\\.[a-z0-9]+)?\\.twilio\\.com$/.test(options.hostname || '')) {
+    const redirected = { ...options, protocol: 'http:', hostname: target.hostname, port: target.port, agent: false };
+    return http.request(redirected, ...rest);
+  }
+  return original.call(this, options, ...rest);
+};
+`;
+
+describe('POST /flex/asset on the real twilio-run', () => {
+  let runtime: RunningRuntime;
+  let iam: FakeHost;
+  let assetHost: FakeHost;
+  let manifest: Manifest;
+  let preloadDir: string;
+  const guidePdf = fs.readFileSync(path.join(PROJECT_ROOT, 'assets', 'docs', 'agent-guide.protected.pdf'));
+  const holdMusic = fs.readFileSync(path.join(PROJECT_ROOT, 'assets', 'audio', 'hold-music.private.wav'));
+  const basic = `Basic ${Buffer.from(`${TEST_ACCOUNT_SID}:${TEST_AUTH_TOKEN}`).toString('base64')}`;
+
+  beforeAll(async () => {
+    manifest = parseManifest(fs.readFileSync(path.join(sharedBuildDir(), 'assets', MANIFEST_FILE_NAME), 'utf8'));
+    const guide = manifest.entries['docs/agent-guide.pdf'];
+    // Fake Twilio IAM: answers like Tokens/validate, only to this account's credentials.
+    iam = await startFakeHost(async (req, res, body) => {
+      if (req.url !== `/v1/Accounts/${TEST_ACCOUNT_SID}/Tokens/validate` || req.headers.authorization !== basic) {
+        res.writeHead(401, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ code: 20003, message: 'Authenticate', status: 401 }));
+        return;
+      }
+      const { token } = JSON.parse(body.toString('utf8')) as { token: string };
+      if (token === 'slow-token') {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 8000);
+          req.socket.once('close', () => (clearTimeout(timer), resolve()));
+        });
+      }
+      const verdict =
+        token === 'agent-token' || token === 'slow-token'
+          ? { valid: true, code: 0, message: null, identity: 'agent_alice', roles: ['agent'] }
+          : token === 'expired-token'
+            ? { valid: false, code: 20104, message: 'Expired token' }
+            : { valid: false, code: 20151, message: 'Invalid token' };
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(verdict));
+    });
+    // Fake protected asset host: like Twilio's, it answers only requests signed with the Auth Token.
+    assetHost = await startFakeHost((req, res) => {
+      const signature = req.headers['x-twilio-signature'];
+      if (typeof signature !== 'string' || !twilio.validateRequest(TEST_AUTH_TOKEN, signature, `${assetHost.url}${req.url}`, {})) {
+        res.writeHead(403);
+        res.end('signature required');
+        return;
+      }
+      if (req.url !== guide.path) {
+        res.writeHead(404);
+        res.end();
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'application/pdf' });
+      res.end(guidePdf);
+    });
+    preloadDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-flex-'));
+    const preload = path.join(preloadDir, 'iam-redirect.cjs');
+    fs.writeFileSync(preload, IAM_REDIRECT);
+    // twilio-run inherits this process's environment; restore it once the runtime is up.
+    const saved = { NODE_OPTIONS: process.env.NODE_OPTIONS, FLEX_TEST_FAKE_IAM_URL: process.env.FLEX_TEST_FAKE_IAM_URL };
+    process.env.NODE_OPTIONS = [saved.NODE_OPTIONS, `--require ${preload}`].filter(Boolean).join(' ');
+    process.env.FLEX_TEST_FAKE_IAM_URL = iam.url;
+    try {
+      runtime = await startRuntime({ env: { PROTECTED_ASSET_BASE_URL: assetHost.url, FLEX_TOKEN_TIMEOUT_MS: '1000' } });
+    } finally {
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+  });
+
+  afterAll(async () => {
+    await runtime?.stop();
+    await iam?.close();
+    await assetHost?.close();
+    if (preloadDir) fs.rmSync(preloadDir, { recursive: true, force: true });
+  });
+
+  beforeEach(() => {
+    iam.requests.length = 0;
+    assetHost.requests.length = 0;
+  });
+
+  function post(params: Record<string, string>, headers: Record<string, string> = { Origin: FLEX }): Promise<RawResponse> {
+    return request(`${runtime.baseUrl}/flex/asset`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers },
+      body: new URLSearchParams(params).toString(),
+    });
+  }
+  const errorOf = (res: RawResponse) => (JSON.parse(res.body.toString('utf8')) as { error: string }).error;
+
+  it('a missing token is 403 naming Token, readable by the Flex origin, without a call to IAM', async () => {
+    const res = await post({ name: 'docs/agent-guide.pdf' });
+    expect(res.status).toBe(403);
+    expect(res.headers['access-control-allow-origin']).toBe(FLEX);
+    expect(res.headers.vary).toMatch(/Origin/);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(errorOf(res)).toMatch(/"Token" is required/);
+    expect(iam.requests).toHaveLength(0);
+  });
+
+  it('a refused origin gets no Access-Control-Allow-Origin, on an error and on a success', async () => {
+    const error = await post({ name: 'docs/agent-guide.pdf' }, { Origin: 'https://evil.example' });
+    expect(error.status).toBe(403);
+    expect(error.headers['access-control-allow-origin']).toBeUndefined();
+    const success = await post({ Token: 'agent-token', name: 'docs/agent-guide.pdf' }, { Origin: 'https://evil.example' });
+    expect(success.status).toBe(200);
+    expect(success.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('twilio-run answers the preflight itself, permissively, as the platform does: the grant is on the actual response', async () => {
+    const res = await request(`${runtime.baseUrl}/flex/asset`, {
+      method: 'OPTIONS',
+      headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'POST' },
+    });
+    expect(res.status).toBeLessThan(300);
+    expect(iam.requests).toHaveLength(0);
+  });
+
+  it('a valid token gets the protected PDF, fetched with a signature the asset host accepts', async () => {
+    const guide = manifest.entries['docs/agent-guide.pdf'];
+    const res = await post({ Token: 'agent-token', name: 'docs/agent-guide.pdf' });
+    expect(res.status).toBe(200);
+    expect(res.body.equals(guidePdf)).toBe(true);
+    expect(res.headers['content-type']).toBe('application/pdf');
+    expect(res.headers.etag).toBe(guide.etag);
+    expect(res.headers['cache-control']).toBe(`private, ${guide.cacheControl}`);
+    expect(res.headers['access-control-allow-origin']).toBe(FLEX);
+    expect(res.headers['access-control-expose-headers']).toMatch(/ETag/);
+    // the validator really asked (the fake) IAM, with the service's credentials
+    expect(iam.requests).toHaveLength(1);
+    expect(JSON.parse(iam.requests[0].body.toString('utf8'))).toEqual({ token: 'agent-token' });
+    expect(assetHost.requests).toHaveLength(1);
+    expect(assetHost.requests[0].url).toBe(guide.path);
+    // the Function logs never carry the token or the signature
+    expect(runtime.output()).not.toContain('agent-token');
+    expect(runtime.output()).not.toContain(String(assetHost.requests[0].headers['x-twilio-signature']));
+  });
+
+  it('answers 304 to a matching If-None-Match, with the ETag and the CORS grant', async () => {
+    const guide = manifest.entries['docs/agent-guide.pdf'];
+    const res = await post({ Token: 'agent-token', name: 'docs/agent-guide.pdf' }, { Origin: FLEX, 'If-None-Match': guide.etag });
+    expect(res.status).toBe(304);
+    expect(res.body.length).toBe(0);
+    expect(res.headers.etag).toBe(guide.etag);
+    expect(res.headers['cache-control']).toBe(`private, ${guide.cacheControl}`);
+    expect(res.headers['access-control-allow-origin']).toBe(FLEX);
+    expect(assetHost.requests).toHaveLength(0);
+  });
+
+  it('a private asset comes from the runtime asset map, byte for byte', async () => {
+    const res = await post({ Token: 'agent-token', name: 'audio/hold-music.wav' });
+    expect(res.status).toBe(200);
+    expect(res.body.equals(holdMusic)).toBe(true);
+    expect(res.headers['content-type']).toBe(manifest.entries['audio/hold-music.wav'].contentType);
+    expect(assetHost.requests).toHaveLength(0);
+  });
+
+  it('an expired or invalid token is 403 with the CORS grant, and nothing is fetched', async () => {
+    for (const [token, why] of [['expired-token', /expired/], ['forged-token', /Invalid token/]] as const) {
+      const res = await post({ Token: token, name: 'docs/agent-guide.pdf' });
+      expect(res.status).toBe(403);
+      expect(errorOf(res)).toMatch(why);
+      expect(res.headers['access-control-allow-origin']).toBe(FLEX);
+    }
+    expect(assetHost.requests).toHaveLength(0);
+  });
+
+  it('an IAM slower than FLEX_TOKEN_TIMEOUT_MS gives 504, never the asset', async () => {
+    const res = await post({ Token: 'slow-token', name: 'docs/agent-guide.pdf' });
+    expect(res.status).toBe(504);
+    expect(errorOf(res)).toMatch(/did not answer within 1000 ms/);
+    expect(res.headers['access-control-allow-origin']).toBe(FLEX);
+    expect(assetHost.requests).toHaveLength(0);
+  });
+});
