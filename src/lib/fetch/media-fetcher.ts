@@ -77,7 +77,10 @@ interface AttemptResult {
   contentType?: string;
 }
 
+/** an attempt is not started with less time than this before the deadline */
 const MIN_ATTEMPT_MS = 200;
+/** a final wait shortened to fit the deadline is worth it only above this */
+const MIN_FINAL_WAIT_MS = 100;
 
 export async function fetchMedia(options: FetchMediaOptions): Promise<FetchOutcome> {
   const now = options.now ?? Date.now;
@@ -147,7 +150,12 @@ export async function fetchMedia(options: FetchMediaOptions): Promise<FetchOutco
       delay = Math.max(delay, retryAfter);
     }
     if (now() + delay + MIN_ATTEMPT_MS > options.deadlineAt) {
-      return finish({ ok: false, reason: `deadline reached after ${attempt} attempts`, status: result.status, attempts, startedAt, endedAt: now() });
+      // One last attempt just before the deadline beats giving up with time left.
+      const last = options.deadlineAt - MIN_ATTEMPT_MS - now();
+      if (retryAfter !== undefined || last < MIN_FINAL_WAIT_MS) {
+        return finish({ ok: false, reason: `deadline reached after ${attempt} attempts`, status: result.status, attempts, startedAt, endedAt: now() });
+      }
+      delay = last;
     }
     await sleep(delay);
   }

@@ -1,7 +1,7 @@
 /**
  * The delay before retry number `retry` (0 for the first retry): exponential growth from `baseMs` by `factor`,
  * capped at `capMs`, then jittered. `jitter` is the fraction of the delay that is randomised: 1 is "full jitter"
- * (anywhere in [0, delay]), 0 is none. Our default (0.4: anywhere in [0.6, 1] x delay) still spreads many
+ * (anywhere in [0, delay]), 0 is none. Our default (0.2: anywhere in [0.8, 1] x delay) still spreads many
  * Functions apart but keeps the gaps between polls even; the bench (npm run bench -- retry) shows that full
  * jitter with a cap small enough for a short lag costs about one more request per media.
  */
@@ -12,7 +12,11 @@ export interface RetrySchedule {
   jitter: number;
 }
 
-export const DEFAULT_SCHEDULE: RetrySchedule = { baseMs: 500, factor: 2, capMs: 1200, jitter: 0.4 };
+/**
+ * Tuned with `npm run bench -- retry` (media available 0-7 s after the webhook): a cap near one second bounds
+ * the lag between availability and success; a gentle factor keeps early polls from piling up.
+ */
+export const DEFAULT_SCHEDULE: RetrySchedule = { baseMs: 800, factor: 1.5, capMs: 1100, jitter: 0.2 };
 
 export function validateSchedule(schedule: RetrySchedule): RetrySchedule {
   const positive = (name: keyof RetrySchedule) => {
