@@ -1,0 +1,11 @@
+// nock 15 is ESM only, which jest's CommonJS module system (and its own createRequire) cannot load; Node's
+// real require can (require(esm), Node >= 20.19), reached through process.getBuiltinModule. nock then patches
+// the real http/https modules, the ones libraries get inside jest too.
+const nativeRequire = process.getBuiltinModule('node:module').createRequire(__filename);
+// nock 15's interceptors call Promise.withResolvers (Node 22); on Node 20 give it to the main realm's Promise,
+// the one nock runs with (jest's sandbox has its own).
+(process.getBuiltinModule('node:vm') as typeof import('node:vm')).runInThisContext(
+  'Promise.withResolvers ??= function () { let resolve, reject; const promise = new this((a, b) => { resolve = a; reject = b; }); return { promise, resolve, reject }; };',
+);
+
+export const nock: typeof import('nock').default = nativeRequire('nock').default;
