@@ -6,7 +6,7 @@ import { MANIFEST_FILE_NAME, Manifest, parseManifest } from '../../src/lib/manif
 import { FakeHost, startFakeHost } from '../support/fake-host';
 import { request, RawResponse } from '../support/http';
 import { PROJECT_ROOT, sharedBuildDir } from '../support/paths';
-import { RunningRuntime, startRuntime, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN } from '../support/runtime';
+import { freePort, RunningRuntime, startRuntime, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN } from '../support/runtime';
 
 const FLEX = 'https://flex.twilio.com';
 
@@ -52,6 +52,8 @@ describe('POST /flex/asset on the real twilio-run', () => {
   let runtime: RunningRuntime;
   /** a runtime without PROTECTED_ASSET_BASE_URL: protected assets come from its own DOMAIN_NAME */
   let second: RunningRuntime;
+  /** a runtime whose IAM is a closed loopback port: a real ECONNREFUSED inside the validator */
+  let noIam: RunningRuntime;
   let iam: FakeHost;
   let assetHost: FakeHost;
   let manifest: Manifest;
@@ -104,12 +106,14 @@ describe('POST /flex/asset on the real twilio-run', () => {
     });
     preloadDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-flex-'));
     second = await startWithIam(preloadDir, iam.url, {});
+    noIam = await startWithIam(preloadDir, `http://127.0.0.1:${await freePort()}`, {});
     runtime = await startWithIam(preloadDir, iam.url, { PROTECTED_ASSET_BASE_URL: assetHost.url, FLEX_TOKEN_TIMEOUT_MS: '1000' });
   });
 
   afterAll(async () => {
     await runtime?.stop();
     await second?.stop();
+    await noIam?.stop();
     await iam?.close();
     await assetHost?.close();
     if (preloadDir) fs.rmSync(preloadDir, { recursive: true, force: true });
@@ -229,5 +233,17 @@ describe('POST /flex/asset on the real twilio-run', () => {
     expect(res.status).toBe(200);
     expect(res.body.equals(guidePdf)).toBe(true);
     expect(assetHost.requests).toHaveLength(0);
+  });
+
+  it('an unreachable IAM (connection refused) gives 503 with Retry-After and the CORS grant, never the asset', async () => {
+    const res = await request(`${noIam.baseUrl}/flex/asset`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: FLEX },
+      body: new URLSearchParams({ Token: 'agent-token', name: 'docs/agent-guide.pdf' }).toString(),
+    });
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('5');
+    expect(res.headers['access-control-allow-origin']).toBe(FLEX);
+    expect(errorOf(res)).toMatch(/could not be reached/);
   });
 });
