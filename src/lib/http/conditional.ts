@@ -12,8 +12,8 @@ export type RequestHeaders = Record<string, string | string[] | undefined>;
 export interface Validators {
   /** strong entity tag, quoted */
   etag: string;
-  /** HTTP-date */
-  lastModified: string;
+  /** HTTP-date; absent when the representation has no modification date (date preconditions are then ignored) */
+  lastModified?: string;
 }
 
 export type PreconditionVerdict =
@@ -48,10 +48,26 @@ export function weakMatch(a: string, b: string): boolean {
   return opaque(a) === opaque(b);
 }
 
-/** An HTTP-date in seconds, or undefined when it is not a valid date (an invalid date makes the header ignored). */
-function parseHttpDate(value: string | undefined): number | undefined {
+const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
+const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
+const TIME = '\\d{2}:\\d{2}:\\d{2}';
+const IMF_FIXDATE = new RegExp(`^${DAY}, \\d{2} ${MONTH} \\d{4} ${TIME} GMT$`);
+const RFC850_DATE = new RegExp(`^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), \\d{2}-${MONTH}-\\d{2} ${TIME} GMT$`);
+const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} [ \\d]\\d ${TIME} \\d{4}$`);
+
+/**
+ * An HTTP-date (RFC 9110 5.6.7: IMF-fixdate, or the obsolete RFC 850 and asctime forms a recipient must accept)
+ * in seconds, or undefined when the value is not one, which makes the header ignored (13.1.3, 13.1.4).
+ * Hand-written because Date.parse alone (what fresh and send use) takes almost anything: "1" parses as a date in
+ * 2001, so `If-Unmodified-Since: 1` would give a 412 instead of being ignored. Several members ("d1, d2") fail too.
+ */
+export function parseHttpDate(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const ms = Date.parse(value);
+  const text = value.trim();
+  let ms: number;
+  if (IMF_FIXDATE.test(text) || RFC850_DATE.test(text)) ms = Date.parse(text);
+  else if (ASCTIME_DATE.test(text)) ms = Date.parse(`${text.replace(/ +/g, ' ')} GMT`); // asctime is GMT without saying so
+  else return undefined;
   return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000);
 }
 
@@ -86,6 +102,15 @@ export function evaluatePreconditions(headers: RequestHeaders, current: Validato
   return { outcome: 'proceed' };
 }
 
+/**
+ * range-parser 1.3 drops a suffix range longer than the representation (`bytes=-500` of a 100-byte file) as
+ * unsatisfiable; RFC 9110 14.1.3 says the entire representation is then used. Rewritten here to `0-`.
+ */
+function clampSuffixRanges(range: string, size: number): string {
+  return range.replace(/(=|,)(\s*)-(\d+)(?=\s*(?:,|$))/g, (spec, sep: string, space: string, digits: string) =>
+    size > 0 && Number(digits) > size ? `${sep}${space}0-` : spec);
+}
+
 export type RangeVerdict =
   | { outcome: 'full' }
   | { outcome: 'partial'; start: number; end: number }
@@ -94,8 +119,9 @@ export type RangeVerdict =
 /**
  * Step 5 of 13.2.2 and section 14: a single byte range gives 206; If-Range must match strongly (an entity tag
  * identical to a strong current tag, or a date exactly equal to Last-Modified) or the Range is ignored.
- * A malformed Range, another unit, or several ranges are ignored and the whole representation is sent, which
- * RFC 9110 14.2 allows (we do not build multipart/byteranges).
+ * A malformed Range, another unit, or several disjoint ranges are ignored and the whole representation is sent,
+ * which RFC 9110 14.2 allows (we do not build multipart/byteranges; overlapping ranges are merged into one).
+ * A range whose last-pos is below its first-pos (`bytes=5-2`) counts as unsatisfiable (416), as 15.5.17 allows.
  */
 export function evaluateRange(headers: RequestHeaders, size: number, current: Validators): RangeVerdict {
   const range = header(headers, 'Range');
@@ -108,7 +134,7 @@ export function evaluateRange(headers: RequestHeaders, size: number, current: Va
       : parseHttpDate(value) !== undefined && parseHttpDate(value) === parseHttpDate(current.lastModified);
     if (!matches) return { outcome: 'full' };
   }
-  const parsed = parseRange(size, range, { combine: true });
+  const parsed = parseRange(size, clampSuffixRanges(range, size), { combine: true });
   if (parsed === -2) return { outcome: 'full' };
   if (parsed === -1) return { outcome: 'unsatisfiable' };
   if (parsed.type !== 'bytes' || parsed.length !== 1) return { outcome: 'full' };
