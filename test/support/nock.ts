@@ -8,4 +8,27 @@ const nativeRequire = process.getBuiltinModule('node:module').createRequire(__fi
   'Promise.withResolvers ??= function () { let resolve, reject; const promise = new this((a, b) => { resolve = a; reject = b; }); return { promise, resolve, reject }; };',
 );
 
+/**
+ * Loaded through the native require, nock is one module shared by every test file that a jest worker runs, so
+ * a file that restores it (unpatches http) leaves it restored for the next file in that worker. CI has two
+ * cores and runs several files per worker: each file must activate nock for itself and restore it when done.
+ */
 export const nock: typeof import('nock').default = nativeRequire('nock').default;
+
+/** Intercept outbound HTTP for this test file: no real network except the loopback hosts given. */
+export function interceptHttp(allowLoopback = false): void {
+  beforeAll(() => {
+    if (!nock.isActive()) nock.activate();
+    nock.disableNetConnect();
+    if (allowLoopback) nock.enableNetConnect(/^(127\.0\.0\.1|localhost)/);
+  });
+  afterEach(() => {
+    nock.abortPendingRequests();
+    nock.cleanAll();
+  });
+  afterAll(() => {
+    nock.cleanAll();
+    nock.enableNetConnect();
+    nock.restore();
+  });
+}

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { nock } from '../support/nock';
+import { interceptHttp, nock } from '../support/nock';
 import { TwilioServerlessApiClient } from '@twilio-labs/serverless-api';
 import { MB } from '../../src/build/asset-limits';
 import { AssetLimitError } from '../../src/build/assets';
@@ -93,14 +93,12 @@ async function buildAndDeploy(root: string, assetsDir: string, outDir: string) {
 
 describe('the deploy path, against an intercepted Serverless API', () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-deploy-'));
+  interceptHttp();
   beforeAll(() => {
-    nock.disableNetConnect();
     // a project root whose .twilioserverlessrc is the real one and whose dist is the build under test
     fs.copyFileSync(path.join(PROJECT_ROOT, '.twilioserverlessrc'), path.join(work, '.twilioserverlessrc'));
   });
-  afterEach(() => nock.cleanAll());
   afterAll(() => {
-    nock.enableNetConnect();
     fs.rmSync(work, { recursive: true, force: true });
   });
 

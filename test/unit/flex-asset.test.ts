@@ -6,16 +6,9 @@ import { FlexEnv } from '../../src/lib/flex/config';
 import type { Manifest, ManifestEntry } from '../../src/lib/manifest';
 import { FakeHost, startFakeHost } from '../support/fake-host';
 
-// nock 15 is ESM only, which jest's CommonJS module system (and its own createRequire) cannot load; Node's
-// real require can (require(esm), Node >= 20.19), reached through process.getBuiltinModule. nock then patches
-// the real https module, which is also the one twilio-flex-token-validator gets inside jest.
-const nativeRequire = process.getBuiltinModule('node:module').createRequire(__filename);
-// nock 15's interceptors call Promise.withResolvers (Node 22); on Node 20 give it to the main realm's Promise,
-// the one nock runs with (jest's sandbox has its own).
-(process.getBuiltinModule('node:vm') as typeof import('node:vm')).runInThisContext(
-  'Promise.withResolvers ??= function () { let resolve, reject; const promise = new this((a, b) => { resolve = a; reject = b; }); return { promise, resolve, reject }; };',
-);
-const nock: typeof import('nock').default = nativeRequire('nock').default;
+import { interceptHttp, nock } from '../support/nock';
+
+interceptHttp(true);
 
 const SID = 'AC11111111111111111111111111111111';
 const AUTH = 'flex-test-auth-token';
@@ -49,8 +42,6 @@ let assetDelayMs = 0;
 const logs: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/^127\.0\.0\.1/);
   assetHost = await startFakeHost(async (req, res) => {
     const url = `${assetHost.url}${req.url}`;
     const signature = req.headers['x-twilio-signature'];
@@ -78,8 +69,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  nock.enableNetConnect();
-  nock.restore();
   // the validator uses https.globalAgent, which keeps sockets alive (Node 20): let jest exit
   https.globalAgent.destroy();
   await assetHost.close();
@@ -90,11 +79,6 @@ beforeEach(() => {
   assetDelayMs = 0;
   assetHost.requests.length = 0;
   logs.length = 0;
-});
-
-afterEach(() => {
-  nock.abortPendingRequests();
-  nock.cleanAll();
 });
 
 function env(extra: FlexEnv = {}): FlexEnv {
