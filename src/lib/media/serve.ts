@@ -63,17 +63,22 @@ export function decideMedia(request: MediaRequest): MediaDecision {
 }
 
 function decideRedirect(entry: ManifestEntry, request: MediaRequest, cacheControl: string): MediaDecision {
-  // The redirect is its own representation: its validator names the version it points at.
-  const validators = { etag: `"redirect-${entry.sha256}"`, lastModified: entry.lastModified };
-  const headers = { 'Cache-Control': cacheControl, ETag: validators.etag };
-  const verdict = evaluatePreconditions(request.headers, validators);
+  // The redirect is its own representation: its validator names the version it points at, and it has no
+  // Last-Modified (the source file's date says nothing about where the redirect points, and a file reverted to
+  // older content would keep an old date). RFC 9110 13.2.1 has a server ignore preconditions when its answer
+  // would not be 2xx; we keep If-None-Match alone, so a cache that stored the 302 with its ETag (RFC 9111 4.3.1,
+  // as Twilio's does) revalidates it with a 304. If-Match, If-Unmodified-Since, If-Modified-Since and Range are ignored.
+  const etag = `"redirect-${entry.sha256}"`;
+  const headers = { 'Cache-Control': cacheControl, ETag: etag };
+  const ifNoneMatch = request.headers['if-none-match'] ?? request.headers['If-None-Match'];
+  const verdict = evaluatePreconditions({ 'if-none-match': ifNoneMatch }, { etag });
   if (verdict.outcome === 'not-modified') return respond({ status: 304, headers, body: '' });
-  if (verdict.outcome === 'precondition-failed') return respond(preconditionFailed(verdict.header, headers));
   return respond({ status: 302, headers: { ...headers, Location: `${request.baseUrl}${entry.path}` }, body: '' });
 }
 
-function preconditionFailed(headerName: string, headers: Record<string, string>): PlainResponse {
-  return errorResponse(412, `precondition in header "${headerName}" does not hold for the current version`, headers);
+/** 412 and 416 are answers about one request's headers: never stored (Cache-Control: no-store), ETag kept for the client. */
+function preconditionFailed(headerName: string, etag: string): PlainResponse {
+  return errorResponse(412, `precondition in header "${headerName}" does not hold for the current version`, { ETag: etag, 'Cache-Control': 'no-store' });
 }
 
 function decidePrivate(entry: ManifestEntry, requestHeaders: RequestHeaders, cacheControl: string): MediaDecision {
@@ -82,15 +87,13 @@ function decidePrivate(entry: ManifestEntry, requestHeaders: RequestHeaders, cac
   const cacheHeaders = { ETag: entry.etag, 'Cache-Control': cacheControl, 'Last-Modified': entry.lastModified };
   const verdict = evaluatePreconditions(requestHeaders, validators);
   if (verdict.outcome === 'not-modified') return respond({ status: 304, headers: cacheHeaders, body: '' });
-  if (verdict.outcome === 'precondition-failed') return respond(preconditionFailed(verdict.header, cacheHeaders));
+  if (verdict.outcome === 'precondition-failed') return respond(preconditionFailed(verdict.header, entry.etag));
   const headers = { ...cacheHeaders, 'Content-Type': entry.contentType, 'Accept-Ranges': 'bytes' };
   const range = evaluateRange(requestHeaders, entry.bytes, validators);
   if (range.outcome === 'unsatisfiable') {
-    return respond({
-      status: 416,
-      headers: { ...cacheHeaders, 'Content-Range': `bytes */${entry.bytes}`, 'Content-Type': 'text/plain; charset=utf-8' },
-      body: `Range not satisfiable: ${entry.name} has ${entry.bytes} bytes`,
-    });
+    return respond(errorResponse(416, `header "Range" is not satisfiable: ${entry.name} has ${entry.bytes} bytes`, {
+      ETag: entry.etag, 'Cache-Control': 'no-store', 'Accept-Ranges': 'bytes', 'Content-Range': `bytes */${entry.bytes}`,
+    }));
   }
   if (range.outcome === 'partial') {
     return {
