@@ -62,7 +62,7 @@ export class LocalFolderDestination implements ArchiveDestination {
     fs.renameSync(tmp, target);
   }
 
-  async put(key: string, body: Buffer): Promise<void> {
+  async put(key: string, body: Buffer, _contentType?: string): Promise<void> {
     this.atomicWrite(this.file(key), body);
   }
 

@@ -1,0 +1,117 @@
+import twilio from 'twilio';
+
+/** Twilio keeps a deleted recording's metadata (not its audio) for 40 days. */
+export const METADATA_RETENTION_DAYS = 40;
+const DAY_MS = 86_400_000;
+
+/** The fields of a Recording resource we use (twilio-node's RecordingInstance has them all). */
+export interface RecordingLike {
+  sid: string;
+  accountSid: string;
+  callSid?: string | null;
+  dateCreated: Date;
+  dateUpdated?: Date | null;
+  duration?: string | null;
+  status: string;
+  source?: string | null;
+  channels?: number | null;
+  errorCode?: number | null;
+  mediaUrl?: string | null;
+}
+
+export type MediaLocation = 'twilio' | 'external' | 'deleted' | 'none' | 'pending';
+
+export interface RecordingSummary {
+  sid: string;
+  callSid?: string;
+  dateCreated: string;
+  durationSeconds: number | null;
+  status: string;
+  source?: string;
+  errorCode?: number;
+  /** where the audio is: at Twilio, in your External Storage, gone (deleted), none (absent/failed), pending (in progress) */
+  mediaLocation: MediaLocation;
+  mediaHost?: string;
+  /** when a deleted recording's metadata is purged by Twilio (deletion + 40 days) */
+  metadataPurgedAt?: string;
+}
+
+/**
+ * Where the audio of a recording lives. With External Storage, media_url points at your storage, and Twilio
+ * keeps no copy; otherwise it is on Twilio's API host.
+ */
+export function summarize(recording: RecordingLike, twilioApiHosts: string[] = ['api.twilio.com']): RecordingSummary {
+  let mediaLocation: MediaLocation;
+  let mediaHost: string | undefined;
+  if (recording.status === 'deleted') mediaLocation = 'deleted';
+  else if (recording.status === 'absent' || recording.status === 'failed') mediaLocation = 'none';
+  else if (recording.status !== 'completed') mediaLocation = 'pending';
+  else {
+    try {
+      mediaHost = recording.mediaUrl ? new URL(recording.mediaUrl).host : undefined;
+    } catch {
+      mediaHost = undefined;
+    }
+    mediaLocation = !mediaHost || twilioApiHosts.includes(mediaHost) ? 'twilio' : 'external';
+  }
+  const duration = recording.duration === undefined || recording.duration === null ? NaN : Number(recording.duration);
+  return {
+    sid: recording.sid,
+    ...(recording.callSid ? { callSid: recording.callSid } : {}),
+    dateCreated: recording.dateCreated.toISOString(),
+    durationSeconds: Number.isFinite(duration) && duration >= 0 ? duration : null,
+    status: recording.status,
+    ...(recording.source ? { source: recording.source } : {}),
+    ...(recording.errorCode ? { errorCode: recording.errorCode } : {}),
+    mediaLocation,
+    ...(mediaHost && mediaLocation === 'external' ? { mediaHost } : {}),
+    ...(recording.status === 'deleted' && recording.dateUpdated
+      ? { metadataPurgedAt: new Date(recording.dateUpdated.getTime() + METADATA_RETENTION_DAYS * DAY_MS).toISOString() }
+      : {}),
+  };
+}
+
+export interface TwilioEnv {
+  ACCOUNT_SID?: string;
+  AUTH_TOKEN?: string;
+  API_KEY?: string;
+  API_SECRET?: string;
+  /** base URL of Twilio's REST API; only for proxies and tests, default https://api.twilio.com */
+  TWILIO_API_BASE_URL?: string;
+}
+
+export const TWILIO_API_BASE = 'https://api.twilio.com';
+
+export function credentialsOf(env: TwilioEnv): { accountSid: string; username: string; password: string } {
+  if (!env.ACCOUNT_SID) throw new Error('ACCOUNT_SID is not set (in the environment or .env)');
+  if (env.API_KEY) {
+    if (!env.API_SECRET) throw new Error('API_KEY is set but API_SECRET is not');
+    return { accountSid: env.ACCOUNT_SID, username: env.API_KEY, password: env.API_SECRET };
+  }
+  if (!env.AUTH_TOKEN) throw new Error('AUTH_TOKEN is not set (in the environment or .env), nor API_KEY/API_SECRET');
+  return { accountSid: env.ACCOUNT_SID, username: env.ACCOUNT_SID, password: env.AUTH_TOKEN };
+}
+
+/**
+ * A twilio client from the environment. TWILIO_API_BASE_URL goes through twilio-node's documented custom HTTP
+ * client hook (`httpClient`): a RequestClient that rewrites the API origin, which is how tests reach a fake
+ * REST API on loopback with the real client, paging included.
+ */
+export function twilioClientFrom(env: TwilioEnv): twilio.Twilio {
+  const { accountSid, username, password } = credentialsOf(env);
+  const base = env.TWILIO_API_BASE_URL?.replace(/\/+$/, '');
+  let httpClient: twilio.RequestClient | undefined;
+  if (base && base !== TWILIO_API_BASE) {
+    const rewriting = new twilio.RequestClient();
+    const request = rewriting.request.bind(rewriting);
+    rewriting.request = (opts) => request({ ...opts, uri: opts.uri.replace(/^https:\/\/api\.twilio\.com/, base) });
+    httpClient = rewriting;
+  }
+  return twilio(username, password, { accountSid, ...(httpClient ? { httpClient } : {}) });
+}
+
+/** The audio download URL of a recording held by Twilio. */
+export function recordingMediaUrl(env: TwilioEnv, accountSid: string, sid: string, format: 'wav' | 'mp3' = 'wav'): string {
+  const base = env.TWILIO_API_BASE_URL?.replace(/\/+$/, '') || TWILIO_API_BASE;
+  return `${base}/2010-04-01/Accounts/${accountSid}/Recordings/${sid}.${format}`;
+}
