@@ -171,4 +171,44 @@ describe('fetchMedia against scripted hosts', () => {
     if (!outcome.ok) expect(outcome.reason).toBe('media exceeds the 4000 bytes allowed per message');
     expect(media.requests).toHaveLength(1);
   });
+
+  it('never returns a body shorter than its Content-Length: the cut is retried', async () => {
+    let calls = 0;
+    media.setHandler((_req, res) => {
+      calls += 1;
+      res.writeHead(200, { 'Content-Length': '1000' });
+      if (calls === 1) {
+        res.write(Buffer.alloc(400));
+        res.socket?.end(); // a clean close of the connection, 600 bytes short
+        return;
+      }
+      res.end(Buffer.alloc(1000, 7));
+    });
+    const outcome = await run();
+    expect(outcome.ok).toBe(true);
+    if (outcome.ok) expect(outcome.body).toEqual(Buffer.alloc(1000, 7));
+    expect(media.requests).toHaveLength(2);
+  });
+
+  it('a probe asks for the first bytes only and reads no more, whether or not the server honours Range', async () => {
+    const full = Buffer.alloc(2_000_000, 1);
+    media.setHandler((req, res) => {
+      const range = /^bytes=0-(\d+)$/.exec(req.headers.range ?? '');
+      if (range && req.url?.endsWith('ranged')) {
+        const end = Number(range[1]);
+        res.writeHead(206, { 'Content-Range': `bytes 0-${end}/${full.length}`, 'Content-Length': String(end + 1) });
+        return res.end(full.subarray(0, end + 1));
+      }
+      res.writeHead(200, { 'Content-Length': String(full.length) });
+      res.end(full);
+    });
+    const ranged = await run({ url: `${media.url}/Recordings/ranged`, probeBytes: 44 });
+    const ignored = await run({ url: `${media.url}/Recordings/ignored`, probeBytes: 44 });
+    for (const outcome of [ranged, ignored]) {
+      expect(outcome.ok).toBe(true);
+      if (outcome.ok) expect([outcome.body.length, outcome.totalBytes]).toEqual([44, full.length]);
+    }
+    expect(media.requests.map((r) => r.headers.range)).toEqual(['bytes=0-43', 'bytes=0-43']);
+    expect(logs.map((l) => l.totalBytes)).toEqual([full.length, full.length]);
+  });
 });

@@ -31,6 +31,11 @@ export interface FetchMediaOptions {
   attemptTimeoutMs?: number;
   /** bytes left for this fetch; shared and decremented by the fetches of one message */
   budget?: ByteBudget;
+  /**
+   * Only confirm the media is there: ask for its first N bytes with a Range request and stop reading after N
+   * bytes even if the server ignores Range. The outcome's totalBytes gives the full size when the server says.
+   */
+  probeBytes?: number;
   schedule?: RetrySchedule;
   maxRedirects?: number;
   /** called with each log record (an outcome, and attempts when debug is on) */
@@ -64,7 +69,7 @@ export interface AttemptRecord {
 }
 
 export type FetchOutcome =
-  | { ok: true; status: number; contentType: string; body: Buffer; attempts: AttemptRecord[]; startedAt: number; endedAt: number }
+  | { ok: true; status: number; contentType: string; body: Buffer; totalBytes?: number; attempts: AttemptRecord[]; startedAt: number; endedAt: number }
   | { ok: false; reason: string; status?: number; attempts: AttemptRecord[]; startedAt: number; endedAt: number };
 
 interface AttemptResult {
@@ -75,6 +80,7 @@ interface AttemptResult {
   retryAfter?: string;
   body?: Buffer;
   contentType?: string;
+  totalBytes?: number;
 }
 
 /** an attempt is not started with less time than this before the deadline */
@@ -106,7 +112,9 @@ export async function fetchMedia(options: FetchMediaOptions): Promise<FetchOutco
       attemptCount: attempts.length,
       notFoundCount: attempts.filter((a) => a.status === 404).length,
       attempts: attempts.map((a) => ({ status: a.status ?? a.error, ms: a.durationMs })),
-      ...(outcome.ok ? { bytes: outcome.body.length, contentType: outcome.contentType } : { reason: outcome.reason }),
+      ...(outcome.ok
+        ? { bytes: outcome.body.length, contentType: outcome.contentType, ...(outcome.totalBytes !== undefined ? { totalBytes: outcome.totalBytes } : {}) }
+        : { reason: outcome.reason }),
     });
     return outcome;
   };
@@ -136,7 +144,10 @@ export async function fetchMedia(options: FetchMediaOptions): Promise<FetchOutco
     attempts.push(record);
     if (options.debug) options.log?.({ level: 'debug', event: 'media_fetch_attempt', ...base, ...record });
     if (result.verdict === 'done') {
-      return finish({ ok: true, status: result.status!, contentType: result.contentType ?? 'application/octet-stream', body: result.body!, attempts, startedAt, endedAt: now() });
+      return finish({
+        ok: true, status: result.status!, contentType: result.contentType ?? 'application/octet-stream', body: result.body!,
+        ...(result.totalBytes !== undefined ? { totalBytes: result.totalBytes } : {}), attempts, startedAt, endedAt: now(),
+      });
     }
     if (result.verdict === 'give-up') {
       return finish({ ok: false, reason: result.error ?? `HTTP ${result.status} is not retried`, status: result.status, attempts, startedAt, endedAt: now() });
@@ -172,7 +183,7 @@ async function attemptOnce(initial: URL, options: FetchMediaOptions, timeoutMs: 
     for (let hop = 0; hop <= maxRedirects; hop += 1) {
       // Credentials only ever go to the origin they were issued for.
       const auth = url.origin === initial.origin ? options.auth : undefined;
-      const res = await requestOnce(url, auth, controller.signal);
+      const res = await requestOnce(url, auth, controller.signal, options.probeBytes);
       const status = res.statusCode ?? 0;
       if ([301, 302, 303, 307, 308].includes(status) && res.headers.location) {
         res.resume();
@@ -194,8 +205,9 @@ async function attemptOnce(initial: URL, options: FetchMediaOptions, timeoutMs: 
         res.resume();
         return { verdict, status, host, retryAfter: header(res.headers['retry-after']) };
       }
-      const body = await readBody(res, options.budget);
-      return { verdict: 'done', status, host, body, contentType: header(res.headers['content-type']) };
+      const totalBytes = sizeOf(res);
+      const body = await readBody(res, options.budget, options.probeBytes);
+      return { verdict: 'done', status, host, body, contentType: header(res.headers['content-type']), ...(totalBytes !== undefined ? { totalBytes } : {}) };
     }
     return { verdict: 'give-up', error: `more than ${maxRedirects} redirects` };
   } catch (err) {
@@ -211,9 +223,17 @@ function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function requestOnce(url: URL, auth: FetchMediaOptions['auth'], signal: AbortSignal): Promise<http.IncomingMessage> {
+/** The full size of the media: from Content-Range on a 206, from Content-Length otherwise. */
+function sizeOf(res: http.IncomingMessage): number | undefined {
+  const range = /\/(\d+)$/.exec(header(res.headers['content-range']) ?? '');
+  const size = res.statusCode === 206 ? (range ? Number(range[1]) : NaN) : Number(res.headers['content-length'] ?? NaN);
+  return Number.isSafeInteger(size) ? size : undefined;
+}
+
+function requestOnce(url: URL, auth: FetchMediaOptions['auth'], signal: AbortSignal, probeBytes?: number): Promise<http.IncomingMessage> {
   const client = url.protocol === 'https:' ? https : http;
   const headers: Record<string, string> = { Accept: '*/*', 'User-Agent': 'twilio-media-assets' };
+  if (probeBytes) headers.Range = `bytes=0-${probeBytes - 1}`;
   if (auth) headers.Authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
   return new Promise((resolve, reject) => {
     const req = client.request(url, { method: 'GET', headers, signal, agent: false }, resolve);
@@ -222,7 +242,7 @@ function requestOnce(url: URL, auth: FetchMediaOptions['auth'], signal: AbortSig
   });
 }
 
-function readBody(res: http.IncomingMessage, budget: ByteBudget | undefined): Promise<Buffer> {
+function readBody(res: http.IncomingMessage, budget: ByteBudget | undefined, probeBytes?: number): Promise<Buffer> {
   const declared = Number(res.headers['content-length']);
   if (budget && Number.isFinite(declared) && declared > budget.remaining) {
     res.destroy();
@@ -230,7 +250,16 @@ function readBody(res: http.IncomingMessage, budget: ByteBudget | undefined): Pr
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
+    let received = 0;
     res.on('data', (chunk: Buffer) => {
+      if (probeBytes !== undefined && received + chunk.length >= probeBytes) {
+        // enough to confirm the media is there; the rest is not downloaded
+        chunks.push(chunk.subarray(0, probeBytes - received));
+        resolve(Buffer.concat(chunks));
+        res.destroy();
+        return;
+      }
+      received += chunk.length;
       if (budget && !budget.take(chunk.length)) {
         reject(new FatalFetchError(`media exceeds the ${budget.limit} bytes allowed per message`, res.statusCode));
         res.destroy();
@@ -238,7 +267,11 @@ function readBody(res: http.IncomingMessage, budget: ByteBudget | undefined): Pr
       }
       chunks.push(chunk);
     });
-    res.on('end', () => resolve(Buffer.concat(chunks)));
+    res.on('end', () => {
+      // a body shorter than its Content-Length is a cut connection, never a complete download
+      if (Number.isFinite(declared) && received !== declared) reject(new Error(`body ended after ${received} of ${declared} bytes`));
+      else resolve(Buffer.concat(chunks));
+    });
     res.on('error', reject);
     res.on('aborted', () => reject(new Error('ECONNRESET')));
   });
