@@ -69,7 +69,7 @@ function twiml(reply: string | undefined): PlainResponse {
   return { status: 200, headers: { 'Content-Type': 'text/xml; charset=utf-8', 'Cache-Control': 'no-store' }, body: response.toString() };
 }
 
-function positiveInt(value: string | undefined, name: string, fallback: number, max: number): number {
+export function positiveInt(value: string | undefined, name: string, fallback: number, max: number): number {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0 || n > max) throw new Error(`${name} must be a whole number of milliseconds from 1 to ${max}, got "${value}"`);

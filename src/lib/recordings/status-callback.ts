@@ -1,0 +1,123 @@
+import { DEFAULT_MEDIA_HOSTS, DEFAULT_REDIRECT_HOSTS, parseHostList } from '../fetch/allowlist';
+import { fetchMedia } from '../fetch/media-fetcher';
+import { isoWithOffset, LogRecord } from '../log';
+import { DEFAULT_FETCH_DEADLINE_MS, positiveInt } from '../mms/inbound';
+import { errorResponse, jsonResponse, PlainResponse } from '../respond';
+import { checkSignature } from '../webhook-signature';
+
+export interface RecordingStatusEnv {
+  ACCOUNT_SID?: string;
+  AUTH_TOKEN?: string;
+  API_KEY?: string;
+  API_SECRET?: string;
+  MEDIA_ALLOWED_HOSTS?: string;
+  MEDIA_FETCH_DEADLINE_MS?: string;
+  MEDIA_ATTEMPT_TIMEOUT_MS?: string;
+  LOG_LEVEL?: string;
+}
+
+export interface RecordingStatusRequest {
+  params: Record<string, string>;
+  signature: string | string[] | undefined;
+  /** the URL Twilio called, see webhookUrl */
+  url: string;
+  env: RecordingStatusEnv;
+  receivedAt: number;
+  log: (record: LogRecord) => void;
+}
+
+export const RECORDING_STATUSES = ['in-progress', 'completed', 'absent', 'failed'] as const;
+/** A WAV header: enough to know the audio is there and is WAV, without downloading the recording. */
+const WAV_HEADER_BYTES = 44;
+
+/**
+ * POST /recordings/status, the recording status callback. Signature first (403). On `completed` the audio is
+ * confirmed available through the shared fetcher (its retries ride out the 404 that can follow the callback;
+ * only the WAV header is read, so a long recording costs nothing); `absent` and `failed` are logged with their
+ * ErrorCode. Every outcome is one JSON log line; Twilio gets a 200 whatever happened to the fetch.
+ */
+export async function handleRecordingStatus(request: RecordingStatusRequest): Promise<PlainResponse> {
+  const { env, log, params } = request;
+  const signature = checkSignature({ authToken: env.AUTH_TOKEN, signature: request.signature, url: request.url, params });
+  if (!signature.ok) {
+    log({ level: 'warn', event: 'callback_rejected', reason: signature.reason, recordingSid: params.RecordingSid, receivedAt: isoWithOffset(request.receivedAt) });
+    return errorResponse(signature.status, signature.reason);
+  }
+  const recordingSid = params.RecordingSid;
+  if (!recordingSid || !/^RE[0-9a-fA-F]{32}$/.test(recordingSid)) {
+    return errorResponse(400, `parameter "RecordingSid" ${recordingSid ? `("${recordingSid.slice(0, 40)}") is not a Recording SID` : 'is missing'}`);
+  }
+  const status = params.RecordingStatus;
+  if (!status) return errorResponse(400, 'parameter "RecordingStatus" is missing');
+  const base = {
+    recordingSid,
+    callSid: params.CallSid,
+    status,
+    callbackReceivedAt: isoWithOffset(request.receivedAt),
+    ...(params.RecordingDuration ? { durationSeconds: Number(params.RecordingDuration) } : {}),
+  };
+  const done = (extra: object = {}) => jsonResponse(200, { recordingSid, status, ...extra });
+
+  if (status === 'absent' || status === 'failed') {
+    log({ level: 'warn', event: 'recording_status', ...base, errorCode: params.ErrorCode || undefined, problem: `recording ${status}${params.ErrorCode ? ` with error ${params.ErrorCode}` : ' (no ErrorCode given)'}` });
+    return done();
+  }
+  if (status !== 'completed') {
+    const known = (RECORDING_STATUSES as readonly string[]).includes(status);
+    log({ level: known ? 'info' : 'warn', event: 'recording_status', ...base, ...(known ? {} : { problem: `unknown RecordingStatus "${status}"` }) });
+    return done();
+  }
+
+  let config;
+  try {
+    const hosts = parseHostList(env.MEDIA_ALLOWED_HOSTS);
+    config = {
+      allowedHosts: hosts ?? DEFAULT_MEDIA_HOSTS,
+      redirectAllowedHosts: hosts ?? DEFAULT_REDIRECT_HOSTS,
+      deadlineMs: positiveInt(env.MEDIA_FETCH_DEADLINE_MS, 'MEDIA_FETCH_DEADLINE_MS', DEFAULT_FETCH_DEADLINE_MS, 9500),
+      attemptTimeoutMs: positiveInt(env.MEDIA_ATTEMPT_TIMEOUT_MS, 'MEDIA_ATTEMPT_TIMEOUT_MS', 3000, 9500),
+    };
+  } catch (err) {
+    log({ level: 'error', event: 'config_error', recordingSid, problem: (err as Error).message });
+    return done({ available: 'unknown' });
+  }
+  if (!params.RecordingUrl) {
+    log({ level: 'warn', event: 'recording_status', ...base, problem: 'parameter "RecordingUrl" is missing; availability not checked' });
+    return done({ available: 'unknown' });
+  }
+  const username = env.API_KEY || env.ACCOUNT_SID;
+  const password = env.API_KEY ? env.API_SECRET : env.AUTH_TOKEN;
+  const outcome = await fetchMedia({
+    // RecordingUrl has no extension; .wav is the format Twilio stores
+    url: `${params.RecordingUrl}.wav`,
+    auth: username && password ? { username, password } : undefined,
+    allowedHosts: config.allowedHosts,
+    redirectAllowedHosts: config.redirectAllowedHosts,
+    deadlineAt: request.receivedAt + config.deadlineMs,
+    attemptTimeoutMs: config.attemptTimeoutMs,
+    probeBytes: WAV_HEADER_BYTES,
+    receivedAt: request.receivedAt,
+    log,
+    debug: env.LOG_LEVEL === 'debug',
+    logContext: { recordingSid, callSid: params.CallSid },
+  });
+  if (!outcome.ok) {
+    log({ level: 'warn', event: 'recording_status', ...base, available: false, problem: `the audio could not be fetched: ${outcome.reason}` });
+    return done({ available: false });
+  }
+  // a RIFF header whose size field matches the whole file, as the archive will check after downloading it
+  const header = outcome.body;
+  const isWav = header.length >= 12 && header.toString('latin1', 0, 4) === 'RIFF' && header.toString('latin1', 8, 12) === 'WAVE';
+  const declaredBytes = isWav ? header.readUInt32LE(4) + 8 : undefined;
+  const consistent = isWav && (outcome.totalBytes === undefined || outcome.totalBytes === declaredBytes);
+  log({
+    level: consistent ? 'info' : 'warn',
+    event: 'recording_status',
+    ...base,
+    available: true,
+    bytes: outcome.totalBytes,
+    contentType: outcome.contentType,
+    ...(consistent ? {} : { problem: isWav ? `WAV header says ${declaredBytes} bytes, the host says ${outcome.totalBytes}` : 'the audio is not a WAV file' }),
+  });
+  return done({ available: true });
+}
