@@ -16,6 +16,7 @@ export interface RecordingSource {
   remove(sid: string): Promise<'deleted' | 'already-gone'>;
 }
 
+/** recordings created at or after since and at or before until */
 export interface DateRange {
   since?: Date;
   until?: Date;
@@ -34,8 +35,12 @@ export function twilioRecordingSource(
   const redirectAllowedHosts = configuredHosts ?? DEFAULT_REDIRECT_HOSTS;
   const deadlineMs = options.downloadDeadlineMs ?? 120_000;
   return {
-    // twilio-node pages through next_page_uri by itself
-    list: (range) => client.recordings.list({ dateCreatedAfter: range.since, dateCreatedBefore: range.until, pageSize: 1000 }),
+    // twilio-node pages through next_page_uri by itself; the API filters on DateCreated, and the bounds are
+    // applied again here so both ends are inclusive whatever the API's rounding
+    list: async (range) =>
+      (await client.recordings.list({ dateCreatedAfter: range.since, dateCreatedBefore: range.until, pageSize: 1000 })).filter(
+        (r) => (!range.since || r.dateCreated >= range.since) && (!range.until || r.dateCreated <= range.until),
+      ),
     download: (recording) =>
       fetchMedia({
         url: recordingMediaUrl(env, accountSid, recording.sid),

@@ -1,0 +1,55 @@
+import type { IndexEntry } from './archive';
+import { RecordingLike, RecordingSummary, summarize } from './model';
+
+export interface AuditRow extends RecordingSummary {
+  /** the verified copy recorded in the archive index, when there is one */
+  archivedKey?: string;
+  archivedAt?: string;
+}
+
+export function auditRows(recordings: RecordingLike[], index: Map<string, IndexEntry>): AuditRow[] {
+  return recordings.map((recording) => {
+    const archived = index.get(recording.sid);
+    return { ...summarize(recording), ...(archived ? { archivedKey: archived.key, archivedAt: archived.archivedAt } : {}) };
+  });
+}
+
+const WHERE: Record<RecordingSummary['mediaLocation'], string> = {
+  twilio: 'Twilio',
+  external: 'External Storage',
+  deleted: 'deleted (metadata only)',
+  none: 'no audio',
+  pending: 'not complete yet',
+};
+
+/** A plain-text table (one line per recording) and totals by where the audio lives. */
+export function formatAuditTable(rows: AuditRow[], archiveDescription: string): string {
+  const header = ['Recording SID', 'Created (UTC)', 'Duration', 'Status', 'Audio', 'Archived copy', 'Metadata purged'];
+  const lines = rows.map((r) => [
+    r.sid,
+    r.dateCreated.replace('T', ' ').slice(0, 19),
+    r.durationSeconds === null ? '-' : `${r.durationSeconds}s`,
+    r.errorCode ? `${r.status} (${r.errorCode})` : r.status,
+    r.mediaLocation === 'external' && r.mediaHost ? `External Storage (${r.mediaHost})` : WHERE[r.mediaLocation],
+    r.archivedKey ?? '-',
+    r.metadataPurgedAt ? r.metadataPurgedAt.slice(0, 10) : '-',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const row = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  // totals in a fixed order (WHERE's), whatever order the API listed the recordings in
+  const totals = new Map<string, number>();
+  for (const location of Object.keys(WHERE) as RecordingSummary['mediaLocation'][]) {
+    const n = rows.filter((r) => r.mediaLocation === location).length;
+    if (n) totals.set(WHERE[location], n);
+  }
+  const atTwilioUnarchived = rows.filter((r) => r.mediaLocation === 'twilio' && !r.archivedKey).length;
+  return [
+    row(header),
+    row(widths.map((w) => '-'.repeat(w))),
+    ...lines.map(row),
+    '',
+    `${rows.length} recording${rows.length === 1 ? '' : 's'}: ${[...totals].map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}`,
+    `Archive ${archiveDescription}: ${rows.filter((r) => r.archivedKey).length} archived; ${atTwilioUnarchived} held only by Twilio`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,161 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { main } from '../../src/build/recordings';
+import { parseJsonLines, LedgerEntry, IndexEntry } from '../../src/lib/recordings/archive';
+import { parseS3Destination, S3Destination } from '../../src/lib/recordings/s3-destination';
+import { FakeRecording, FakeTwilioApi, startFakeTwilioApi, wav } from '../support/fake-twilio-api';
+
+// s3rver (an S3-compatible server from the package registry) has no type declarations
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const S3rver = require('s3rver') as new (options: object) => { run(): Promise<{ port: number }>; close(): Promise<void> };
+
+const SID = 'AC33333333333333333333333333333333';
+const TOKEN = 'cli-test-token';
+const day = (d: number) => new Date(Date.UTC(2026, 10, d, 12, 0, 0));
+const re = (n: number) => `RE${String(n).padStart(32, '0')}`;
+
+function recordings(): FakeRecording[] {
+  return [
+    { sid: re(1), callSid: 'CA1', dateCreated: day(1), duration: '12', status: 'completed', audio: wav(1) },
+    { sid: re(2), callSid: 'CA2', dateCreated: day(2), duration: '30', status: 'completed', audio: wav(2, 3000) },
+    { sid: re(3), callSid: 'CA3', dateCreated: day(3), duration: '7', status: 'completed', audio: wav(3), mediaUrl: 'https://my-bucket.s3.amazonaws.com/RE3.wav' },
+    { sid: re(5), callSid: 'CA5', dateCreated: day(5), duration: '20', status: 'deleted', dateUpdated: day(6), audio: Buffer.alloc(0) },
+  ];
+}
+
+describe('npm run recordings', () => {
+  let api: FakeTwilioApi;
+  let work: string;
+  let out: string[];
+  let err: string[];
+  const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+    ACCOUNT_SID: SID, AUTH_TOKEN: TOKEN, TWILIO_API_BASE_URL: api.baseUrl, MEDIA_ALLOWED_HOSTS: api.host.host, ...extra,
+  });
+  const run = async (argv: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
+    out = [];
+    err = [];
+    const code = await main(argv, { env: env(extraEnv), cwd: work, out: (t) => out.push(t), err: (t) => err.push(t) });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  };
+
+  beforeEach(async () => {
+    api = await startFakeTwilioApi({ accountSid: SID, authToken: TOKEN, recordings: recordings(), pageSize: 2 });
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-rec-cli-'));
+  });
+  afterEach(async () => {
+    await api.close();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('refuses bad arguments and configuration with exit 2, naming the flag or variable', async () => {
+    expect(await run([])).toMatchObject({ code: 2, err: expect.stringContaining('a command is needed') });
+    expect(await run(['list'])).toMatchObject({ code: 2, err: expect.stringContaining('unknown command "list"') });
+    expect(await run(['audit', '--since', '2026-13-01'])).toMatchObject({ code: 2, err: expect.stringContaining('--since: "2026-13-01" is not a date') });
+    expect(await run(['audit', '--until'])).toMatchObject({ code: 2, err: expect.stringContaining('--until needs a value') });
+    expect(await run(['audit', '--since', '2026-11-05', '--until', '2026-11-01'])).toMatchObject({ code: 2, err: expect.stringContaining('--since (2026-11-05T00:00:00.000Z) is after --until') });
+    expect(await run(['archive', '--yes'])).toMatchObject({ code: 2, err: expect.stringContaining('unknown option "--yes" for archive') });
+    expect(await run(['archive', '--timeout', '0'])).toMatchObject({ code: 2, err: expect.stringContaining('--timeout: "0"') });
+    expect(await run(['archive', '--dest', 'ftp://host/x'])).toMatchObject({ code: 2, err: expect.stringContaining('--dest: "ftp://host/x" is neither a folder nor s3://') });
+    expect(await run(['archive', '--dest', 's3://No_Such'])).toMatchObject({ code: 2, err: expect.stringContaining('--dest: "s3://No_Such" is not s3://BUCKET') });
+    expect(await run(['audit'], { RECORDINGS_ARCHIVE: 's3://ok-bucket', S3_ENDPOINT: 'not a url' })).toMatchObject({ code: 2, err: expect.stringContaining('S3_ENDPOINT') });
+    expect(await run(['audit'], { ACCOUNT_SID: '' })).toMatchObject({ code: 2, err: expect.stringContaining('ACCOUNT_SID is not set') });
+    expect(api.host.requests).toHaveLength(0);
+  });
+
+  it('a Twilio error is one line with its status and code, exit 1, no credential', async () => {
+    const result = await run(['audit'], { AUTH_TOKEN: 'wrong-token' });
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/^recordings audit: Twilio answered 401 \(error 20003\)/);
+    expect(result.err).not.toContain('wrong-token');
+  });
+
+  it('audit, archive, audit again, purge dry run, purge --yes: the whole life of a recording in a local folder', async () => {
+    const before = await run(['audit']);
+    expect(before.code).toBe(0);
+    const line = (sid: string, text: string) => text.split('\n').find((l) => l.startsWith(sid)) ?? '';
+    expect(line(re(1), before.out)).toMatch(/2026-11-01 12:00:00\s+12s\s+completed\s+Twilio\s+-\s+-$/);
+    expect(line(re(3), before.out)).toContain('External Storage (my-bucket.s3.amazonaws.com)');
+    expect(line(re(5), before.out)).toMatch(/deleted \(metadata only\)\s+-\s+2026-12-16$/);
+    expect(before.out).toContain('4 recordings: 2 Twilio, 1 External Storage, 1 deleted (metadata only)');
+    expect(before.out).toContain('0 archived; 2 held only by Twilio');
+
+    const archived = await run(['archive', '--dest', 'archive']);
+    expect(archived).toMatchObject({ code: 0, out: expect.stringContaining('2 archived now, 0 already archived, 2 skipped, 0 failed') });
+    const folder = path.join(work, 'archive');
+    expect(fs.readFileSync(path.join(folder, '2026', '11', `${re(2)}.wav`)).equals(wav(2, 3000))).toBe(true);
+
+    const json = JSON.parse((await run(['audit', '--dest', 'archive', '--json'])).out) as { recordings: { sid: string; archivedKey?: string; mediaLocation: string }[] };
+    expect(json.recordings.find((r) => r.sid === re(2))).toMatchObject({ mediaLocation: 'twilio', archivedKey: `2026/11/${re(2)}.wav` });
+
+    const dry = await run(['purge', '--dest', 'archive', '--until', '2026-11-01']);
+    expect(dry.out).toContain('Dry run: 1 recording would be deleted');
+    expect(dry.out).toContain(`would delete ${re(1)}`);
+    expect(api.deleted).toEqual([]);
+
+    const purged = await run(['purge', '--dest', 'archive', '--yes']);
+    expect(purged.code).toBe(0);
+    expect(api.deleted.sort()).toEqual([re(1), re(2)]);
+    const ledger = parseJsonLines<LedgerEntry>(fs.readFileSync(path.join(folder, 'purge-ledger.jsonl'), 'utf8'));
+    expect([...ledger.keys()].sort()).toEqual([re(1), re(2)]);
+    const after = await run(['audit', '--dest', 'archive']);
+    expect(line(re(1), after.out)).toMatch(/deleted \(metadata only\)\s+2026\/11\/RE0+1\.wav\s+\d{4}-\d{2}-\d{2}$/);
+  });
+
+  it('archive exits 1 and names the recording when a download keeps failing; the next run completes it', async () => {
+    api.recordings.get(re(2))!.status = 'completed';
+    api.recordings.get(re(2))!.cutDownloads = 1000;
+    const failed = await run(['archive', '--timeout', '1']);
+    expect(failed.code).toBe(1);
+    expect(failed.out).toMatch(new RegExp(`FAILED  ${re(2)}: download: .*run archive again`));
+    expect(failed.err).toContain('"media_fetch"'); // the warning outcome line on stderr
+    api.recordings.get(re(2))!.cutDownloads = 0;
+    const again = await run(['archive']);
+    expect(again).toMatchObject({ code: 0, out: expect.stringContaining('1 archived now, 1 already archived') });
+    expect(fs.existsSync(path.join(work, 'recordings-archive', 'index.jsonl'))).toBe(true);
+  });
+
+  describe('to an S3-compatible bucket (s3rver on loopback)', () => {
+    let s3: { close(): Promise<void> };
+    let endpoint: string;
+    let s3dir: string;
+    beforeAll(async () => {
+      s3dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-s3-'));
+      const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: s3dir, configureBuckets: [{ name: 'call-archive' }] });
+      const { port } = await server.run();
+      s3 = server;
+      endpoint = `http://127.0.0.1:${port}`;
+    });
+    afterAll(async () => {
+      await s3.close();
+      fs.rmSync(s3dir, { recursive: true, force: true });
+    });
+    const s3env = () => ({ S3_ENDPOINT: endpoint, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' });
+
+    it('archives with verification, refuses to purge an altered object, deletes the verified one, ledger in the bucket', async () => {
+      const dest = 's3://call-archive/twilio/recordings';
+      const archived = await run(['archive', '--dest', dest], s3env());
+      expect(archived).toMatchObject({ code: 0, out: expect.stringContaining('2 archived now') });
+      const bucket = new S3Destination(parseS3Destination(dest, s3env()));
+      try {
+        const index = parseJsonLines<IndexEntry>(await bucket.readText('index.jsonl'));
+        expect((await bucket.inspect(index.get(re(2))!.key))?.sha256).toBe(index.get(re(2))!.sha256);
+        // the bucket's copy of RE2 replaced behind the archive's back
+        await bucket.put(index.get(re(2))!.key, wav(99, 3000), 'audio/wav');
+
+        const again = await run(['archive', '--dest', dest], s3env());
+        expect(again.out).toContain('1 archived now, 1 already archived'); // RE2 re-verified, found altered, archived again
+        await bucket.put(index.get(re(2))!.key, wav(99, 3000), 'audio/wav');
+
+        const purged = await run(['purge', '--dest', dest, '--yes'], s3env());
+        expect(purged.out).toContain(`kept    ${re(2)}: archived copy 2026/11/${re(2)}.wav does not match its checksum`);
+        expect(api.deleted).toEqual([re(1)]);
+        const ledger = parseJsonLines<LedgerEntry>(await bucket.readText('purge-ledger.jsonl'));
+        expect([...ledger.keys()]).toEqual([re(1)]);
+        expect(ledger.get(re(1))!.metadataExpiresAt).toBe(new Date(new Date(ledger.get(re(1))!.deletedAt).getTime() + 40 * 86_400_000).toISOString());
+      } finally {
+        bucket.close();
+      }
+    });
+  });
+});
