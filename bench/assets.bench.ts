@@ -60,8 +60,20 @@ try {
     const r = spawnSync('sh', ['-c', `xargs -0 sha256sum < '${listFile}' > /dev/null`], { stdio: 'inherit' });
     if (r.status !== 0) throw new Error('sha256sum failed');
   };
+  // A user's assets were written long before the build: flush the generated files to disk first, or the
+  // kernel's writeback of them throttles the build's own writes and the figure measures the generator.
+  spawnSync('sync', { stdio: 'inherit' });
   sha256sum(); // warm the page cache so both sides read from memory
   const baselineMs = time(sha256sum);
+  // A second, physical floor for staging: the build must also write every byte into dist, as cp does.
+  const cpOut = path.join(dir, 'cp-copy');
+  spawnSync('sync', { stdio: 'inherit' });
+  const cpMs = time(() => {
+    const r = spawnSync('cp', ['-r', src, cpOut], { stdio: 'inherit' });
+    if (r.status !== 0) throw new Error('cp failed');
+  });
+  fs.rmSync(cpOut, { recursive: true, force: true });
+  spawnSync('sync', { stdio: 'inherit' });
   const tsx = require.resolve('tsx/cli');
   const child = spawnSync(process.execPath, [tsx, path.join(__dirname, 'assets-child.ts'), src, out, path.join(dir, 'hashes.json')], { encoding: 'utf8' });
   if (child.status !== 0) throw new Error(`build child failed: ${child.stderr}`);
@@ -76,6 +88,8 @@ try {
     ['sha256sum over the files (baseline)', `${baselineMs.toFixed(0)} ms`, ''],
     ['full build (hash + copy + manifest)', `${result.full.ms.toFixed(0)} ms (${result.full.hashed} hashed)`, ''],
     ['full build / sha256sum', (result.full.ms / baselineMs).toFixed(2), '<= 1.50'],
+    ['cp -r of the files (write floor)', `${cpMs.toFixed(0)} ms`, ''],
+    ['full build / (sha256sum + cp -r)', (result.full.ms / (baselineMs + cpMs)).toFixed(2), ''],
     ['no-change rebuild', `${result.rebuild.ms.toFixed(0)} ms (${result.rebuild.hashed} hashed)`, ''],
     ['no-change rebuild / full build', `${((100 * result.rebuild.ms) / result.full.ms).toFixed(1)}%`, '< 10%'],
     ['peak RSS of the build process', `${result.maxRssMB.toFixed(0)} MB`, '< 200 MB'],

@@ -51,7 +51,6 @@ export async function buildProject(options: BuildOptions = {}): Promise<BuildRes
   if (check.violations.length > 0) throw new AssetLimitError(check);
 
   const hashCacheFile = options.hashCacheFile === undefined ? path.join(root, '.build-cache', 'asset-hashes.json') : options.hashCacheFile;
-  const totalBytes = scan.files.reduce((sum, f) => sum + f.bytes, 0);
   const started = Date.now();
   let lastProgress = started;
   const staged = await stageAssets({
@@ -59,12 +58,12 @@ export async function buildProject(options: BuildOptions = {}): Promise<BuildRes
     outDir: assetsDir,
     cachePolicy: config.cachePolicy,
     hashCache: new HashCache(hashCacheFile ?? undefined),
-    progress: (done, total, bytes) => {
+    progress: (done, total, bytes, bytesToHash) => {
       const now = Date.now();
       if (now - lastProgress < 2000 && done < total) return;
       if (now - started < 2000) return;
       lastProgress = now;
-      log(`assets: ${done}/${total} files, ${Math.round((100 * bytes) / Math.max(totalBytes, 1))}% of bytes`);
+      log(`assets: hashed ${done}/${total} new or changed files, ${Math.round((100 * bytes) / Math.max(bytesToHash, 1))}% of their bytes`);
     },
   });
   // What is really deployed: every staged file plus the generated manifest (a private asset).
