@@ -4,7 +4,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fetchMedia } from '../src/lib/fetch/media-fetcher';
-import { DEFAULT_FETCH_DEADLINE_MS } from '../src/lib/mms/inbound';
+import { DEFAULT_FETCH_DEADLINE_MS } from '../src/lib/fetch/settings';
 import { DEFAULT_SCHEDULE, retryDelay, RetrySchedule } from '../src/lib/fetch/schedule';
 
 const MESSAGES = 1000;

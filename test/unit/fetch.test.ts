@@ -2,6 +2,7 @@ import { hostAllowed, parseHostList } from '../../src/lib/fetch/allowlist';
 import { classifyStatus } from '../../src/lib/fetch/classify';
 import { ByteBudget, fetchMedia, FetchMediaOptions } from '../../src/lib/fetch/media-fetcher';
 import { retryDelay, validateSchedule } from '../../src/lib/fetch/schedule';
+import { fetchSettingsFrom } from '../../src/lib/fetch/settings';
 import { FakeHost, startFakeHost } from '../support/fake-host';
 
 const AUTH = { username: 'AC00000000000000000000000000000000', password: 'secret-token-never-logged' };
@@ -33,6 +34,24 @@ describe('schedule and classification', () => {
     expect(hostAllowed(new URL('http://127.0.0.1:8081/x'), list)).toBe(false);
     expect(hostAllowed(new URL('file:///etc/passwd'), list)).toBe(false);
     expect(() => parseHostList('ok.com, bad host')).toThrow('MEDIA_ALLOWED_HOSTS: "bad host" is not a host[:port] entry');
+  });
+});
+
+describe('fetch settings from the environment', () => {
+  it('defaults: Twilio hosts, 8 s deadline, 3 s attempts, account credentials', () => {
+    expect(fetchSettingsFrom({ ACCOUNT_SID: 'AC1', AUTH_TOKEN: 't' })).toEqual({
+      allowedHosts: ['api.twilio.com'], redirectAllowedHosts: expect.arrayContaining(['api.twilio.com', '*.twiliocdn.com']),
+      deadlineMs: 8000, attemptTimeoutMs: 3000, auth: { username: 'AC1', password: 't' }, debug: false,
+    });
+  });
+  it('an API key wins over the account credentials; MEDIA_ALLOWED_HOSTS replaces both host lists', () => {
+    const settings = fetchSettingsFrom({ ACCOUNT_SID: 'AC1', AUTH_TOKEN: 't', API_KEY: 'SK1', API_SECRET: 's', MEDIA_ALLOWED_HOSTS: '127.0.0.1:9', LOG_LEVEL: 'debug' });
+    expect(settings).toMatchObject({ auth: { username: 'SK1', password: 's' }, allowedHosts: ['127.0.0.1:9'], redirectAllowedHosts: ['127.0.0.1:9'], debug: true });
+    expect(fetchSettingsFrom({}).auth).toBeUndefined();
+  });
+  it('a bad value is an error naming the variable', () => {
+    expect(() => fetchSettingsFrom({ MEDIA_FETCH_DEADLINE_MS: '10000' })).toThrow('MEDIA_FETCH_DEADLINE_MS must be a whole number of milliseconds from 1 to 9500, got "10000"');
+    expect(() => fetchSettingsFrom({ MEDIA_ATTEMPT_TIMEOUT_MS: '1.5' })).toThrow(/^MEDIA_ATTEMPT_TIMEOUT_MS/);
   });
 });
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import twilio from 'twilio';
-import { DEFAULT_MEDIA_HOSTS, DEFAULT_REDIRECT_HOSTS, parseHostList } from '../fetch/allowlist';
 import { ByteBudget, fetchMedia, FetchOutcome } from '../fetch/media-fetcher';
+import { FetchEnv, fetchSettingsFrom, FetchSettings } from '../fetch/settings';
 import { isoWithOffset, LogRecord } from '../log';
 import { errorResponse, PlainResponse } from '../respond';
 import { checkSignature } from '../webhook-signature';
@@ -9,8 +9,6 @@ import { InboundMedia, parseInboundMms } from './webhook';
 
 /** Twilio's limit on the media of one message. */
 export const MESSAGE_MEDIA_BYTES = 5 * 1024 * 1024;
-/** Functions are stopped after 10 s; stop fetching early enough to answer Twilio in time. */
-export const DEFAULT_FETCH_DEADLINE_MS = 8000;
 
 export interface FetchedMedia {
   messageSid: string | undefined;
@@ -40,16 +38,8 @@ export const verifyAndLogMedia: MediaHandler = (item, log) => {
   });
 };
 
-export interface InboundEnv {
-  ACCOUNT_SID?: string;
-  AUTH_TOKEN?: string;
-  API_KEY?: string;
-  API_SECRET?: string;
-  MEDIA_ALLOWED_HOSTS?: string;
-  MEDIA_FETCH_DEADLINE_MS?: string;
-  MEDIA_ATTEMPT_TIMEOUT_MS?: string;
+export interface InboundEnv extends FetchEnv {
   MMS_REPLY?: string;
-  LOG_LEVEL?: string;
 }
 
 export interface InboundRequest {
@@ -69,13 +59,6 @@ function twiml(reply: string | undefined): PlainResponse {
   return { status: 200, headers: { 'Content-Type': 'text/xml; charset=utf-8', 'Cache-Control': 'no-store' }, body: response.toString() };
 }
 
-export function positiveInt(value: string | undefined, name: string, fallback: number, max: number): number {
-  if (value === undefined || value === '') return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0 || n > max) throw new Error(`${name} must be a whole number of milliseconds from 1 to ${max}, got "${value}"`);
-  return n;
-}
-
 /**
  * POST /mms/inbound: signature first (403, nothing fetched), then every media item fetched concurrently within
  * the deadline, each handed to the media handler; Twilio always gets a TwiML 200 in time, whatever happened.
@@ -90,28 +73,19 @@ export async function handleInboundMms(request: InboundRequest): Promise<PlainRe
   const mms = parseInboundMms(request.params);
   for (const problem of mms.problems) log({ level: 'warn', event: 'webhook_problem', messageSid: mms.messageSid, problem });
 
-  let config;
+  let config: FetchSettings;
   try {
-    const hosts = parseHostList(env.MEDIA_ALLOWED_HOSTS);
-    config = {
-      allowedHosts: hosts ?? DEFAULT_MEDIA_HOSTS,
-      redirectAllowedHosts: hosts ?? DEFAULT_REDIRECT_HOSTS,
-      deadlineMs: positiveInt(env.MEDIA_FETCH_DEADLINE_MS, 'MEDIA_FETCH_DEADLINE_MS', DEFAULT_FETCH_DEADLINE_MS, 9500),
-      attemptTimeoutMs: positiveInt(env.MEDIA_ATTEMPT_TIMEOUT_MS, 'MEDIA_ATTEMPT_TIMEOUT_MS', 3000, 9500),
-    };
+    config = fetchSettingsFrom(env);
   } catch (err) {
     log({ level: 'error', event: 'config_error', messageSid: mms.messageSid, problem: (err as Error).message });
     return twiml(env.MMS_REPLY);
   }
-  const username = env.API_KEY || env.ACCOUNT_SID;
-  const password = env.API_KEY ? env.API_SECRET : env.AUTH_TOKEN;
-  const auth = username && password ? { username, password } : undefined;
   const budget = new ByteBudget(MESSAGE_MEDIA_BYTES);
   const onMedia = request.onMedia ?? verifyAndLogMedia;
   const fetchOne = async (item: InboundMedia): Promise<FetchOutcome> => {
     const outcome = await fetchMedia({
       url: item.url,
-      auth,
+      auth: config.auth,
       allowedHosts: config.allowedHosts,
       redirectAllowedHosts: config.redirectAllowedHosts,
       deadlineAt: request.receivedAt + config.deadlineMs,
@@ -119,7 +93,7 @@ export async function handleInboundMms(request: InboundRequest): Promise<PlainRe
       budget,
       receivedAt: request.receivedAt,
       log,
-      debug: env.LOG_LEVEL === 'debug',
+      debug: config.debug,
       logContext: { messageSid: mms.messageSid, index: item.index },
     });
     if (outcome.ok) {

@@ -1,20 +1,10 @@
-import { DEFAULT_MEDIA_HOSTS, DEFAULT_REDIRECT_HOSTS, parseHostList } from '../fetch/allowlist';
 import { fetchMedia } from '../fetch/media-fetcher';
+import { FetchEnv, fetchSettingsFrom, FetchSettings } from '../fetch/settings';
 import { isoWithOffset, LogRecord } from '../log';
-import { DEFAULT_FETCH_DEADLINE_MS, positiveInt } from '../mms/inbound';
 import { errorResponse, jsonResponse, PlainResponse } from '../respond';
 import { checkSignature } from '../webhook-signature';
 
-export interface RecordingStatusEnv {
-  ACCOUNT_SID?: string;
-  AUTH_TOKEN?: string;
-  API_KEY?: string;
-  API_SECRET?: string;
-  MEDIA_ALLOWED_HOSTS?: string;
-  MEDIA_FETCH_DEADLINE_MS?: string;
-  MEDIA_ATTEMPT_TIMEOUT_MS?: string;
-  LOG_LEVEL?: string;
-}
+export type RecordingStatusEnv = FetchEnv;
 
 export interface RecordingStatusRequest {
   params: Record<string, string>;
@@ -68,15 +58,9 @@ export async function handleRecordingStatus(request: RecordingStatusRequest): Pr
     return done();
   }
 
-  let config;
+  let config: FetchSettings;
   try {
-    const hosts = parseHostList(env.MEDIA_ALLOWED_HOSTS);
-    config = {
-      allowedHosts: hosts ?? DEFAULT_MEDIA_HOSTS,
-      redirectAllowedHosts: hosts ?? DEFAULT_REDIRECT_HOSTS,
-      deadlineMs: positiveInt(env.MEDIA_FETCH_DEADLINE_MS, 'MEDIA_FETCH_DEADLINE_MS', DEFAULT_FETCH_DEADLINE_MS, 9500),
-      attemptTimeoutMs: positiveInt(env.MEDIA_ATTEMPT_TIMEOUT_MS, 'MEDIA_ATTEMPT_TIMEOUT_MS', 3000, 9500),
-    };
+    config = fetchSettingsFrom(env);
   } catch (err) {
     log({ level: 'error', event: 'config_error', recordingSid, problem: (err as Error).message });
     return done({ available: 'unknown' });
@@ -85,12 +69,10 @@ export async function handleRecordingStatus(request: RecordingStatusRequest): Pr
     log({ level: 'warn', event: 'recording_status', ...base, problem: 'parameter "RecordingUrl" is missing; availability not checked' });
     return done({ available: 'unknown' });
   }
-  const username = env.API_KEY || env.ACCOUNT_SID;
-  const password = env.API_KEY ? env.API_SECRET : env.AUTH_TOKEN;
   const outcome = await fetchMedia({
     // RecordingUrl has no extension; .wav is the format Twilio stores
     url: `${params.RecordingUrl}.wav`,
-    auth: username && password ? { username, password } : undefined,
+    auth: config.auth,
     allowedHosts: config.allowedHosts,
     redirectAllowedHosts: config.redirectAllowedHosts,
     deadlineAt: request.receivedAt + config.deadlineMs,
@@ -98,7 +80,7 @@ export async function handleRecordingStatus(request: RecordingStatusRequest): Pr
     probeBytes: WAV_HEADER_BYTES,
     receivedAt: request.receivedAt,
     log,
-    debug: env.LOG_LEVEL === 'debug',
+    debug: config.debug,
     logContext: { recordingSid, callSid: params.CallSid },
   });
   if (!outcome.ok) {
