@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { formatTable } from '../src/lib/text-table';
 
 const FILES = 1000;
 const MB = 1000 * 1000;
@@ -94,8 +95,7 @@ try {
     ['no-change rebuild / full build', `${((100 * result.rebuild.ms) / result.full.ms).toFixed(1)}%`, '< 10%'],
     ['peak RSS of the build process', `${result.maxRssMB.toFixed(0)} MB`, '< 200 MB'],
   ];
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  '));
+  console.log(formatTable(rows));
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }

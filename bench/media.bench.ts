@@ -9,6 +9,7 @@ import send from 'send';
 import { ManifestEntry, Manifest } from '../src/lib/manifest';
 import { readFileRange } from '../src/lib/media/read';
 import { decideMedia } from '../src/lib/media/serve';
+import { formatTable } from '../src/lib/text-table';
 
 const SIZE = 5 * 1024 * 1024;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-media-bench-'));
@@ -83,9 +84,8 @@ async function main(): Promise<void> {
     rows.push(['200 (5 MB body)', ours200.toFixed(0), send200.toFixed(0), (ours200 / send200).toFixed(2), '<= 1.20']);
     rows.push(['304 (If-None-Match)', ours304.toFixed(1), send304.toFixed(1), (ours304 / send304).toFixed(2), '<= 1.00']);
   }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   console.log(`Media handler vs send, ${SIZE / 1024 / 1024} MB private file, sequential keep-alive requests on loopback:`);
-  for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  '));
+  console.log(formatTable(rows));
   a.server.close();
   b.server.close();
   agent.destroy();

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { fetchMedia } from '../src/lib/fetch/media-fetcher';
 import { DEFAULT_FETCH_DEADLINE_MS } from '../src/lib/fetch/settings';
 import { DEFAULT_SCHEDULE, retryDelay, RetrySchedule } from '../src/lib/fetch/schedule';
+import { formatTable } from '../src/lib/text-table';
 
 const MESSAGES = 1000;
 const MAX_DELAY_MS = 7000;
@@ -143,9 +144,8 @@ async function main(): Promise<void> {
     rows.push([name, `${(r.success * 100).toFixed(1)}%`, Number.isNaN(r.p50) ? '-' : (r.p50 / 1000).toFixed(2), Number.isNaN(r.p99) ? '-' : (r.p99 / 1000).toFixed(2), r.perMedia.toFixed(2)]);
   for (const policy of policies) row(policy.name, simulate(policy, DEFAULT_FETCH_DEADLINE_MS));
   if (!tuning) row('ours, the real fetcher over loopback HTTP', await throughRealFetcher(DEFAULT_FETCH_DEADLINE_MS));
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   console.log(`${MESSAGES} messages, media available 0-${MAX_DELAY_MS / 1000} s after the webhook (uniform), ${RTT_MS} ms per request, fetch deadline ${DEFAULT_FETCH_DEADLINE_MS / 1000} s:`);
-  for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  '));
+  console.log(formatTable(rows));
   console.log('targets for ours: 100% success, p99 lag < 1.2 s, <= 5.5 requests/media');
 }
 

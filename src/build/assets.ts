@@ -8,6 +8,7 @@ import { Manifest, MANIFEST_ASSET_PATH, MANIFEST_FILE_NAME, ManifestEntry, Visib
 import { AssetLimits, humanBytes } from './asset-limits';
 import type { CachePolicyRule } from '../lib/cache-policy';
 import { resolveCacheControl } from '../lib/cache-policy';
+import { formatTable } from '../lib/text-table';
 
 /** Length of the content hash in versioned names: 48 bits, collision-free for any real asset tree. */
 export const VERSION_LENGTH = 12;
@@ -215,8 +216,7 @@ export function formatUsage(check: AssetCheck): string {
       u.largestLimit ? percent(u.largest, u.largestLimit) : '-',
     ]);
   }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+  return formatTable(rows);
 }
 
 export class AssetLimitError extends Error {

@@ -1,4 +1,5 @@
 import type { IndexEntry } from './archive';
+import { formatTable } from '../text-table';
 import { RecordingLike, RecordingSummary, summarize } from './model';
 
 export interface AuditRow extends RecordingSummary {
@@ -34,8 +35,6 @@ export function formatAuditTable(rows: AuditRow[], archiveDescription: string): 
     r.archivedKey ?? '-',
     r.metadataPurgedAt ? r.metadataPurgedAt.slice(0, 10) : '-',
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const row = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
   // totals in a fixed order (WHERE's), whatever order the API listed the recordings in
   const totals = new Map<string, number>();
   for (const location of Object.keys(WHERE) as RecordingSummary['mediaLocation'][]) {
@@ -43,10 +42,9 @@ export function formatAuditTable(rows: AuditRow[], archiveDescription: string): 
     if (n) totals.set(WHERE[location], n);
   }
   const atTwilioUnarchived = rows.filter((r) => r.mediaLocation === 'twilio' && !r.archivedKey).length;
+  const rule = header.map((h, i) => '-'.repeat(Math.max(h.length, ...lines.map((l) => l[i].length))));
   return [
-    row(header),
-    row(widths.map((w) => '-'.repeat(w))),
-    ...lines.map(row),
+    formatTable([header, rule, ...lines]),
     '',
     `${rows.length} recording${rows.length === 1 ? '' : 's'}: ${[...totals].map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}`,
     `Archive ${archiveDescription}: ${rows.filter((r) => r.archivedKey).length} archived; ${atTwilioUnarchived} held only by Twilio`,
