@@ -319,8 +319,9 @@ export async function stageAssets(options: StageOptions): Promise<StageResult> {
   const stats = scan.files.map((file) => fs.statSync(file.abs));
   // Unknown content is copied to a temporary name while it is hashed, two files at a time: hashing is CPU and
   // writing is I/O, so one file's hash overlaps the other's writes (about 25% faster than one at a time).
+  const cached = scan.files.map((file, i) => cache.get(file.abs, stats[i]));
   const fresh = new Map<number, { sha256: string; tmp: string }>();
-  const unknown = scan.files.map((file, i) => i).filter((i) => cache.get(scan.files[i].abs, stats[i]) === undefined);
+  const unknown = cached.flatMap((sha256, i) => (sha256 === undefined ? [i] : []));
   const unknownBytes = unknown.reduce((sum, i) => sum + stats[i].size, 0);
   let nextUnknown = 0;
   await Promise.all(
@@ -337,18 +338,16 @@ export async function stageAssets(options: StageOptions): Promise<StageResult> {
   );
   for (const [i, file] of scan.files.entries()) {
     const stat = stats[i];
-    let sha256 = cache.get(file.abs, stat);
-    let outRel: string;
     const staged = fresh.get(i);
+    // every file is either cached or was just hashed above
+    const sha256 = staged?.sha256 ?? cached[i]!;
+    let outRel: string;
     if (staged) {
-      sha256 = staged.sha256;
       cache.set(file.abs, stat, sha256);
       outRel = file.visibility === 'private' ? file.rel : versionedRel(file, sha256.slice(0, VERSION_LENGTH));
       const target = path.join(outDir, ...outRel.split('/'));
       fs.mkdirSync(path.dirname(target), { recursive: true });
       fs.renameSync(staged.tmp, target);
-    } else if (sha256 === undefined) {
-      throw new Error(`internal: ${file.rel} was neither hashed nor cached`);
     } else {
       reused += 1;
       outRel = file.visibility === 'private' ? file.rel : versionedRel(file, sha256.slice(0, VERSION_LENGTH));
