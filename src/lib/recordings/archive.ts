@@ -1,12 +1,11 @@
-import { DEFAULT_MEDIA_HOSTS, DEFAULT_REDIRECT_HOSTS, parseHostList } from '../fetch/allowlist';
 import { fetchMedia, FetchOutcome } from '../fetch/media-fetcher';
+import { fetchSettingsFrom } from '../fetch/settings';
 import type { LogRecord } from '../log';
 import { ArchiveDestination, sha256Of } from './destination';
-import { credentialsOf, METADATA_RETENTION_DAYS, RecordingLike, recordingMediaUrl, summarize, twilioClientFrom, TwilioEnv } from './model';
+import { credentialsOf, metadataExpiry, RecordingLike, recordingMediaUrl, summarize, twilioClientFrom, TwilioEnv, wavDeclaredBytes } from './model';
 
 export const INDEX_NAME = 'index.jsonl';
 export const LEDGER_NAME = 'purge-ledger.jsonl';
-const DAY_MS = 86_400_000;
 
 /** What the archiver and purger need from Twilio; twilioRecordingSource gives the real one. */
 export interface RecordingSource {
@@ -29,10 +28,8 @@ export function twilioRecordingSource(
 ): RecordingSource {
   const client = twilioClientFrom(env);
   const { accountSid, username, password } = credentialsOf(env);
-  const configuredHosts = parseHostList(env.MEDIA_ALLOWED_HOSTS);
-  const allowedHosts = configuredHosts ?? DEFAULT_MEDIA_HOSTS;
-  // the API answers a .wav download with a redirect to Twilio's media storage
-  const redirectAllowedHosts = configuredHosts ?? DEFAULT_REDIRECT_HOSTS;
+  // the same allowlist as the Functions: the API, and for its redirects Twilio's media storage
+  const { allowedHosts, redirectAllowedHosts } = fetchSettingsFrom({ MEDIA_ALLOWED_HOSTS: env.MEDIA_ALLOWED_HOSTS });
   const deadlineMs = options.downloadDeadlineMs ?? 120_000;
   return {
     // twilio-node pages through next_page_uri by itself; the API filters on DateCreated, and the bounds are
@@ -115,8 +112,7 @@ export function archiveKey(recording: RecordingLike): string {
  * mid-body without a Content-Length would otherwise look like a short but valid file.
  */
 export function wavComplete(body: Buffer): boolean {
-  if (body.length < 12 || body.toString('latin1', 0, 4) !== 'RIFF' || body.toString('latin1', 8, 12) !== 'WAVE') return false;
-  return body.readUInt32LE(4) + 8 === body.length;
+  return wavDeclaredBytes(body) === body.length;
 }
 
 export interface ArchiveResult {
@@ -209,13 +205,12 @@ export async function purgeRecordings(options: { source: RecordingSource; destin
     await destination.writeText(LEDGER_NAME, toJsonLines(ledger.values()));
     result.ledgerAdded.push(entry.sid);
   };
-  const expiry = (deletedAt: Date) => new Date(deletedAt.getTime() + METADATA_RETENTION_DAYS * DAY_MS).toISOString();
   for (const recording of await source.list(options.range)) {
     const archived = index.get(recording.sid);
     if (recording.status === 'deleted') {
       if (archived && !ledger.has(recording.sid) && options.yes) {
         const deletedAt = recording.dateUpdated ?? now();
-        await record({ sid: recording.sid, key: archived.key, sha256: archived.sha256, deletedAt: deletedAt.toISOString(), metadataExpiresAt: expiry(deletedAt), note: 'found already deleted (an earlier run was interrupted after deleting)' });
+        await record({ sid: recording.sid, key: archived.key, sha256: archived.sha256, deletedAt: deletedAt.toISOString(), metadataExpiresAt: metadataExpiry(deletedAt), note: 'found already deleted (an earlier run was interrupted after deleting)' });
       }
       continue;
     }
@@ -240,7 +235,7 @@ export async function purgeRecordings(options: { source: RecordingSource; destin
     const outcome = await source.remove(recording.sid);
     const deletedAt = now();
     result.deleted.push(recording.sid);
-    await record({ sid: recording.sid, key: archived.key, sha256: archived.sha256, deletedAt: deletedAt.toISOString(), metadataExpiresAt: expiry(deletedAt), ...(outcome === 'already-gone' ? { note: 'Twilio answered 404: already deleted' } : {}) });
+    await record({ sid: recording.sid, key: archived.key, sha256: archived.sha256, deletedAt: deletedAt.toISOString(), metadataExpiresAt: metadataExpiry(deletedAt), ...(outcome === 'already-gone' ? { note: 'Twilio answered 404: already deleted' } : {}) });
     log({ level: 'info', event: 'recording_deleted', recordingSid: recording.sid, key: archived.key });
   }
   return result;

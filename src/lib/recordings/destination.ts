@@ -30,6 +30,17 @@ export function sha256Of(body: Buffer): string {
   return createHash('sha256').update(body).digest('hex');
 }
 
+/** Reads a stored object through, hashing as it goes: what "verified in place" means for every destination. */
+export async function inspectStream(key: string, body: AsyncIterable<unknown>): Promise<StoredCopy> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of body) {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  return { key, bytes, sha256: hash.digest('hex') };
+}
+
 /** Keys are relative POSIX paths made by the archiver (e.g. 2026/11/RE....wav); anything else is refused. */
 export function assertSafeKey(key: string): void {
   if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(key) || key.split('/').some((s) => s === '..' || s === '.')) {
@@ -69,13 +80,7 @@ export class LocalFolderDestination implements ArchiveDestination {
   async inspect(key: string): Promise<StoredCopy | undefined> {
     const file = this.file(key);
     if (!fs.existsSync(file)) return undefined;
-    const hash = createHash('sha256');
-    let bytes = 0;
-    for await (const chunk of fs.createReadStream(file)) {
-      hash.update(chunk as Buffer);
-      bytes += (chunk as Buffer).length;
-    }
-    return { key, bytes, sha256: hash.digest('hex') };
+    return inspectStream(key, fs.createReadStream(file));
   }
 
   async readText(name: string): Promise<string> {

@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import { ArchiveDestination, assertSafeKey, StoredCopy } from './destination';
+import { ArchiveDestination, assertSafeKey, inspectStream, sha256Of, StoredCopy } from './destination';
 
 /** Settings of an S3-compatible bucket destination, from `--dest s3://bucket/prefix` and the environment. */
 export interface S3Settings {
@@ -84,7 +83,7 @@ export class S3Destination implements ArchiveDestination {
   }
 
   async put(key: string, body: Buffer, contentType = 'application/octet-stream'): Promise<void> {
-    const sha256 = createHash('sha256').update(body).digest('hex');
+    const sha256 = sha256Of(body);
     await this.client.send(
       new PutObjectCommand({ Bucket: this.settings.bucket, Key: this.key(key), Body: body, ContentType: contentType, ContentLength: body.length, Metadata: { sha256 } }),
     );
@@ -102,14 +101,7 @@ export class S3Destination implements ArchiveDestination {
 
   async inspect(key: string): Promise<StoredCopy | undefined> {
     const body = await this.get(key);
-    if (!body) return undefined;
-    const hash = createHash('sha256');
-    let bytes = 0;
-    for await (const chunk of body) {
-      hash.update(chunk as Buffer);
-      bytes += (chunk as Buffer).length;
-    }
-    return { key, bytes, sha256: hash.digest('hex') };
+    return body ? inspectStream(key, body) : undefined;
   }
 
   async readText(name: string): Promise<string> {

@@ -3,6 +3,7 @@ import { FetchEnv, fetchSettingsFrom, FetchSettings } from '../fetch/settings';
 import { isoWithOffset, LogRecord } from '../log';
 import { errorResponse, jsonResponse, PlainResponse } from '../respond';
 import { checkSignature } from '../webhook-signature';
+import { wavDeclaredBytes } from './model';
 
 export type RecordingStatusEnv = FetchEnv;
 
@@ -88,9 +89,8 @@ export async function handleRecordingStatus(request: RecordingStatusRequest): Pr
     return done({ available: false });
   }
   // a RIFF header whose size field matches the whole file, as the archive will check after downloading it
-  const header = outcome.body;
-  const isWav = header.length >= 12 && header.toString('latin1', 0, 4) === 'RIFF' && header.toString('latin1', 8, 12) === 'WAVE';
-  const declaredBytes = isWav ? header.readUInt32LE(4) + 8 : undefined;
+  const declaredBytes = wavDeclaredBytes(outcome.body);
+  const isWav = declaredBytes !== undefined;
   const consistent = isWav && (outcome.totalBytes === undefined || outcome.totalBytes === declaredBytes);
   log({
     level: consistent ? 'info' : 'warn',
