@@ -1,4 +1,5 @@
 import twilio from 'twilio';
+import type { LogRecord } from './log';
 import { serviceBaseUrl } from './media/urls';
 
 /**
@@ -21,6 +22,20 @@ export function postedParams(event: Record<string, unknown>): Record<string, str
     else if (value !== undefined && value !== null) params[key] = String(value);
   }
   return params;
+}
+
+/** What a handler of a signed Twilio webhook or callback gets from its Function. */
+export interface SignedWebhookRequest<Env> {
+  /** every posted parameter, see postedParams */
+  params: Record<string, string>;
+  /** the X-Twilio-Signature header */
+  signature: string | string[] | undefined;
+  /** the URL Twilio called, see webhookUrl */
+  url: string;
+  env: Env;
+  /** epoch ms when the Function started */
+  receivedAt: number;
+  log: (record: LogRecord) => void;
 }
 
 export type SignatureCheck = { ok: true } | { ok: false; status: 403; reason: string };

@@ -4,7 +4,7 @@ import { ByteBudget, fetchMedia, FetchOutcome } from '../fetch/media-fetcher';
 import { FetchEnv, fetchSettingsFrom, FetchSettings } from '../fetch/settings';
 import { isoWithOffset, LogRecord } from '../log';
 import { errorResponse, PlainResponse } from '../respond';
-import { checkSignature } from '../webhook-signature';
+import { checkSignature, SignedWebhookRequest } from '../webhook-signature';
 import { InboundMedia, parseInboundMms } from './webhook';
 
 /** Twilio's limit on the media of one message. */
@@ -42,14 +42,7 @@ export interface InboundEnv extends FetchEnv {
   MMS_REPLY?: string;
 }
 
-export interface InboundRequest {
-  params: Record<string, string>;
-  signature: string | string[] | undefined;
-  /** the URL Twilio called, see webhookUrl */
-  url: string;
-  env: InboundEnv;
-  receivedAt: number;
-  log: (record: LogRecord) => void;
+export interface InboundRequest extends SignedWebhookRequest<InboundEnv> {
   onMedia?: MediaHandler;
 }
 

@@ -1,21 +1,13 @@
 import { fetchMedia } from '../fetch/media-fetcher';
 import { FetchEnv, fetchSettingsFrom, FetchSettings } from '../fetch/settings';
-import { isoWithOffset, LogRecord } from '../log';
+import { isoWithOffset } from '../log';
 import { errorResponse, jsonResponse, PlainResponse } from '../respond';
-import { checkSignature } from '../webhook-signature';
+import { checkSignature, SignedWebhookRequest } from '../webhook-signature';
 import { wavDeclaredBytes } from './model';
 
 export type RecordingStatusEnv = FetchEnv;
 
-export interface RecordingStatusRequest {
-  params: Record<string, string>;
-  signature: string | string[] | undefined;
-  /** the URL Twilio called, see webhookUrl */
-  url: string;
-  env: RecordingStatusEnv;
-  receivedAt: number;
-  log: (record: LogRecord) => void;
-}
+export type RecordingStatusRequest = SignedWebhookRequest<RecordingStatusEnv>;
 
 export const RECORDING_STATUSES = ['in-progress', 'completed', 'absent', 'failed'] as const;
 /** A WAV header: enough to know the audio is there and is WAV, without downloading the recording. */
