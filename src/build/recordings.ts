@@ -34,8 +34,7 @@ interface Args {
   verbose: boolean;
 }
 
-function parseDate(flag: string, value: string | undefined, endOfDay: boolean): Date {
-  if (!value || value.startsWith('--')) throw new UsageError(`${flag} needs a date, e.g. ${flag} 2026-11-01`);
+function parseDate(flag: string, value: string, endOfDay: boolean): Date {
   const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(value);
   const date = new Date(dateOnly ? `${value}T${endOfDay ? '23:59:59.999' : '00:00:00.000'}Z` : value);
   if (!(dateOnly || /^\d{4}-\d{2}-\d{2}T/.test(value)) || Number.isNaN(date.getTime()) || (dateOnly && date.toISOString().slice(0, 10) !== value)) {
