@@ -1,7 +1,7 @@
 // Child process of assets.bench.ts: runs the asset stage of the build (scan, limit check, hash + stage,
 // manifest) the way buildProject does, twice, and reports times and its own peak RSS.
-import { resolveLimits } from '../src/build/asset-limits';
-import { checkAssets, HashCache, scanAssets, stageAssets } from '../src/build/assets';
+import { resolveLimits } from '../src/pipeline/asset-limits';
+import { checkAssets, HashCache, scanAssets, stageAssets } from '../src/pipeline/assets';
 
 async function stage(src: string, out: string, cacheFile: string): Promise<{ ms: number; hashed: number; violations: number }> {
   const started = process.hrtime.bigint();

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import CachePolicy from 'http-cache-semantics';
-import { buildProject } from '../../src/build/project';
+import { buildProject } from '../../src/pipeline/project';
 import { PROJECT_ROOT } from '../support/paths';
 import { request } from '../support/http';
 import { RunningRuntime, startRuntime } from '../support/runtime';

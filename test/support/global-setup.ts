@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { buildProject } from '../../src/build/project';
+import { buildProject } from '../../src/pipeline/project';
 import { FIXTURE_FUNCTIONS, PROJECT_ROOT, sharedBuildDir } from './paths';
 
 /** Builds the project once (plus the test-only diagnostic Functions) for every integration test. */

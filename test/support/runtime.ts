@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawnTwilioRun } from '../../src/build/runtime';
+import { spawnTwilioRun } from '../../src/local-runtime/twilio-run';
 import { PROJECT_ROOT, sharedBuildDir } from './paths';
 
 export const TEST_ACCOUNT_SID = 'AC00000000000000000000000000000000';

@@ -2,9 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { getPathAndAccessFromFileInfo } from '@twilio-labs/serverless-api/dist/utils/fs';
-import { DEFAULT_ASSET_LIMITS, MB, resolveLimits } from '../../src/build/asset-limits';
-import { AssetLimitError, checkAssets, HashCache, scanAssets, stageAssets, twilioPathAndAccess, versionedRel } from '../../src/build/assets';
-import { buildProject } from '../../src/build/project';
+import { DEFAULT_ASSET_LIMITS, MB, resolveLimits } from '../../src/pipeline/asset-limits';
+import { AssetLimitError, checkAssets, HashCache, scanAssets, stageAssets, twilioPathAndAccess, versionedRel } from '../../src/pipeline/assets';
+import { buildProject } from '../../src/pipeline/project';
 import { MANIFEST_FILE_NAME, parseManifest } from '../../src/lib/manifest';
 import { PROJECT_ROOT } from '../support/paths';
 

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildFunctions, listFunctions } from '../../src/build/functions';
-import { TypeCheckError } from '../../src/build/typecheck';
+import { buildFunctions, listFunctions } from '../../src/pipeline/functions';
+import { TypeCheckError } from '../../src/pipeline/typecheck';
 import { PROJECT_ROOT } from '../support/paths';
 
 function tempDir(): string {

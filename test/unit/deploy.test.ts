@@ -3,9 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { interceptHttp, nock } from '../support/nock';
 import { TwilioServerlessApiClient } from '@twilio-labs/serverless-api';
-import { MB } from '../../src/build/asset-limits';
-import { AssetLimitError } from '../../src/build/assets';
-import { buildProject } from '../../src/build/project';
+import { MB } from '../../src/pipeline/asset-limits';
+import { AssetLimitError } from '../../src/pipeline/assets';
+import { buildProject } from '../../src/pipeline/project';
 import { MANIFEST_FILE_NAME } from '../../src/lib/manifest';
 import { PROJECT_ROOT } from '../support/paths';
 

@@ -1,7 +1,7 @@
-import { parseMediaConfig } from '../../src/build/media-config';
+import { parseMediaConfig } from '../../src/pipeline/media-config';
 import { resolveCacheControl } from '../../src/lib/cache-policy';
 import { parseManifest } from '../../src/lib/manifest';
-import { parseMediaName } from '../../src/lib/media-name';
+import { parseMediaName } from '../../src/lib/media/name';
 
 const FILE = '/project/media.config.json';
 

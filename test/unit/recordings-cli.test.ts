@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { main } from '../../src/build/recordings';
+import { main } from '../../src/commands/recordings';
 import { parseJsonLines, LedgerEntry, IndexEntry } from '../../src/lib/recordings/archive';
 import { parseS3Destination, S3Destination } from '../../src/lib/recordings/s3-destination';
 import { FakeRecording, FakeTwilioApi, startFakeTwilioApi, wav } from '../support/fake-twilio-api';

@@ -1,5 +1,5 @@
 import type { Manifest, ManifestEntry } from '../manifest';
-import { parseMediaName } from '../media-name';
+import { parseMediaName } from '../media/name';
 import { errorResponse, PlainResponse } from '../respond';
 import { ifNoneMatchMatches } from './conditional';
 import { assetBaseUrl, FlexConfigError, FlexEnv, parseAllowedOrigins, parseFlexConfig, DEFAULT_FLEX_ORIGINS } from './config';

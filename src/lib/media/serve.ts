@@ -1,6 +1,6 @@
 import { evaluatePreconditions, evaluateRange, RequestHeaders } from '../http/conditional';
 import type { Manifest, ManifestEntry } from '../manifest';
-import { parseMediaName } from '../media-name';
+import { parseMediaName } from './name';
 import { errorResponse, PlainResponse } from '../respond';
 import { findEntry, stableMediaUrl, UnknownMediaError } from './urls';
 

@@ -1,5 +1,5 @@
 import type { Manifest } from '../manifest';
-import { parseMediaName } from '../media-name';
+import { parseMediaName } from './name';
 import { errorResponse, jsonResponse, PlainResponse } from '../respond';
 import { findEntry, mediaUrl, UnknownMediaError } from './urls';
 

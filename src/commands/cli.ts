@@ -1,8 +1,8 @@
 import * as path from 'node:path';
-import { AssetLimitError, formatUsage } from './assets';
-import { buildProject, PROJECT_ROOT } from './project';
-import { spawnTwilioRun } from './runtime';
-import { TypeCheckError } from './typecheck';
+import { AssetLimitError, formatUsage } from '../pipeline/assets';
+import { buildProject, PROJECT_ROOT } from '../pipeline/project';
+import { spawnTwilioRun } from '../local-runtime/twilio-run';
+import { TypeCheckError } from '../pipeline/typecheck';
 
 function parsePort(raw: string | undefined): number {
   if (raw === undefined || raw === '') return 3000;

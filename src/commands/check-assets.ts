@@ -1,11 +1,11 @@
 // `npm run assets:check [-- --dir DIR] [--json]`: checks the asset tree against Twilio's limits without
 // building anything. Exit 0 within limits, 1 with every violation listed, 2 for bad arguments or config.
 import * as path from 'node:path';
-import { resolveLimits } from './asset-limits';
-import { checkAssets, formatUsage, scanAssets } from './assets';
-import { listFunctions } from './functions';
-import { loadMediaConfig, MediaConfigError } from './media-config';
-import { PROJECT_ROOT } from './project';
+import { resolveLimits } from '../pipeline/asset-limits';
+import { checkAssets, formatUsage, scanAssets } from '../pipeline/assets';
+import { listFunctions } from '../pipeline/functions';
+import { loadMediaConfig, MediaConfigError } from '../pipeline/media-config';
+import { PROJECT_ROOT } from '../pipeline/project';
 
 interface Args {
   dir: string;
