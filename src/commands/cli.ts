@@ -3,6 +3,8 @@ import { AssetLimitError, formatUsage } from '../pipeline/assets';
 import { buildProject, PROJECT_ROOT } from '../pipeline/project';
 import { spawnTwilioRun } from '../local-runtime/twilio-run';
 import { TypeCheckError } from '../pipeline/typecheck';
+import { preflightDeploy } from '../deploy/preflight';
+import { loadLocalSettings } from './settings';
 
 function parsePort(raw: string | undefined): number {
   if (raw === undefined || raw === '') return 3000;
@@ -18,6 +20,7 @@ async function build(): Promise<ReturnType<typeof buildProject>> {
 }
 
 async function start(): Promise<void> {
+  loadLocalSettings(PROJECT_ROOT);
   const port = parsePort(process.env.PORT);
   const result = await build();
   const host = process.env.TWILIO_RUN_HOST ?? '127.0.0.1';
@@ -37,7 +40,35 @@ async function start(): Promise<void> {
   child.on('exit', (code) => process.exit(code ?? 0));
 }
 
-const commands: Record<string, () => Promise<unknown>> = { build, start };
+/** Value of `--name VALUE` or `--name=VALUE` in args. */
+function option(args: string[], name: string): string | undefined {
+  const at = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
+  if (at < 0) return undefined;
+  return args[at] === name ? args[at + 1] : args[at].slice(name.length + 1);
+}
+
+/**
+ * Run by .twilioserverlessrc.js before every deploy (`twilio serverless:deploy`, `twilio-run deploy`,
+ * `npm run deploy`): refuses what Twilio would refuse and builds dist/ when it is missing or stale. Progress
+ * goes to stdout; the reasons for a refusal go to stderr, which the config file shows as twilio-run's error.
+ */
+async function predeploy(): Promise<void> {
+  const args = process.argv.slice(3);
+  const problems = await preflightDeploy({
+    projectRoot: PROJECT_ROOT,
+    envFile: option(args, '--env'),
+    runtime: option(args, '--runtime'),
+    runtimeSource: option(args, '--runtime-source') ?? '.twilioserverlessrc.js',
+    rebuild: build,
+    log: (line) => console.log(line),
+  });
+  if (problems.length > 0) {
+    console.error(problems.map((p) => `- ${p}`).join('\n'));
+    process.exit(1);
+  }
+}
+
+const commands: Record<string, () => Promise<unknown>> = { build, start, predeploy };
 
 async function main(): Promise<void> {
   const name = process.argv[2] ?? '';

@@ -1,6 +1,6 @@
 // `npm run recordings -- audit | archive | purge [options]`: where each recording's audio lives, a verified
-// archive of what Twilio holds, and deletion of verified copies only. Credentials come from the environment
-// or .env (ACCOUNT_SID with AUTH_TOKEN, or API_KEY and API_SECRET). Exit 0 done, 1 some recording failed,
+// archive of what Twilio holds, and deletion of verified copies only. Credentials come from the environment,
+// .env.local or .env (ACCOUNT_SID with AUTH_TOKEN, or API_KEY and API_SECRET). Exit 0 done, 1 some recording failed,
 // 2 bad arguments or configuration.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -8,6 +8,7 @@ import { archiveRecordings, DateRange, IndexEntry, INDEX_NAME, LEDGER_NAME, pars
 import { auditRows, formatAuditTable } from '../lib/recordings/audit';
 import { ArchiveDestination, LocalFolderDestination } from '../lib/recordings/destination';
 import { jsonLine, LogRecord } from '../lib/log';
+import { loadLocalSettings } from './settings';
 
 export const USAGE = `usage: npm run recordings -- <command> [options]
   audit    every recording: date, duration, status, where its audio lives, its archived copy, when a deleted one's metadata is purged
@@ -155,8 +156,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 }
 
 if (require.main === module) {
-  // the same .env that `npm start` uses; variables already in the environment win
-  if (fs.existsSync('.env')) process.loadEnvFile('.env');
+  loadLocalSettings();
   main(process.argv.slice(2), {
     env: process.env,
     cwd: process.cwd(),

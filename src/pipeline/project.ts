@@ -3,8 +3,9 @@ import * as path from 'node:path';
 import type { BuildInfo } from '../lib/build-info';
 import { resolveLimits } from './asset-limits';
 import { AssetCheck, AssetLimitError, checkAssets, formatUsage, HashCache, scanAssets, stageAssets } from './assets';
-import { loadMediaConfig } from './media-config';
+import { loadMediaConfig, MEDIA_CONFIG_FILE } from './media-config';
 import { buildFunctions, listFunctions } from './functions';
+import { BuildInputs, inputEntries, writeBuildStamp } from './stamp';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -33,18 +34,32 @@ export interface BuildResult {
   reused: number;
 }
 
+/** What a build reads; with no options, the project's own sources (what a deploy checks dist/ against). */
+export function buildInputs(options: BuildOptions = {}): BuildInputs {
+  const root = options.projectRoot ?? PROJECT_ROOT;
+  return {
+    projectRoot: root,
+    functionDirs: (options.functionDirs ?? [path.join(root, 'src', 'functions')]).map((d) => path.resolve(d)),
+    assetsDir: path.resolve(options.assetsDir ?? path.join(root, 'assets')),
+    configFile: path.resolve(root, options.configFile ?? MEDIA_CONFIG_FILE),
+  };
+}
+
 export async function buildProject(options: BuildOptions = {}): Promise<BuildResult> {
   const root = options.projectRoot ?? PROJECT_ROOT;
   const outDir = path.resolve(options.outDir ?? path.join(root, 'dist'));
+  const inputs = buildInputs(options);
+  // Taken before anything is read: a file edited during the build leaves the build stale, never current.
+  const stampInputs = inputEntries(inputs);
   const functionsDir = path.join(outDir, 'functions');
   const assetsDir = path.join(outDir, 'assets');
   const log = options.log ?? (() => undefined);
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string; version: string };
 
   const config = loadMediaConfig(root, options.configFile);
-  const functionDirs = (options.functionDirs ?? [path.join(root, 'src', 'functions')]).map((d) => path.resolve(d));
+  const functionDirs = inputs.functionDirs;
   const functionCount = listFunctions(functionDirs).length;
-  const scan = scanAssets(path.resolve(options.assetsDir ?? path.join(root, 'assets')));
+  const scan = scanAssets(inputs.assetsDir);
   // Limits first: nothing is written, let alone uploaded, for a tree Twilio would refuse.
   const check = checkAssets(scan, resolveLimits(config.limits), functionCount);
   for (const skipped of check.skipped) log(`skipped ${skipped.rel}: ${skipped.reason}`);
@@ -84,5 +99,6 @@ export async function buildProject(options: BuildOptions = {}): Promise<BuildRes
   log(`built ${entries.length} functions into ${path.relative(root, functionsDir) || functionsDir}`);
   log(`staged ${info.assets.total} assets into ${path.relative(root, assetsDir) || assetsDir} (${staged.hashed} hashed, ${staged.reused} unchanged)`);
   log(formatUsage(check));
+  writeBuildStamp(outDir, stampInputs);
   return { outDir, functionsDir, assetsDir, info, check, hashed: staged.hashed, reused: staged.reused };
 }

@@ -97,12 +97,12 @@ export interface TwilioEnv {
 export const TWILIO_API_BASE = 'https://api.twilio.com';
 
 export function credentialsOf(env: TwilioEnv): { accountSid: string; username: string; password: string } {
-  if (!env.ACCOUNT_SID) throw new Error('ACCOUNT_SID is not set (in the environment or .env)');
+  if (!env.ACCOUNT_SID) throw new Error('ACCOUNT_SID is not set (in the environment, .env.local or .env)');
   if (env.API_KEY) {
     if (!env.API_SECRET) throw new Error('API_KEY is set but API_SECRET is not');
     return { accountSid: env.ACCOUNT_SID, username: env.API_KEY, password: env.API_SECRET };
   }
-  if (!env.AUTH_TOKEN) throw new Error('AUTH_TOKEN is not set (in the environment or .env), nor API_KEY/API_SECRET');
+  if (!env.AUTH_TOKEN) throw new Error('AUTH_TOKEN is not set (in the environment, .env.local or .env), nor API_KEY/API_SECRET');
   return { accountSid: env.ACCOUNT_SID, username: env.ACCOUNT_SID, password: env.AUTH_TOKEN };
 }
 

@@ -1,0 +1,64 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { buildInputs } from '../pipeline/project';
+import { staleBuildReason } from '../pipeline/stamp';
+import { runtimeHandlerProblem, runtimeProblem } from './platform';
+import { deployVariableProblems } from './variables';
+
+// twilio-run's own reading of the env file and its own filter of what a deploy uploads, so the check sees
+// exactly the variables twilio-run is about to send.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const twilioRunEnv = require('twilio-run/dist/config/utils/env') as {
+  readLocalEnvFile(flags: { cwd: string; env?: string }): Promise<{ localEnv: Record<string, string>; envPath: string }>;
+  filterEnvVariablesForDeploy(env: Record<string, string>): Record<string, string>;
+};
+
+export interface PreflightOptions {
+  projectRoot: string;
+  /** the env file the deploy uploads (twilio-run's --env), relative to projectRoot; default .env */
+  envFile?: string;
+  /** the runtime the deploy sends */
+  runtime: string | undefined;
+  /** where the runtime comes from, for messages */
+  runtimeSource: string;
+  /** builds dist/ from the current sources; throws when the build fails */
+  rebuild: () => Promise<unknown>;
+  log: (line: string) => void;
+}
+
+/** The variables a deploy would upload, read and filtered by twilio-run's own code. */
+export async function variablesToUpload(projectRoot: string, envFile?: string): Promise<Record<string, string>> {
+  const { localEnv } = await twilioRunEnv.readLocalEnvFile({ cwd: projectRoot, env: envFile });
+  return twilioRunEnv.filterEnvVariablesForDeploy(localEnv);
+}
+
+/**
+ * Everything a deploy must get right before its first request: a handler version and runtime Twilio accepts,
+ * only Function variables within Twilio's limits, and dist/ built from the current sources (built here when
+ * missing or stale). Returns the problems; empty means the deploy may go ahead. Nothing is built while any
+ * other check fails.
+ */
+export async function preflightDeploy(options: PreflightOptions): Promise<string[]> {
+  const root = options.projectRoot;
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  const problems: string[] = [];
+  const handler = runtimeHandlerProblem(pkg.dependencies);
+  if (handler) problems.push(handler);
+  const runtime = runtimeProblem(options.runtime, options.runtimeSource);
+  if (runtime) problems.push(runtime);
+  const envFile = options.envFile ?? '.env';
+  problems.push(...deployVariableProblems(await variablesToUpload(root, options.envFile), envFile));
+  if (problems.length > 0) return problems;
+
+  const outDir = path.join(root, 'dist');
+  const inputs = buildInputs({ projectRoot: root });
+  const stale = staleBuildReason(outDir, inputs);
+  if (stale === null) {
+    options.log('dist/ is the build of the current sources');
+    return [];
+  }
+  options.log(`Building before the deploy: ${stale}`);
+  await options.rebuild();
+  const still = staleBuildReason(outDir, inputs);
+  return still === null ? [] : [`the sources changed during the build (${still}); deploy again`];
+}

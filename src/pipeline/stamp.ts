@@ -1,0 +1,116 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/**
+ * A build stamp says which sources a build in dist/ was made from, so a deploy can tell a current build from a
+ * missing or stale one without rebuilding. Files are compared by size and modification time, as make does: a
+ * stat per file, no content read (the asset tree can be a gigabyte); an edit, a checkout or a copy changes the
+ * time, so a stale build is never taken for a current one (the reverse costs one rebuild).
+ */
+export const STAMP_FILE = 'build-stamp.json';
+
+/** Files of the project whose change changes the build, besides the Function sources and the assets. */
+const PROJECT_FILES = ['package.json', 'package-lock.json', 'tsconfig.json'];
+const SKIP_DIRS = new Set(['node_modules', '.git']);
+
+export interface BuildInputs {
+  projectRoot: string;
+  functionDirs: string[];
+  assetsDir: string;
+  configFile: string;
+}
+
+type Entry = [file: string, size: number, mtimeMs: number];
+
+interface Stamp {
+  inputs: Entry[];
+  outputs: Entry[];
+}
+
+function walk(dir: string, into: string[]): void {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  for (const e of entries) {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) {
+      if (!SKIP_DIRS.has(e.name)) walk(full, into);
+    } else {
+      into.push(full);
+    }
+  }
+}
+
+function entriesOf(files: string[], relativeTo: string): Entry[] {
+  const seen = new Set<string>();
+  const entries: Entry[] = [];
+  for (const file of files) {
+    if (seen.has(file)) continue;
+    seen.add(file);
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw err;
+    }
+    entries.push([path.relative(relativeTo, file).split(path.sep).join('/'), stat.size, stat.mtimeMs]);
+  }
+  return entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+/** Every file a build reads: all of src/ (Functions bundle what they import from it), the assets, the config. */
+export function inputEntries(inputs: BuildInputs): Entry[] {
+  const files: string[] = [];
+  walk(path.join(inputs.projectRoot, 'src'), files);
+  for (const dir of inputs.functionDirs) walk(dir, files);
+  walk(inputs.assetsDir, files);
+  files.push(inputs.configFile, ...PROJECT_FILES.map((f) => path.join(inputs.projectRoot, f)));
+  return entriesOf(files, inputs.projectRoot);
+}
+
+function outputEntries(outDir: string): Entry[] {
+  const files: string[] = [];
+  walk(path.join(outDir, 'functions'), files);
+  walk(path.join(outDir, 'assets'), files);
+  return entriesOf(files, outDir);
+}
+
+/** Written by the build, last, once dist/ is complete; `inputs` must be taken before the build reads anything. */
+export function writeBuildStamp(outDir: string, inputs: Entry[]): void {
+  const stamp: Stamp = { inputs, outputs: outputEntries(outDir) };
+  fs.writeFileSync(path.join(outDir, STAMP_FILE), JSON.stringify(stamp));
+}
+
+function firstDifference(was: Entry[], now: Entry[]): string {
+  const before = new Map(was.map((e) => [e[0], e]));
+  const after = new Map(now.map((e) => [e[0], e]));
+  for (const [file, e] of after) {
+    const old = before.get(file);
+    if (!old) return `${file} is new`;
+    if (old[1] !== e[1] || old[2] !== e[2]) return `${file} changed`;
+  }
+  for (const file of before.keys()) if (!after.has(file)) return `${file} was removed`;
+  return 'nothing';
+}
+
+/** null when outDir holds the build of the current inputs, else why not (naming a file). */
+export function staleBuildReason(outDir: string, inputs: BuildInputs): string | null {
+  const shown = path.relative(inputs.projectRoot, outDir) || outDir;
+  let stamp: Stamp;
+  try {
+    stamp = JSON.parse(fs.readFileSync(path.join(outDir, STAMP_FILE), 'utf8')) as Stamp;
+  } catch {
+    return `${shown}/ holds no complete build (no ${shown}/${STAMP_FILE})`;
+  }
+  const now = inputEntries(inputs);
+  const sources = firstDifference(stamp.inputs, now);
+  if (sources !== 'nothing') return `the sources changed since ${shown}/ was built: ${sources}`;
+  const outputs = firstDifference(stamp.outputs, outputEntries(outDir));
+  if (outputs !== 'nothing') return `${shown}/ was modified after the build: ${outputs}`;
+  return null;
+}
