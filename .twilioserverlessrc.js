@@ -51,6 +51,7 @@ function deploy() {
 
 module.exports = {
   ...folders,
+  runtime,
   commands: {
     // Binary Function bodies only survive without the per-request fork (see README).
     start: { forkProcess: false },

@@ -1,4 +1,6 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { SUPPORTED_RUNTIMES } from '../../src/deploy/platform';
 import { PROJECT_ROOT } from '../support/paths';
 
 // twilio-run's own loader: cosmiconfig module "twilioserverless" with its JSON5 loaders.
@@ -6,16 +8,33 @@ import { PROJECT_ROOT } from '../support/paths';
 const { readSpecializedConfig } = require('twilio-run/dist/config/global') as {
   readSpecializedConfig(baseDir: string, file: string | undefined, command: string): Record<string, unknown>;
 };
+// the cosmiconfig twilio-run itself resolves, searching as its config loader does
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { cosmiconfigSync } = require(require.resolve('cosmiconfig', { paths: [path.dirname(require.resolve('twilio-run/package.json'))] })) as typeof import('cosmiconfig');
 
-describe('.twilioserverlessrc', () => {
-  it('points deploy at the build output, not the sources', () => {
-    const config = readSpecializedConfig(PROJECT_ROOT, undefined, 'deploy');
-    expect(config.functionsFolder).toBe('dist/functions');
-    expect(config.assetsFolder).toBe('dist/assets');
+// Reading `commands.deploy` runs the deploy preflight (a build); these tests never touch it. The deploy path is
+// tested end to end in test/integration/deploy.test.ts.
+describe('.twilioserverlessrc.js', () => {
+  it('is the file twilio-run and the Twilio CLI find: no JSON5 .twilioserverlessrc shadows it', () => {
+    const found = cosmiconfigSync('twilioserverless').search(PROJECT_ROOT);
+    expect(found?.filepath).toBe(path.join(PROJECT_ROOT, '.twilioserverlessrc.js'));
+    expect(fs.existsSync(path.join(PROJECT_ROOT, '.twilioserverlessrc'))).toBe(false);
+    const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8'));
+    expect(pkg.twilioserverless).toBeUndefined();
   });
 
   it('points start at the build output with binary bodies working', () => {
-    const config = readSpecializedConfig(PROJECT_ROOT, path.join(PROJECT_ROOT, '.twilioserverlessrc'), 'start');
+    const config = readSpecializedConfig(PROJECT_ROOT, undefined, 'start');
     expect(config).toMatchObject({ functionsFolder: 'dist/functions', assetsFolder: 'dist/assets', forkProcess: false });
+  });
+
+  it('sends a runtime Twilio supports, and runs the preflight only for deploy', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const config = require(path.join(PROJECT_ROOT, '.twilioserverlessrc.js'));
+    expect(SUPPORTED_RUNTIMES).toContain(config.runtime);
+    expect(config.runtime).toBe('node22');
+    const deploy = Object.getOwnPropertyDescriptor(config.commands, 'deploy');
+    expect(typeof deploy?.get).toBe('function');
+    expect(Object.getOwnPropertyDescriptor(config.commands, 'start')?.get).toBeUndefined();
   });
 });

@@ -1,146 +1,164 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { interceptHttp, nock } from '../support/nock';
-import { TwilioServerlessApiClient } from '@twilio-labs/serverless-api';
-import { MB } from '../../src/pipeline/asset-limits';
-import { AssetLimitError } from '../../src/pipeline/assets';
-import { buildProject } from '../../src/pipeline/project';
-import { MANIFEST_FILE_NAME } from '../../src/lib/manifest';
+import { loadLocalSettings } from '../../src/commands/settings';
+import { ACCEPTED_RUNTIME_HANDLER_VERSIONS, RUNTIME_HANDLER, runtimeHandlerProblem, runtimeProblem } from '../../src/deploy/platform';
+import { CREDENTIALS, deployVariableProblems, FUNCTION_VARIABLES, LOCAL_SETTINGS } from '../../src/deploy/variables';
+import { buildInputs } from '../../src/pipeline/project';
+import { inputEntries, STAMP_FILE, staleBuildReason, writeBuildStamp } from '../../src/pipeline/stamp';
 import { PROJECT_ROOT } from '../support/paths';
 
-// twilio-run's own config loader, to deploy from the folders a bare `twilio serverless:deploy` would use.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { readSpecializedConfig } = require('twilio-run/dist/config/global') as {
-  readSpecializedConfig(baseDir: string, file: string | undefined, command: string): { functionsFolder: string; assetsFolder: string };
+const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
 };
 
-interface Upload {
-  kind: 'Functions' | 'Assets';
-  path: string;
-  visibility: string;
-  bytes: number;
-}
-
-/**
- * A fake of https://serverless.twilio.com and its upload host, intercepted in process with nock (the Serverless
- * API host cannot be overridden), answering the calls @twilio-labs/serverless-api makes during a deploy and
- * recording every version upload.
- */
-function fakeServerlessApi() {
-  const requests: string[] = [];
-  const uploads: Upload[] = [];
-  let counter = 0;
-  const sid = (prefix: string) => `${prefix}${String(++counter).padStart(32, '0')}`;
-  const page = (key: string) => ({ meta: { key, next_page_url: null }, [key]: [] });
-  // nock 15 hands reply functions a fetch Request; path matchers are functions because a RegExp made in jest's
-  // sandbox fails nock's instanceof check in the main realm.
-  const pathOf = (req: Request) => new URL(req.url).pathname;
-  nock('https://serverless.twilio.com')
-    .persist()
-    .get(() => true)
-    .reply(async (req: Request) => {
-      const uri = pathOf(req);
-      requests.push(`GET ${uri}`);
-      if (/\/Builds\/ZB\w+\/Status$/.test(uri)) return [200, { status: 'completed' }];
-      const list = /\/(Environments|Functions|Assets|Variables|Services)(\?.*)?$/.exec(uri);
-      if (list) return [200, page(list[1].toLowerCase())];
-      return [404, { message: `unexpected GET ${uri}` }];
-    })
-    .post(() => true)
-    .reply(async (req: Request) => {
-      const uri = pathOf(req);
-      requests.push(`POST ${uri}`);
-      if (/\/v1\/Services$/.test(uri)) return [201, { sid: sid('ZS'), unique_name: 'twilio-media-assets' }];
-      if (/\/Environments$/.test(uri)) return [201, { sid: sid('ZE'), domain_name: 'twilio-media-assets-1234-dev.twil.io' }];
-      if (/\/(Functions|Assets)$/.test(uri)) return [201, { sid: sid('ZH') }];
-      if (/\/Builds$/.test(uri)) return [201, { sid: sid('ZB'), status: 'building' }];
-      if (/\/Deployments$/.test(uri)) return [201, { sid: sid('ZD') }];
-      if (/\/Variables$/.test(uri)) return [201, { sid: sid('ZV') }];
-      return [404, { message: `unexpected POST ${uri}` }];
-    });
-  nock('https://serverless-upload.twilio.com')
-    .persist()
-    .post((p: string) => /\/(Functions|Assets)\/ZH\w+\/Versions$/.test(p))
-    .reply(async (req: Request) => {
-      const uri = pathOf(req);
-      requests.push(`POST ${uri}`);
-      const text = Buffer.from(await req.arrayBuffer()).toString('latin1');
-      const field = (name: string) => new RegExp(`name="${name}"\\r\\n\\r\\n([^\\r]*)\\r\\n`).exec(text)?.[1] ?? '';
-      const content = /name="Content"; filename="[^"]*"\r\nContent-Type: [^\r]*\r\n\r\n([\s\S]*?)\r\n--/.exec(text)?.[1] ?? '';
-      uploads.push({ kind: /\/Functions\//.test(uri) ? 'Functions' : 'Assets', path: field('Path'), visibility: field('Visibility'), bytes: Buffer.byteLength(content, 'latin1') });
-      return [201, { sid: sid('ZN') }];
-    });
-  return { requests, uploads };
-}
-
-/** What `npm run deploy` does: the predeploy build (limits first), then twilio-run's deploy of the configured folders. */
-async function buildAndDeploy(root: string, assetsDir: string, outDir: string) {
-  await buildProject({ projectRoot: PROJECT_ROOT, assetsDir, outDir, hashCacheFile: null });
-  const config = readSpecializedConfig(root, undefined, 'deploy');
-  const client = new TwilioServerlessApiClient({ accountSid: 'AC00000000000000000000000000000000', authToken: 'test-token' });
-  return client.deployLocalProject({
-    cwd: root,
-    functionsFolderName: config.functionsFolder,
-    assetsFolderName: config.assetsFolder,
-    serviceName: 'twilio-media-assets',
-    functionsEnv: 'dev',
-    env: {},
-    pkgJson: { dependencies: {} },
-    overrideExistingService: false,
-  } as unknown as Parameters<TwilioServerlessApiClient['deployLocalProject']>[0]);
-}
-
-describe('the deploy path, against an intercepted Serverless API', () => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-deploy-'));
-  interceptHttp();
-  beforeAll(() => {
-    // a project root whose .twilioserverlessrc is the real one and whose dist is the build under test
-    fs.copyFileSync(path.join(PROJECT_ROOT, '.twilioserverlessrc'), path.join(work, '.twilioserverlessrc'));
-  });
-  afterAll(() => {
-    fs.rmSync(work, { recursive: true, force: true });
+describe('the @twilio/runtime-handler pin', () => {
+  it('is an exact version on the list Twilio accepts, in dependencies', () => {
+    const pin = pkg.dependencies[RUNTIME_HANDLER];
+    expect(pin).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(ACCEPTED_RUNTIME_HANDLER_VERSIONS).toContain(pin);
+    expect(runtimeHandlerProblem(pkg.dependencies)).toBeNull();
+    expect(pkg.devDependencies[RUNTIME_HANDLER]).toBeUndefined();
   });
 
-  it('uploads every built Function and asset with its Path and Visibility, and nothing else', async () => {
-    const api = fakeServerlessApi();
-    const result = await buildAndDeploy(work, path.join(PROJECT_ROOT, 'assets'), path.join(work, 'dist')).catch((err) => {
-      throw new Error(`deploy failed after ${JSON.stringify(api.requests)}: ${err}`);
-    });
-    expect(result?.buildSid).toMatch(/^ZB/);
-
-    const manifest = JSON.parse(fs.readFileSync(path.join(work, 'dist', 'assets', MANIFEST_FILE_NAME), 'utf8'));
-    const expectedAssets = [
-      ...Object.values(manifest.entries as Record<string, { path: string; visibility: string; bytes: number }>).map((e) => ({ path: e.path, visibility: e.visibility, bytes: e.bytes })),
-      { path: '/media-manifest.json', visibility: 'private', bytes: fs.statSync(path.join(work, 'dist', 'assets', MANIFEST_FILE_NAME)).size },
-    ];
-    const assets = api.uploads.filter((u) => u.kind === 'Assets').map(({ path: p, visibility, bytes }) => ({ path: p, visibility, bytes }));
-    expect(assets.sort((a, b) => a.path.localeCompare(b.path))).toEqual(expectedAssets.sort((a, b) => a.path.localeCompare(b.path)));
-    expect(assets.map((a) => a.path)).toEqual(expect.arrayContaining([expect.stringMatching(/^\/audio\/greeting\.[0-9a-f]{12}\.wav$/)]));
-
-    const functions = api.uploads.filter((u) => u.kind === 'Functions').map((u) => `${u.path} ${u.visibility}`).sort();
-    expect(functions).toEqual(expect.arrayContaining(['/health public', '/media public', '/mms/inbound protected', '/studio/media-url public', '/voice/greeting public']));
-    const built: string[] = [];
-    const walk = (dir: string, prefix: string) => {
-      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-        if (e.isDirectory()) walk(path.join(dir, e.name), `${prefix}/${e.name}`);
-        else built.push(`${prefix}/${e.name}`);
-      }
-    };
-    walk(path.join(work, 'dist', 'functions'), '');
-    expect(functions).toHaveLength(built.length);
-    // sources are never uploaded
-    expect(api.uploads.some((u) => u.path.endsWith('.ts') || u.path.includes('.protected') || u.path.includes('.private'))).toBe(false);
+  it('is the version installed, so the local runtime is the one pinned', () => {
+    const installed = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'node_modules', RUNTIME_HANDLER, 'package.json'), 'utf8'));
+    expect(installed.version).toBe(pkg.dependencies[RUNTIME_HANDLER]);
   });
 
-  it('refuses an over-limit tree before any request is made', async () => {
-    const api = fakeServerlessApi();
-    const assetsDir = path.join(work, 'too-big');
-    fs.mkdirSync(assetsDir, { recursive: true });
-    fs.writeFileSync(path.join(assetsDir, 'video.mp4'), '');
-    fs.truncateSync(path.join(assetsDir, 'video.mp4'), 26 * MB);
-    await expect(buildAndDeploy(work, assetsDir, path.join(work, 'dist-over'))).rejects.toBeInstanceOf(AssetLimitError);
-    expect(api.requests).toEqual([]);
-    expect(fs.existsSync(path.join(work, 'dist-over'))).toBe(false);
+  it.each([
+    ['2.1.0', /not a version Twilio's platform accepts.*20001/],
+    ['2.0.3', /not a version Twilio's platform accepts/],
+    ['^2.0.1', /not an exact version/],
+    ['~1.3.0', /not an exact version/],
+    ['latest', /not an exact version/],
+  ])('refuses %s, naming the accepted versions', (version, message) => {
+    const problem = runtimeHandlerProblem({ [RUNTIME_HANDLER]: version });
+    expect(problem).toMatch(message);
+    expect(problem).toContain('2.0.1');
+  });
+
+  it('refuses a missing pin and accepts every listed version', () => {
+    expect(runtimeHandlerProblem({ twilio: '^6.2.0' })).toMatch(/missing/);
+    expect(runtimeHandlerProblem(undefined)).toMatch(/missing/);
+    for (const v of ['2.1.2', '2.0.1', '2.0.0', '1.3.1', '1.2.5']) expect(runtimeHandlerProblem({ [RUNTIME_HANDLER]: v })).toBeNull();
+  });
+});
+
+describe('the Build runtime', () => {
+  it('must be sent and supported', () => {
+    expect(runtimeProblem('node22', 'cfg')).toBeNull();
+    expect(runtimeProblem('node24', 'cfg')).toBeNull();
+    expect(runtimeProblem(undefined, 'cfg')).toMatch(/^cfg: no "runtime".*82007/);
+    expect(runtimeProblem('node18', 'cfg')).toMatch(/^cfg: runtime "node18" is not one Twilio supports.*82007/);
+    expect(runtimeProblem('node22.1', 'cfg')).toMatch(/82007/);
+  });
+});
+
+describe('the variables a deploy uploads', () => {
+  it('accepts Function variables within the limits', () => {
+    expect(deployVariableProblems({ MMS_REPLY: 'Thanks', LOG_LEVEL: 'debug', API_KEY: 'SK' + '0'.repeat(32) }, '.env')).toEqual([]);
+  });
+
+  it('refuses local settings, runtime-provided and unknown names, naming the file and where to put them', () => {
+    const problems = deployVariableProblems({ AWS_SECRET_ACCESS_KEY: 'x', DOMAIN_NAME: 'x', MY_THING: 'x' }, '.env');
+    expect(problems).toEqual([
+      expect.stringMatching(/^\.env: AWS_SECRET_ACCESS_KEY is a setting of the local commands.*move it to \.env\.local$/),
+      expect.stringMatching(/^\.env: DOMAIN_NAME is set by Twilio's runtime/),
+      expect.stringMatching(/^\.env: MY_THING is not a variable the Functions read.*FUNCTION_VARIABLES/),
+    ]);
+    for (const p of problems) expect(p).not.toMatch(/=x/);
+  });
+
+  it('counts a value in bytes, not characters: 450 bytes pass, 451 are refused with 82006', () => {
+    expect(deployVariableProblems({ MMS_REPLY: 'x'.repeat(450) }, '.env')).toEqual([]);
+    expect(deployVariableProblems({ MMS_REPLY: 'é'.repeat(226) }, '.env')).toEqual([expect.stringMatching(/MMS_REPLY is 452 bytes; Twilio refuses more than 450 \(error 82006\)/)]);
+  });
+
+  it('refuses a name over 128 characters and a context over 3 KB', () => {
+    expect(deployVariableProblems({ ['A'.repeat(129)]: 'x' }, '.env')).toContainEqual(expect.stringMatching(/is 129 characters; Twilio refuses more than 128/));
+    const big = Object.fromEntries(FUNCTION_VARIABLES.slice(0, 7).map((k) => [k, 'x'.repeat(400)]));
+    expect(deployVariableProblems(big, '.env')).toEqual([expect.stringMatching(/about \d+ bytes of the Functions' context.*above 3072 invocations fail with 82006/)]);
+  });
+
+  it('keeps the two lists apart', () => {
+    expect(FUNCTION_VARIABLES.filter((k) => LOCAL_SETTINGS.includes(k))).toEqual([]);
+  });
+});
+
+describe('the build stamp', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-stamp-'));
+  const write = (rel: string, text: string) => {
+    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    fs.writeFileSync(path.join(root, rel), text);
+  };
+  const inputs = buildInputs({ projectRoot: root });
+  const dist = path.join(root, 'dist');
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  beforeEach(() => {
+    fs.rmSync(root, { recursive: true, force: true });
+    write('package.json', '{}');
+    write('src/functions/a.ts', 'export const a = 1;');
+    write('src/lib/b.ts', 'export const b = 1;');
+    write('assets/x.txt', 'x');
+    write('dist/functions/a.js', 'a');
+    write('dist/assets/x.1.txt', 'x');
+    writeBuildStamp(dist, inputEntries(inputs));
+  });
+
+  it('says a build is current until a source, an asset or the output changes', () => {
+    expect(staleBuildReason(dist, inputs)).toBeNull();
+    const later = new Date(Date.now() + 5000);
+    fs.utimesSync(path.join(root, 'src/lib/b.ts'), later, later);
+    expect(staleBuildReason(dist, inputs)).toBe('the sources changed since dist/ was built: src/lib/b.ts changed');
+  });
+
+  it('names a new source, a removed asset, a touched output, a missing stamp', () => {
+    write('src/functions/c.ts', '');
+    expect(staleBuildReason(dist, inputs)).toMatch(/src\/functions\/c\.ts is new/);
+    fs.rmSync(path.join(root, 'src/functions/c.ts'));
+    fs.rmSync(path.join(root, 'assets/x.txt'));
+    expect(staleBuildReason(dist, inputs)).toMatch(/assets\/x\.txt was removed/);
+    write('assets/x.txt', 'x');
+    writeBuildStamp(dist, inputEntries(inputs));
+    fs.rmSync(path.join(dist, 'functions/a.js'));
+    expect(staleBuildReason(dist, inputs)).toBe('dist/ was modified after the build: functions/a.js was removed');
+    fs.rmSync(path.join(dist, STAMP_FILE));
+    expect(staleBuildReason(dist, inputs)).toMatch(/dist\/ holds no complete build/);
+  });
+});
+
+describe('settings of the local commands', () => {
+  it('come from the environment, then .env.local, then .env', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-settings-'));
+    try {
+      fs.writeFileSync(path.join(dir, '.env.local'), 'TMA_T_ONE=local\nTMA_T_TWO=local\n');
+      fs.writeFileSync(path.join(dir, '.env'), 'TMA_T_ONE=env\nTMA_T_TWO=env\nTMA_T_THREE=env\n');
+      const env: NodeJS.ProcessEnv = { TMA_T_ONE: 'process' };
+      loadLocalSettings(dir, env);
+      expect(env).toEqual({ TMA_T_ONE: 'process', TMA_T_TWO: 'local', TMA_T_THREE: 'env' });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the README's environment table", () => {
+  const readme = fs.readFileSync(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
+  const rows = readme
+    .split('\n')
+    .filter((line) => /^\| `[A-Z][A-Z0-9_]+`/.test(line))
+    .map((line) => line.split(' | '))
+    .filter((cells) => /^`\.env/.test(cells[1] ?? ''))
+    .map((cells) => ({ names: [...cells[0].matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]), file: cells[1] }));
+  const fileOf = new Map(rows.flatMap((r) => r.names.map((n) => [n, r.file] as const)));
+
+  it('says where each variable goes, as the deploy preflight decides it', () => {
+    for (const name of FUNCTION_VARIABLES) expect([name, fileOf.get(name)]).toEqual([name, '`.env`, uploaded']);
+    for (const name of LOCAL_SETTINGS) expect([name, fileOf.get(name)]).toEqual([name, '`.env.local`']);
+    for (const name of CREDENTIALS) expect([name, fileOf.get(name)]).toEqual([name, '`.env`, never uploaded']);
+    expect(fileOf.size).toBe(FUNCTION_VARIABLES.length + LOCAL_SETTINGS.length + CREDENTIALS.length);
   });
 });

@@ -1,0 +1,216 @@
+import { createHash } from 'node:crypto';
+import type * as http from 'node:http';
+import { ACCEPTED_RUNTIME_HANDLER_VERSIONS, RUNTIME_HANDLER, SUPPORTED_RUNTIMES, VARIABLE_LIMITS } from '../../src/deploy/platform';
+import { FakeHost, startFakeHost } from './fake-host';
+
+export interface Upload {
+  kind: 'Functions' | 'Assets';
+  path: string;
+  visibility: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface BuildRequest {
+  dependencies: { name: string; version: string }[];
+  /** the Runtime parameter as sent; undefined when none was */
+  runtime: string | undefined;
+  functionVersions: string[];
+  assetVersions: string[];
+}
+
+export interface FakeServerlessApi {
+  url: string;
+  /** `METHOD host path` of every request, in order */
+  requests: string[];
+  uploads: Upload[];
+  builds: BuildRequest[];
+  /** variables as set, by key */
+  variables: Map<string, string>;
+  deployments: number;
+  /** a service that exists before the test, e.g. last built on a runtime Twilio no longer accepts */
+  addService(uniqueName: string, lastRuntime: string): string;
+  close(): Promise<void>;
+}
+
+interface Service {
+  sid: string;
+  uniqueName: string;
+  lastRuntime: string | undefined;
+  environments: { sid: string; unique_name: string; domain_suffix: string; domain_name: string }[];
+  functions: { sid: string; friendly_name: string }[];
+  assets: { sid: string; friendly_name: string }[];
+}
+
+type Answer = [status: number, body: unknown];
+
+/** Twilio's error body. */
+function refusal(code: number, message: string): Answer {
+  return [400, { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status: 400 }];
+}
+
+/**
+ * The Serverless API as a deploy by twilio-run (through @twilio-labs/serverless-api) uses it, on loopback, with
+ * the platform's refusals that twilio-run does not check: a Build naming a runtime-handler version Twilio does
+ * not list, or a range (400, 20001); a Build whose runtime, sent or inherited from the service's last Build, is
+ * not supported (400, 82007); a variable over 450 bytes or a key over 128 characters (400, 82006). The lists
+ * are the project's own (src/deploy/platform.ts, with their sources); the tests name refused versions literally.
+ * Requests reach it from a `twilio-run deploy` child through serverless-api-redirect.cjs, which keeps the
+ * original host in `x-original-host`.
+ */
+export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
+  let counter = 0;
+  const sid = (prefix: string) => `${prefix}${String(++counter).padStart(32, '0')}`;
+  const services: Service[] = [];
+  const requests: string[] = [];
+  const uploads: Upload[] = [];
+  const builds: BuildRequest[] = [];
+  const variables = new Map<string, string>();
+  const variableSids = new Map<string, string>();
+  const versions = new Map<string, Upload>();
+  const api = { deployments: 0 };
+  const page = (key: string, items: unknown[]) => ({ meta: { key, next_page_url: null, page: 0, page_size: 50 }, [key]: items });
+
+  const serviceResource = (s: Service) => ({ sid: s.sid, unique_name: s.uniqueName, friendly_name: s.uniqueName });
+
+  function build(s: Service, form: URLSearchParams): Answer {
+    const raw = form.get('Dependencies');
+    // serverless-api sends the JSON list wrapped in one more pair of quotes
+    const dependencies = raw ? (JSON.parse(raw.replace(/^"([\s\S]*)"$/, '$1')) as BuildRequest['dependencies']) : [];
+    const request: BuildRequest = {
+      dependencies,
+      runtime: form.get('Runtime') ?? undefined,
+      functionVersions: form.getAll('FunctionVersions'),
+      assetVersions: form.getAll('AssetVersions'),
+    };
+    builds.push(request);
+    const handler = dependencies.find((d) => d.name === RUNTIME_HANDLER);
+    if (handler && !ACCEPTED_RUNTIME_HANDLER_VERSIONS.includes(handler.version)) {
+      return refusal(20001, `Some dependencies could not be validated. No matching version found for ${handler.name}@${handler.version}`);
+    }
+    const runtime = request.runtime ?? s.lastRuntime ?? 'node22';
+    if (!SUPPORTED_RUNTIMES.includes(runtime)) return refusal(82007, `Unsupported Runtime: ${runtime}`);
+    for (const v of [...request.functionVersions, ...request.assetVersions]) {
+      if (!versions.has(v)) return [404, { code: 20404, message: `version ${v} not found`, status: 404 }];
+    }
+    s.lastRuntime = runtime;
+    return [201, { sid: sid('ZB'), status: 'building', runtime }];
+  }
+
+  function setVariable(form: URLSearchParams, existingSid: string | null): Answer {
+    const name = (existingSid && [...variableSids].find(([, v]) => v === existingSid)?.[0]) || (form.get('Key') ?? '');
+    const value = form.get('Value') ?? '';
+    if (name.length > VARIABLE_LIMITS.keyChars) return refusal(82006, `Variable key longer than ${VARIABLE_LIMITS.keyChars} characters`);
+    if (Buffer.byteLength(value, 'utf8') > VARIABLE_LIMITS.valueBytes) {
+      return refusal(82006, `Variable value of ${name} is larger than ${VARIABLE_LIMITS.valueBytes} bytes`);
+    }
+    variables.set(name, value);
+    if (!variableSids.has(name)) variableSids.set(name, sid('ZV'));
+    return [201, { sid: variableSids.get(name), key: name, value }];
+  }
+
+  async function upload(kind: Upload['kind'], req: http.IncomingMessage, body: Buffer): Promise<Answer> {
+    const form = await new Response(body, { headers: { 'content-type': req.headers['content-type'] ?? '' } }).formData();
+    const content = form.get('Content');
+    const bytes = content instanceof Blob ? Buffer.from(await content.arrayBuffer()) : Buffer.from(String(content ?? ''));
+    const record: Upload = {
+      kind,
+      path: String(form.get('Path') ?? ''),
+      visibility: String(form.get('Visibility') ?? ''),
+      bytes: bytes.length,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    };
+    uploads.push(record);
+    const versionSid = sid('ZN');
+    versions.set(versionSid, record);
+    return [201, { sid: versionSid, path: record.path, visibility: record.visibility }];
+  }
+
+  async function answer(req: http.IncomingMessage, body: Buffer): Promise<Answer> {
+    const method = req.method ?? '';
+    const host = String(req.headers['x-original-host'] ?? 'serverless.twilio.com');
+    const url = new URL(req.url ?? '/', 'http://fake');
+    requests.push(`${method} ${host} ${url.pathname}`);
+    const form = new URLSearchParams(method === 'POST' && !/multipart/.test(String(req.headers['content-type'])) ? body.toString('utf8') : '');
+    const parts = url.pathname.split('/').filter(Boolean); // v1, Services, ZS.., ...
+    if (parts[0] !== 'v1' || parts[1] !== 'Services') return [404, { message: `unexpected ${method} ${url.pathname}` }];
+    if (parts.length === 2) {
+      if (method === 'GET') return [200, page('services', services.map(serviceResource))];
+      const uniqueName = form.get('UniqueName') ?? '';
+      if (services.some((s) => s.uniqueName === uniqueName)) return [409, { code: 54301, message: 'Unique name already in use', status: 409 }];
+      const created: Service = { sid: sid('ZS'), uniqueName, lastRuntime: undefined, environments: [], functions: [], assets: [] };
+      services.push(created);
+      return [201, serviceResource(created)];
+    }
+    const s = services.find((x) => x.sid === parts[2]);
+    if (!s) return [404, { code: 20404, message: `service ${parts[2]} not found`, status: 404 }];
+    const rest = parts.slice(3);
+    const route = `${method} ${rest.map((p) => (/^Z[A-Z][0-9a-f]{32}$/.test(p) ? ':sid' : p)).join('/')}`;
+    switch (route) {
+      case 'GET ':
+        return [200, serviceResource(s)];
+      case 'GET Environments':
+        return [200, page('environments', s.environments)];
+      case 'POST Environments': {
+        const suffix = form.get('DomainSuffix') ?? '';
+        const env = { sid: sid('ZE'), unique_name: form.get('UniqueName') ?? '', domain_suffix: suffix, domain_name: `${s.uniqueName}-1234${suffix ? `-${suffix}` : ''}.twil.io` };
+        s.environments.push(env);
+        return [201, env];
+      }
+      case 'GET Functions':
+        return [200, page('functions', s.functions)];
+      case 'GET Assets':
+        return [200, page('assets', s.assets)];
+      case 'POST Functions':
+      case 'POST Assets': {
+        const resource = { sid: sid('ZH'), friendly_name: form.get('FriendlyName') ?? '' };
+        (rest[0] === 'Functions' ? s.functions : s.assets).push(resource);
+        return [201, resource];
+      }
+      case 'POST Functions/:sid/Versions':
+      case 'POST Assets/:sid/Versions':
+        if (host !== 'serverless-upload.twilio.com') return [404, { message: `uploads go to serverless-upload, not ${host}` }];
+        return upload(rest[0] as Upload['kind'], req, body);
+      case 'POST Builds':
+        return build(s, form);
+      case 'GET Builds/:sid/Status':
+        return [200, { sid: rest[1], status: 'completed' }];
+      case 'GET Builds/:sid':
+        return [200, { sid: rest[1], status: 'completed', runtime: s.lastRuntime }];
+      case 'GET Environments/:sid/Variables':
+        return [200, page('variables', [...variables].map(([key, value]) => ({ sid: variableSids.get(key), key, value })))];
+      case 'POST Environments/:sid/Variables':
+        return setVariable(form, null);
+      case 'POST Environments/:sid/Variables/:sid':
+        return setVariable(form, rest[3]);
+      case 'POST Environments/:sid/Deployments':
+        api.deployments += 1;
+        return [201, { sid: sid('ZD'), build_sid: form.get('BuildSid') }];
+      default:
+        return [404, { message: `unexpected ${method} ${url.pathname}` }];
+    }
+  }
+
+  const host: FakeHost = await startFakeHost(async (req, res, body) => {
+    const [status, json] = await answer(req, body);
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(json));
+  });
+
+  return {
+    url: host.url,
+    requests,
+    uploads,
+    builds,
+    variables,
+    get deployments() {
+      return api.deployments;
+    },
+    addService(uniqueName, lastRuntime) {
+      const s: Service = { sid: sid('ZS'), uniqueName, lastRuntime, environments: [], functions: [], assets: [] };
+      services.push(s);
+      return s.sid;
+    },
+    close: () => host.close(),
+  };
+}
