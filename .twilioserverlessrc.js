@@ -11,14 +11,6 @@ const folders = { functionsFolder: 'dist/functions', assetsFolder: 'dist/assets'
 // accept (82007). src/deploy/platform.ts lists the runtimes Twilio supports.
 const runtime = 'node22';
 
-/** `--name VALUE` or `--name=VALUE` on the command line that loaded this file (twilio-run and the CLI agree). */
-function flag(name) {
-  const args = process.argv;
-  const at = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
-  if (at < 0) return undefined;
-  return args[at] === name ? args[at + 1] : args[at].slice(name.length + 1);
-}
-
 let deploySettings;
 
 /**
@@ -34,11 +26,8 @@ function deploy() {
   } catch {
     throw new Error('Deploy refused, nothing was uploaded: the project\'s tools are not installed. Run `npm install`, then deploy again.');
   }
-  const sent = flag('--runtime') ?? runtime;
-  const args = [tsx, path.join(__dirname, 'src', 'commands', 'cli.ts'), 'predeploy', '--runtime', sent];
-  if (flag('--runtime')) args.push('--runtime-source', '--runtime');
-  const envFile = flag('--env');
-  if (envFile) args.push('--env', envFile);
+  // The deploy's own arguments follow `--`: the preflight checks the --runtime and --env they may override.
+  const args = [tsx, path.join(__dirname, 'src', 'commands', 'cli.ts'), 'predeploy', '--config-runtime', runtime, '--', ...process.argv.slice(2)];
   // The build's progress goes to stderr, so `--output-format json` keeps a clean stdout.
   const result = spawnSync(process.execPath, args, { cwd: __dirname, stdio: ['ignore', 2, 'pipe'], encoding: 'utf8' });
   if (result.status !== 0) {

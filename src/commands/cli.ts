@@ -53,12 +53,16 @@ function option(args: string[], name: string): string | undefined {
  * goes to stdout; the reasons for a refusal go to stderr, which the config file shows as twilio-run's error.
  */
 async function predeploy(): Promise<void> {
+  // predeploy --config-runtime RUNTIME -- <the deploy command's own arguments>
   const args = process.argv.slice(3);
+  const split = args.indexOf('--');
+  const deployArgs = split < 0 ? [] : args.slice(split + 1);
+  const flagRuntime = option(deployArgs, '--runtime');
   const problems = await preflightDeploy({
     projectRoot: PROJECT_ROOT,
-    envFile: option(args, '--env'),
-    runtime: option(args, '--runtime'),
-    runtimeSource: option(args, '--runtime-source') ?? '.twilioserverlessrc.js',
+    envFile: option(deployArgs, '--env'),
+    runtime: flagRuntime ?? option(args.slice(0, split < 0 ? args.length : split), '--config-runtime'),
+    runtimeSource: flagRuntime === undefined ? '.twilioserverlessrc.js' : 'the --runtime flag',
     rebuild: build,
     log: (line) => console.log(line),
   });
@@ -83,6 +87,6 @@ async function main(): Promise<void> {
 main().catch((error: unknown) => {
   if (error instanceof TypeCheckError) console.error(`Build failed. ${error.message}`);
   else if (error instanceof AssetLimitError) console.error(`Build failed: ${error.message}\n\n${formatUsage(error.check)}\nNothing was written to dist/assets.`);
-  else console.error(`Build failed: ${error instanceof Error ? error.message : String(error)}`);
+  else console.error(`${process.argv[2] === 'predeploy' ? 'Deploy check' : 'Build'} failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });
