@@ -61,6 +61,7 @@ async function predeploy(): Promise<void> {
   const problems = await preflightDeploy({
     projectRoot: PROJECT_ROOT,
     envFile: option(deployArgs, '--env'),
+    loadSystemEnv: deployArgs.includes('--load-system-env'),
     runtime: flagRuntime ?? option(args.slice(0, split < 0 ? args.length : split), '--config-runtime'),
     runtimeSource: flagRuntime === undefined ? '.twilioserverlessrc.js' : 'the --runtime flag',
     rebuild: build,

@@ -9,7 +9,7 @@ import { deployVariableProblems } from './variables';
 // exactly the variables twilio-run is about to send.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const twilioRunEnv = require('twilio-run/dist/config/utils/env') as {
-  readLocalEnvFile(flags: { cwd: string; env?: string }): Promise<{ localEnv: Record<string, string>; envPath: string }>;
+  readLocalEnvFile(flags: { cwd: string; env?: string; loadSystemEnv?: boolean }): Promise<{ localEnv: Record<string, string>; envPath: string }>;
   filterEnvVariablesForDeploy(env: Record<string, string>): Record<string, string>;
 };
 
@@ -17,6 +17,8 @@ export interface PreflightOptions {
   projectRoot: string;
   /** the env file the deploy uploads (twilio-run's --env), relative to projectRoot; default .env */
   envFile?: string;
+  /** twilio-run's --load-system-env: empty values of the env file taken from this process's environment */
+  loadSystemEnv?: boolean;
   /** the runtime the deploy sends */
   runtime: string | undefined;
   /** where the runtime comes from, for messages */
@@ -27,8 +29,8 @@ export interface PreflightOptions {
 }
 
 /** The variables a deploy would upload, read and filtered by twilio-run's own code. */
-export async function variablesToUpload(projectRoot: string, envFile?: string): Promise<Record<string, string>> {
-  const { localEnv } = await twilioRunEnv.readLocalEnvFile({ cwd: projectRoot, env: envFile });
+export async function variablesToUpload(projectRoot: string, envFile?: string, loadSystemEnv = false): Promise<Record<string, string>> {
+  const { localEnv } = await twilioRunEnv.readLocalEnvFile({ cwd: projectRoot, env: envFile, loadSystemEnv });
   return twilioRunEnv.filterEnvVariablesForDeploy(localEnv);
 }
 
@@ -47,7 +49,7 @@ export async function preflightDeploy(options: PreflightOptions): Promise<string
   const runtime = runtimeProblem(options.runtime, options.runtimeSource);
   if (runtime) problems.push(runtime);
   const envFile = options.envFile ?? '.env';
-  problems.push(...deployVariableProblems(await variablesToUpload(root, options.envFile), envFile));
+  problems.push(...deployVariableProblems(await variablesToUpload(root, options.envFile, options.loadSystemEnv), envFile));
   if (problems.length > 0) return problems;
 
   const outDir = path.join(root, 'dist');
