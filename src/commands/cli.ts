@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { AssetLimitError, formatUsage } from '../pipeline/assets';
+import { AssetLimitError, formatUsage } from '../pipeline/asset-limits';
 import { buildProject, PROJECT_ROOT } from '../pipeline/project';
 import { spawnTwilioRun } from '../local-runtime/twilio-run';
 import { TypeCheckError } from '../pipeline/typecheck';

@@ -2,7 +2,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BuildInfo } from '../lib/build-info';
 import { resolveLimits } from './asset-limits';
-import { AssetCheck, AssetLimitError, checkAssets, formatUsage, HashCache, scanAssets, stageAssets } from './assets';
+import { AssetCheck, AssetLimitError, checkAssets, formatUsage } from './asset-limits';
+import { scanAssets } from './asset-scan';
+import { stageAssets } from './asset-stage';
+import { HashCache } from './hash-cache';
 import { loadMediaConfig } from './media-config';
 import { buildFunctions, listFunctions } from './functions';
 
