@@ -54,10 +54,10 @@ export interface WholeNumberRule {
  * The one number rule: decimal digits only, within [min, max]. "1e3", "0x400", "1.5" and " " are refused rather
  * than read as something the writer may not have meant (Number() would take the first two).
  */
-export function wholeNumber(name: string, raw: unknown, rule: WholeNumberRule): number {
-  if (raw === undefined || raw === null || raw === '') return rule.fallback;
+export function wholeNumber(name: string, raw: string | undefined, rule: WholeNumberRule): number {
+  if (raw === undefined || raw === '') return rule.fallback;
   const min = rule.min ?? 1;
-  const text = String(raw).trim();
+  const text = raw.trim();
   const value = /^\d{1,15}$/.test(text) ? Number(text) : NaN;
   if (!(value >= min && value <= rule.max)) {
     throw new SettingsError(

@@ -4,7 +4,7 @@ import { PROJECT_ROOT } from '../support/paths';
 // twilio-run's own loader: cosmiconfig module "twilioserverless" with its JSON5 loaders.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { readSpecializedConfig } = require('twilio-run/dist/config/global') as {
-  readSpecializedConfig(baseDir: string, file: string | undefined, command: string): Record<string, unknown>;
+  readSpecializedConfig: (baseDir: string, file: string | undefined, command: string) => Record<string, unknown>;
 };
 
 describe('.twilioserverlessrc', () => {

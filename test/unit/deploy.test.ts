@@ -11,7 +11,7 @@ import { PROJECT_ROOT } from '../support/paths';
 // twilio-run's own config loader, to deploy from the folders a bare `twilio serverless:deploy` would use.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { readSpecializedConfig } = require('twilio-run/dist/config/global') as {
-  readSpecializedConfig(baseDir: string, file: string | undefined, command: string): { functionsFolder: string; assetsFolder: string };
+  readSpecializedConfig: (baseDir: string, file: string | undefined, command: string) => { functionsFolder: string; assetsFolder: string };
 };
 
 interface Upload {

@@ -41,7 +41,7 @@ afterEach(() => jest.restoreAllMocks());
 /** Calls a Function as the runtime does and resolves with what it passed to the callback. */
 function invoke(fn: (context: never, event: never, callback: never) => unknown, event: Record<string, unknown>, context: object = env) {
   return new Promise<RecordingResponse>((resolve, reject) => {
-    const callback = (error: unknown, response: RecordingResponse) => (error ? reject(error) : resolve(response));
+    const callback = (error: Error | null, response: RecordingResponse) => (error ? reject(error) : resolve(response));
     void fn({ ...context, getTwilioClient: () => undefined } as never, event as never, callback as never);
   });
 }

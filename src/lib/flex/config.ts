@@ -53,7 +53,7 @@ export function parseAllowedOrigins(raw: unknown): string[] {
   return origins;
 }
 
-function parseBound(name: string, raw: unknown, fallback: number): number {
+function parseBound(name: string, raw: string | undefined, fallback: number): number {
   return wholeNumber(name, raw, { fallback, max: MAX_TOTAL_BOUND_MS, unit: 'milliseconds' });
 }
 
