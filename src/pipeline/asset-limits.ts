@@ -73,13 +73,11 @@ export function checkAssets(scan: AssetScan, limits: AssetLimits, functionCount:
   const violations: Violation[] = [];
   const add = (file: string, rule: string, message: string) => violations.push({ file, rule, message });
   const byPath = new Map<string, SourceAsset>();
-  let publicCount = 0;
-  let publicBytes = 0;
-  let publicLargest = 0;
-  // the generated manifest is one more private asset
-  let privateCount = 1;
-  let privateBytes = 0;
-  let privateLargest = 0;
+  const tally = {
+    public: { files: 0, bytes: 0, largest: 0, largestLimit: limits.publicFileBytes, rule: 'file-size' },
+    // the generated manifest is one more private asset
+    private: { files: 1, bytes: 0, largest: 0, largestLimit: limits.privateFileBytes, rule: 'private-file-size' },
+  };
   for (const file of scan.files) {
     const deployed = file.visibility === 'private' ? file.deployedPath : twilioPathAndAccess(versionedRel(file, VERSION_PLACEHOLDER)).path;
     const forbidden = file.deployedPath.match(FORBIDDEN);
@@ -98,28 +96,20 @@ export function checkAssets(scan: AssetScan, limits: AssetLimits, functionCount:
     } else {
       byPath.set(file.deployedPath, file);
     }
-    if (file.visibility === 'private') {
-      privateCount += 1;
-      privateBytes += file.bytes;
-      privateLargest = Math.max(privateLargest, file.bytes);
-      if (file.bytes > limits.privateFileBytes) {
-        add(file.rel, 'private-file-size', `${file.rel}: private asset is ${humanBytes(file.bytes)}, limit ${humanBytes(limits.privateFileBytes)}`);
-      }
-    } else {
-      publicCount += 1;
-      publicBytes += file.bytes;
-      publicLargest = Math.max(publicLargest, file.bytes);
-      if (file.bytes > limits.publicFileBytes) {
-        add(file.rel, 'file-size', `${file.rel}: ${file.visibility} asset is ${humanBytes(file.bytes)}, limit ${humanBytes(limits.publicFileBytes)}`);
-      }
+    const kind = tally[file.visibility === 'private' ? 'private' : 'public'];
+    kind.files += 1;
+    kind.bytes += file.bytes;
+    kind.largest = Math.max(kind.largest, file.bytes);
+    if (file.bytes > kind.largestLimit) {
+      add(file.rel, kind.rule, `${file.rel}: ${file.visibility} asset is ${humanBytes(file.bytes)}, limit ${humanBytes(kind.largestLimit)}`);
     }
   }
   const where = path.relative(process.cwd(), scan.dir) || '.';
-  if (publicCount > limits.publicFiles) {
-    add(where, 'file-count', `${where}/: ${publicCount} public and protected assets, limit ${limits.publicFiles} per build`);
+  if (tally.public.files > limits.publicFiles) {
+    add(where, 'file-count', `${where}/: ${tally.public.files} public and protected assets, limit ${limits.publicFiles} per build`);
   }
-  if (privateCount > limits.privateFiles) {
-    add(where, 'private-file-count', `${where}/: ${privateCount} private assets (including the generated ${MANIFEST_FILE_NAME}), limit ${limits.privateFiles} per build`);
+  if (tally.private.files > limits.privateFiles) {
+    add(where, 'private-file-count', `${where}/: ${tally.private.files} private assets (including the generated ${MANIFEST_FILE_NAME}), limit ${limits.privateFiles} per build`);
   }
   if (functionCount > limits.functions) {
     add('src/functions', 'function-count', `src/functions/: ${functionCount} Functions, limit ${limits.functions} per build`);
@@ -128,11 +118,15 @@ export function checkAssets(scan: AssetScan, limits: AssetLimits, functionCount:
     violations,
     skipped: scan.skipped,
     usage: [
-      { visibility: 'public+protected', files: publicCount, fileLimit: limits.publicFiles, bytes: publicBytes, largest: publicLargest, largestLimit: limits.publicFileBytes },
-      { visibility: 'private', files: privateCount, fileLimit: limits.privateFiles, bytes: privateBytes, largest: privateLargest, largestLimit: limits.privateFileBytes },
+      { visibility: 'public+protected', fileLimit: limits.publicFiles, ...usageOf(tally.public) },
+      { visibility: 'private', fileLimit: limits.privateFiles, ...usageOf(tally.private) },
       { visibility: 'functions', files: functionCount, fileLimit: limits.functions, bytes: 0, largest: 0 },
     ],
   };
+}
+
+function usageOf({ files, bytes, largest, largestLimit }: { files: number; bytes: number; largest: number; largestLimit: number }) {
+  return { files, bytes, largest, largestLimit };
 }
 
 const percent = (value: number, limit: number) => `${((100 * value) / limit).toFixed(1)}%`;

@@ -40,6 +40,23 @@ export function fetchSettingsFrom(env: FetchEnv): FetchSettings {
 }
 
 /**
+ * The fetch settings of a webhook or callback, or undefined once the variable at fault is logged: the handler
+ * still answers Twilio, which would otherwise retry a request that cannot succeed until the setting is fixed.
+ */
+export function fetchSettingsOrLog(
+  env: FetchEnv,
+  log: (record: Record<string, unknown>) => void,
+  logContext: Record<string, unknown>,
+): FetchSettings | undefined {
+  try {
+    return fetchSettingsFrom(env);
+  } catch (err) {
+    log({ level: 'error', event: 'config_error', ...logContext, problem: (err as Error).message });
+    return undefined;
+  }
+}
+
+/**
  * The fetcher options these settings give a webhook or callback that arrived at receivedAt: its deadline
  * counts from then. The caller adds the URL, its log and what is its own (budget, probe, log context).
  */

@@ -7,8 +7,13 @@ export class UnknownMediaError extends Error {
   }
 }
 
+/** The one manifest lookup: own entries only, so a name like "__proto__" or "constructor" finds nothing. */
+export function lookupEntry(manifest: Manifest, name: string): ManifestEntry | undefined {
+  return Object.prototype.hasOwnProperty.call(manifest.entries, name) ? manifest.entries[name] : undefined;
+}
+
 export function findEntry(manifest: Manifest, name: string): ManifestEntry {
-  const entry = Object.prototype.hasOwnProperty.call(manifest.entries, name) ? manifest.entries[name] : undefined;
+  const entry = lookupEntry(manifest, name);
   if (!entry) throw new UnknownMediaError(name);
   return entry;
 }

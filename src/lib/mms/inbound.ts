@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import twilio from 'twilio';
 import { ByteBudget, fetchMedia, FetchOutcome } from '../fetch/media-fetcher';
-import { FetchEnv, fetchOptionsFor, fetchSettingsFrom, FetchSettings } from '../fetch/settings';
+import { FetchEnv, fetchOptionsFor, fetchSettingsOrLog } from '../fetch/settings';
 import type { LogRecord } from '../log';
 import type { PlainResponse } from '../respond';
 import type { SignedWebhookRequest } from '../webhook-signature';
@@ -60,13 +60,8 @@ export async function handleInboundMms(request: InboundRequest, onMedia: MediaHa
   const mms = parseInboundMms(request.params);
   for (const problem of mms.problems) log({ level: 'warn', event: 'webhook_problem', messageSid: mms.messageSid, problem });
 
-  let config: FetchSettings;
-  try {
-    config = fetchSettingsFrom(env);
-  } catch (err) {
-    log({ level: 'error', event: 'config_error', messageSid: mms.messageSid, problem: (err as Error).message });
-    return twiml(env.MMS_REPLY);
-  }
+  const config = fetchSettingsOrLog(env, log, { messageSid: mms.messageSid });
+  if (!config) return twiml(env.MMS_REPLY);
   const budget = new ByteBudget(MESSAGE_MEDIA_BYTES);
   const fetchOne = async (item: InboundMedia): Promise<FetchOutcome> => {
     const outcome = await fetchMedia({

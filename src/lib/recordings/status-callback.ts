@@ -1,5 +1,5 @@
 import { fetchMedia } from '../fetch/media-fetcher';
-import { FetchEnv, fetchOptionsFor, fetchSettingsFrom, FetchSettings } from '../fetch/settings';
+import { FetchEnv, fetchOptionsFor, fetchSettingsOrLog } from '../fetch/settings';
 import { isoWithOffset } from '../log';
 import { errorResponse, jsonResponse, PlainResponse } from '../respond';
 import type { SignedWebhookRequest } from '../webhook-signature';
@@ -47,13 +47,8 @@ export async function handleRecordingStatus(request: RecordingStatusRequest): Pr
     return done();
   }
 
-  let config: FetchSettings;
-  try {
-    config = fetchSettingsFrom(env);
-  } catch (err) {
-    log({ level: 'error', event: 'config_error', recordingSid, problem: (err as Error).message });
-    return done({ available: 'unknown' });
-  }
+  const config = fetchSettingsOrLog(env, log, { recordingSid });
+  if (!config) return done({ available: 'unknown' });
   if (!params.RecordingUrl) {
     log({ level: 'warn', event: 'recording_status', ...base, problem: 'parameter "RecordingUrl" is missing; availability not checked' });
     return done({ available: 'unknown' });
