@@ -1,8 +1,11 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import twilio from 'twilio';
 import { jsonResponse } from '../../src/lib/respond';
 import { checkSignature } from '../../src/lib/webhook-signature';
 import { twilioFunction } from '../../src/runtime/function';
 import { signedWebhook } from '../../src/runtime/signed-webhook';
+import { PROJECT_ROOT } from '../support/paths';
 
 /** What Twilio.Response records, as the runtime would send it. */
 class RecordingResponse {
@@ -161,5 +164,15 @@ describe('checkSignature', () => {
     expect(checkSignature({ authToken: AUTH_TOKEN, signature, url: `${url}?x=1`, params }).ok).toBe(false);
     expect(checkSignature({ authToken: 'other', signature, url, params }).ok).toBe(false);
     expect(checkSignature({ authToken: AUTH_TOKEN, signature, url, params: { ...params, B: 'two Words' } }).ok).toBe(false);
+  });
+});
+
+describe('every Function goes through the one edge', () => {
+  const dir = path.join(PROJECT_ROOT, 'src', 'functions');
+  const files = (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+  it.each(files)('%s: its handler is made by twilioFunction or signedWebhook, and it answers nothing by hand', (file) => {
+    const source = fs.readFileSync(path.join(dir, file), 'utf8');
+    expect(source).toMatch(/export const handler = (twilioFunction|signedWebhook)\b/);
+    expect(source).not.toMatch(/callback\(|new Twilio\.Response|console\./);
   });
 });
