@@ -3,14 +3,10 @@ import { AssetLimitError, formatUsage } from '../pipeline/asset-limits';
 import { buildProject, PROJECT_ROOT } from '../pipeline/project';
 import { spawnTwilioRun } from '../local-runtime/twilio-run';
 import { TypeCheckError } from '../pipeline/typecheck';
+import { wholeNumber } from '../lib/settings';
 
 function parsePort(raw: string | undefined): number {
-  if (raw === undefined || raw === '') return 3000;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new Error(`PORT must be an integer between 1 and 65535, got "${raw}"`);
-  }
-  return port;
+  return wholeNumber('PORT', raw, { fallback: 3000, max: 65535 });
 }
 
 async function build(): Promise<ReturnType<typeof buildProject>> {
