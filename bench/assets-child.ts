@@ -1,7 +1,9 @@
 // Child process of assets.bench.ts: runs the asset stage of the build (scan, limit check, hash + stage,
 // manifest) the way buildProject does, twice, and reports times and its own peak RSS.
-import { resolveLimits } from '../src/pipeline/asset-limits';
-import { checkAssets, HashCache, scanAssets, stageAssets } from '../src/pipeline/assets';
+import { checkAssets, resolveLimits } from '../src/pipeline/asset-limits';
+import { scanAssets } from '../src/pipeline/asset-scan';
+import { stageAssets } from '../src/pipeline/asset-stage';
+import { HashCache } from '../src/pipeline/hash-cache';
 
 async function stage(src: string, out: string, cacheFile: string): Promise<{ ms: number; hashed: number; violations: number }> {
   const started = process.hrtime.bigint();

@@ -1,8 +1,8 @@
 // `npm run assets:check [-- --dir DIR] [--json]`: checks the asset tree against Twilio's limits without
 // building anything. Exit 0 within limits, 1 with every violation listed, 2 for bad arguments or config.
 import * as path from 'node:path';
-import { resolveLimits } from '../pipeline/asset-limits';
-import { checkAssets, formatUsage, scanAssets } from '../pipeline/assets';
+import { checkAssets, formatUsage, resolveLimits } from '../pipeline/asset-limits';
+import { scanAssets } from '../pipeline/asset-scan';
 import { listFunctions } from '../pipeline/functions';
 import { loadMediaConfig, MediaConfigError } from '../pipeline/media-config';
 import { PROJECT_ROOT } from '../pipeline/project';

@@ -1,18 +1,14 @@
 import * as path from 'node:path';
-import { AssetLimitError, formatUsage } from '../pipeline/assets';
+import { AssetLimitError, formatUsage } from '../pipeline/asset-limits';
 import { buildProject, PROJECT_ROOT } from '../pipeline/project';
 import { spawnTwilioRun } from '../local-runtime/twilio-run';
 import { TypeCheckError } from '../pipeline/typecheck';
 import { preflightDeploy } from '../deploy/preflight';
 import { loadLocalSettings } from './settings';
+import { wholeNumber } from '../lib/settings';
 
 function parsePort(raw: string | undefined): number {
-  if (raw === undefined || raw === '') return 3000;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new Error(`PORT must be an integer between 1 and 65535, got "${raw}"`);
-  }
-  return port;
+  return wholeNumber('PORT', raw, { fallback: 3000, max: 65535 });
 }
 
 async function build(): Promise<ReturnType<typeof buildProject>> {

@@ -47,5 +47,5 @@ export async function main(argv: string[], stdin: NodeJS.ReadableStream = proces
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
+  void main(process.argv.slice(2)).then((code) => process.exit(code));
 }

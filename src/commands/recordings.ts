@@ -157,7 +157,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 
 if (require.main === module) {
   loadLocalSettings();
-  main(process.argv.slice(2), {
+  void main(process.argv.slice(2), {
     env: process.env,
     cwd: process.cwd(),
     out: (t) => process.stdout.write(`${t}\n`),

@@ -1,3 +1,5 @@
+import { parseJsonFile } from './json';
+
 /**
  * The media manifest: written by the asset pipeline into dist/assets as a private asset, read by
  * Functions through Runtime.getAssets() (no network call) and by tools straight from dist.
@@ -42,13 +44,7 @@ export class ManifestError extends Error {}
  * naming the entry and field at fault instead of an undefined deep in a handler.
  */
 export function parseManifest(text: string, source = MANIFEST_FILE_NAME): Manifest {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw new ManifestError(`${source}: not valid JSON (${(err as Error).message})`);
-  }
-  const manifest = data as Manifest;
+  const manifest = parseJsonFile(text, source, (message) => new ManifestError(message)) as Manifest;
   if (!manifest || typeof manifest !== 'object' || manifest.schema !== 1 || typeof manifest.entries !== 'object' || !manifest.entries) {
     throw new ManifestError(`${source}: expected {"schema": 1, "entries": {...}}`);
   }

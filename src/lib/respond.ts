@@ -18,7 +18,7 @@ export interface ResponseLike {
 export function applyResponse<T extends ResponseLike>(target: T, plain: PlainResponse): T {
   target.setStatusCode(plain.status);
   for (const [name, value] of Object.entries(plain.headers)) target.appendHeader(name, value);
-  if (plain.body !== undefined) target.setBody(plain.body as string | object);
+  if (plain.body !== undefined) target.setBody(plain.body);
   return target;
 }
 

@@ -1,6 +1,6 @@
 import twilio from 'twilio';
 import type { LogRecord } from './log';
-import { serviceBaseUrl } from './media/urls';
+import { baseUrlFrom, ServiceEnv } from './settings';
 
 /**
  * The URL Twilio signed: the one it called. Deployed that is https://DOMAIN_NAME/path; locally twilio-run sets
@@ -8,12 +8,12 @@ import { serviceBaseUrl } from './media/urls';
  * public base) overrides both. Configure webhooks without a query string: the runtime merges query and form
  * parameters, so a signed query string cannot be told apart from the body.
  */
-export function webhookUrl(domainName: string | undefined, routePath: string, baseUrlOverride?: string): string {
-  return `${serviceBaseUrl(domainName, baseUrlOverride)}${routePath}`;
+export function webhookUrl(env: ServiceEnv, routePath: string): string {
+  return `${baseUrlFrom(env, 'WEBHOOK_BASE_URL')}${routePath}`;
 }
 
 /** Every posted parameter, minus what the runtime adds to the event itself. */
-export function postedParams(event: Record<string, unknown>): Record<string, string> {
+export function postedParams(event: object): Record<string, string> {
   const params: Record<string, string> = {};
   for (const [key, value] of Object.entries(event)) {
     if (key === 'request') continue;
@@ -24,12 +24,13 @@ export function postedParams(event: Record<string, unknown>): Record<string, str
   return params;
 }
 
-/** What a handler of a signed Twilio webhook or callback gets from its Function. */
+/**
+ * What a handler of a signed Twilio webhook or callback gets from its Function, once the signature over these
+ * parameters and this URL has been verified (src/runtime/signed-webhook.ts).
+ */
 export interface SignedWebhookRequest<Env> {
   /** every posted parameter, see postedParams */
   params: Record<string, string>;
-  /** the X-Twilio-Signature header */
-  signature: string | string[] | undefined;
   /** the URL Twilio called, see webhookUrl */
   url: string;
   env: Env;

@@ -1,3 +1,7 @@
+import * as path from 'node:path';
+import { MANIFEST_ASSET_PATH, MANIFEST_FILE_NAME } from '../lib/manifest';
+import { formatTable } from '../lib/text-table';
+import { AssetScan, SkippedFile, SourceAsset, twilioPathAndAccess, VERSION_LENGTH, versionedRel } from './asset-scan';
 import type { LimitKey } from './media-config';
 
 /**
@@ -33,4 +37,123 @@ export function humanBytes(bytes: number): string {
   if (bytes < MB) return `${(bytes / 1000).toFixed(1)} kB`;
   if (bytes < 1000 * MB) return `${(bytes / MB).toFixed(1)} MB`;
   return `${(bytes / (1000 * MB)).toFixed(2)} GB`;
+}
+
+const VERSION_PLACEHOLDER = 'x'.repeat(VERSION_LENGTH);
+
+export interface Violation {
+  /** file at fault (relative to the assets folder), or the folder for count limits */
+  file: string;
+  rule: string;
+  message: string;
+}
+
+export interface UsageRow {
+  visibility: 'public+protected' | 'private' | 'functions';
+  files: number;
+  fileLimit: number;
+  bytes: number;
+  largest: number;
+  largestLimit?: number;
+}
+
+export interface AssetCheck {
+  violations: Violation[];
+  usage: UsageRow[];
+  skipped: SkippedFile[];
+}
+
+const FORBIDDEN = /[#;,?:@+&$()'" ]/g;
+
+/**
+ * Checks what would really be deployed (the versioned copies and the generated manifest, not the sources)
+ * against the limits, reporting every violation at once with the file, the rule, the value and the limit.
+ */
+export function checkAssets(scan: AssetScan, limits: AssetLimits, functionCount: number): AssetCheck {
+  const violations: Violation[] = [];
+  const add = (file: string, rule: string, message: string) => violations.push({ file, rule, message });
+  const byPath = new Map<string, SourceAsset>();
+  const tally = {
+    public: { files: 0, bytes: 0, largest: 0, largestLimit: limits.publicFileBytes, rule: 'file-size' },
+    // the generated manifest is one more private asset
+    private: { files: 1, bytes: 0, largest: 0, largestLimit: limits.privateFileBytes, rule: 'private-file-size' },
+  };
+  for (const file of scan.files) {
+    const deployed = file.visibility === 'private' ? file.deployedPath : twilioPathAndAccess(versionedRel(file, VERSION_PLACEHOLDER)).path;
+    const forbidden = file.deployedPath.match(FORBIDDEN);
+    if (forbidden) {
+      add(file.rel, 'forbidden-character', `${file.rel}: path contains ${[...new Set(forbidden)].map((c) => JSON.stringify(c)).join(' ')}, which Twilio refuses in asset paths (# ; , ? : @ + & $ ( ) ' ")`);
+    }
+    if (deployed.length > limits.pathLength) {
+      add(file.rel, 'path-length', `${file.rel}: deployed path is ${deployed.length} characters (with its ${VERSION_LENGTH}-character version), limit ${limits.pathLength}`);
+    }
+    if (file.deployedPath === MANIFEST_ASSET_PATH) {
+      add(file.rel, 'reserved-path', `${file.rel}: deploys to ${MANIFEST_ASSET_PATH}, which the build reserves for the media manifest`);
+    }
+    const other = byPath.get(file.deployedPath);
+    if (other) {
+      add(file.rel, 'collision', `${file.rel}: deploys to the same path ${file.deployedPath} as ${other.rel}; rename one of them`);
+    } else {
+      byPath.set(file.deployedPath, file);
+    }
+    const kind = tally[file.visibility === 'private' ? 'private' : 'public'];
+    kind.files += 1;
+    kind.bytes += file.bytes;
+    kind.largest = Math.max(kind.largest, file.bytes);
+    if (file.bytes > kind.largestLimit) {
+      add(file.rel, kind.rule, `${file.rel}: ${file.visibility} asset is ${humanBytes(file.bytes)}, limit ${humanBytes(kind.largestLimit)}`);
+    }
+  }
+  const where = path.relative(process.cwd(), scan.dir) || '.';
+  if (tally.public.files > limits.publicFiles) {
+    add(where, 'file-count', `${where}/: ${tally.public.files} public and protected assets, limit ${limits.publicFiles} per build`);
+  }
+  if (tally.private.files > limits.privateFiles) {
+    add(where, 'private-file-count', `${where}/: ${tally.private.files} private assets (including the generated ${MANIFEST_FILE_NAME}), limit ${limits.privateFiles} per build`);
+  }
+  if (functionCount > limits.functions) {
+    add('src/functions', 'function-count', `src/functions/: ${functionCount} Functions, limit ${limits.functions} per build`);
+  }
+  return {
+    violations,
+    skipped: scan.skipped,
+    usage: [
+      { visibility: 'public+protected', fileLimit: limits.publicFiles, ...usageOf(tally.public) },
+      { visibility: 'private', fileLimit: limits.privateFiles, ...usageOf(tally.private) },
+      { visibility: 'functions', files: functionCount, fileLimit: limits.functions, bytes: 0, largest: 0 },
+    ],
+  };
+}
+
+function usageOf({ files, bytes, largest, largestLimit }: { files: number; bytes: number; largest: number; largestLimit: number }) {
+  return { files, bytes, largest, largestLimit };
+}
+
+const percent = (value: number, limit: number) => `${((100 * value) / limit).toFixed(1)}%`;
+
+/** The summary table printed on every build and by assets:check. */
+export function formatUsage(check: AssetCheck): string {
+  const rows = [['kind', 'files', 'limit', 'used', 'bytes', 'largest', 'per-file limit', 'used']];
+  for (const u of check.usage) {
+    rows.push([
+      u.visibility,
+      String(u.files),
+      String(u.fileLimit),
+      percent(u.files, u.fileLimit),
+      u.visibility === 'functions' ? '-' : humanBytes(u.bytes),
+      u.visibility === 'functions' ? '-' : humanBytes(u.largest),
+      u.largestLimit ? humanBytes(u.largestLimit) : '-',
+      u.largestLimit ? percent(u.largest, u.largestLimit) : '-',
+    ]);
+  }
+  return formatTable(rows);
+}
+
+export class AssetLimitError extends Error {
+  constructor(readonly check: AssetCheck) {
+    super(
+      `the asset tree breaks ${check.violations.length} Twilio limit${check.violations.length === 1 ? '' : 's'}:\n` +
+        check.violations.map((v) => `  [${v.rule}] ${v.message}`).join('\n'),
+    );
+  }
 }

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CachePolicyRule, parseCachePolicy } from '../lib/cache-policy';
+import { parseJsonFile } from '../lib/json';
 
 /**
  * media.config.json at the project root: the one documented place for the asset limits (overrides of
@@ -28,12 +29,7 @@ export function loadMediaConfig(projectRoot: string, fileName = MEDIA_CONFIG_FIL
 }
 
 export function parseMediaConfig(text: string, file: string): MediaConfig {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw new MediaConfigError(`${file}: not valid JSON (${(err as Error).message})`);
-  }
+  const data = parseJsonFile(text, file, (message) => new MediaConfigError(message));
   if (!data || typeof data !== 'object' || Array.isArray(data)) throw new MediaConfigError(`${file}: expected a JSON object`);
   const { limits, cachePolicy, $comment: _comment, ...rest } = data as Record<string, unknown>;
   const unknownKeys = Object.keys(rest);

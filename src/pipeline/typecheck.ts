@@ -14,7 +14,7 @@ export class TypeCheckError extends Error {
  */
 export function typeCheck(entryFiles: string[], projectRoot: string): void {
   const configPath = path.join(projectRoot, 'tsconfig.json');
-  const read = ts.readConfigFile(configPath, ts.sys.readFile);
+  const read = ts.readConfigFile(configPath, (file) => ts.sys.readFile(file));
   if (read.error) {
     throw new TypeCheckError(ts.flattenDiagnosticMessageText(read.error.messageText, '\n'), 1);
   }

@@ -1,27 +1,37 @@
 import type { ServerlessFunctionSignature } from '@twilio-labs/serverless-runtime-types/types';
-import { jsonLine } from '../lib/log';
-import { applyResponse, PlainResponse } from '../lib/respond';
-import { postedParams, SignedWebhookRequest, webhookUrl } from '../lib/webhook-signature';
-import { EventOf, requestHeadersOf, ServiceEnv } from './context';
+import { isoWithOffset } from '../lib/log';
+import { errorResponse, PlainResponse } from '../lib/respond';
+import type { ServiceEnv } from '../lib/settings';
+import { checkSignature, postedParams, SignedWebhookRequest, webhookUrl } from '../lib/webhook-signature';
+import { EventOf, twilioFunction } from './function';
+
+/** Echoed identifiers of a request that failed its signature check are the caller's text: bound them. */
+const ECHO_CHARS = 64;
 
 /**
- * A Function for a Twilio webhook or callback at routePath: hands the posted parameters, the signature header,
- * the URL Twilio signed and the context to a src/lib handler, logs its JSON lines, and sends its response.
+ * A Function for a Twilio webhook or callback at routePath, on the one Function edge: checks X-Twilio-Signature
+ * over every posted parameter and the URL Twilio signed (403 and a warning line otherwise, the handler never
+ * runs), so a handler only ever sees a verified request. Also locally, where twilio-run checks nothing.
  */
 export function signedWebhook<Env>(
   routePath: string,
-  handle: (request: SignedWebhookRequest<Env>) => Promise<PlainResponse>,
+  handle: (request: SignedWebhookRequest<ServiceEnv & Env>) => Promise<PlainResponse>,
 ): ServerlessFunctionSignature<ServiceEnv & Env, EventOf<Record<string, unknown>>> {
-  return async (context, event, callback) => {
-    const receivedAt = Date.now();
-    const response = await handle({
-      params: postedParams(event),
-      signature: requestHeadersOf(event)['x-twilio-signature'],
-      url: webhookUrl(context.DOMAIN_NAME, routePath, context.WEBHOOK_BASE_URL),
-      env: context,
-      receivedAt,
-      log: (record) => console.log(jsonLine(record)),
-    });
-    callback(null, applyResponse(new Twilio.Response(), response));
-  };
+  return twilioFunction<Record<string, unknown>, Env>(routePath.replace(/^\//, ''), async ({ params: event, headers, context, receivedAt, log }) => {
+    const params = postedParams(event);
+    const url = webhookUrl(context, routePath);
+    const verdict = checkSignature({ authToken: context.AUTH_TOKEN, signature: headers['x-twilio-signature'], url, params });
+    if (!verdict.ok) {
+      const sid = params.MessageSid ?? params.RecordingSid ?? params.CallSid;
+      log({
+        level: 'warn',
+        event: 'webhook_rejected',
+        reason: verdict.reason,
+        ...(sid ? { sid: sid.slice(0, ECHO_CHARS) } : {}),
+        receivedAt: isoWithOffset(receivedAt),
+      });
+      return errorResponse(verdict.status, verdict.reason);
+    }
+    return handle({ params, url, env: context, receivedAt, log });
+  });
 }

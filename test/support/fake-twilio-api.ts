@@ -58,7 +58,6 @@ export async function startFakeTwilioApi(options: { accountSid: string; authToke
   const pageSize = options.pageSize ?? 2;
   const expectedAuth = `Basic ${Buffer.from(`${options.accountSid}:${options.authToken}`).toString('base64')}`;
   const prefix = `/2010-04-01/Accounts/${options.accountSid}/Recordings`;
-  let baseUrl = '';
   const resource = (r: FakeRecording) => ({
     account_sid: options.accountSid,
     api_version: '2010-04-01',
@@ -102,10 +101,10 @@ export async function startFakeTwilioApi(options: { accountSid: string; authToke
           page_size: size,
           start: page * size,
           end: page * size + slice.length - 1,
-          uri: `${prefix}.json?${url.searchParams}`,
+          uri: `${prefix}.json?${url.searchParams.toString()}`,
           first_page_uri: `${prefix}.json?PageSize=${size}&Page=0`,
           previous_page_uri: null,
-          next_page_uri: (page + 1) * size < all.length ? `${prefix}.json?${next}` : null,
+          next_page_uri: (page + 1) * size < all.length ? `${prefix}.json?${next.toString()}` : null,
         }),
       );
     }
@@ -132,6 +131,5 @@ export async function startFakeTwilioApi(options: { accountSid: string; authToke
     }
     return res.writeHead(405).end();
   });
-  baseUrl = host.url;
-  return { host, baseUrl, recordings, deleted, close: () => host.close() };
+  return { host, baseUrl: host.url, recordings, deleted, close: () => host.close() };
 }

@@ -4,7 +4,7 @@
 const nativeRequire = process.getBuiltinModule('node:module').createRequire(__filename);
 // nock 15's interceptors call Promise.withResolvers (Node 22); on Node 20 give it to the main realm's Promise,
 // the one nock runs with (jest's sandbox has its own).
-(process.getBuiltinModule('node:vm') as typeof import('node:vm')).runInThisContext(
+process.getBuiltinModule('node:vm').runInThisContext(
   'Promise.withResolvers ??= function () { let resolve, reject; const promise = new this((a, b) => { resolve = a; reject = b; }); return { promise, resolve, reject }; };',
 );
 

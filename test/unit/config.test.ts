@@ -6,11 +6,13 @@ import { PROJECT_ROOT } from '../support/paths';
 // twilio-run's own loader: cosmiconfig module "twilioserverless" with its JSON5 loaders.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { readSpecializedConfig } = require('twilio-run/dist/config/global') as {
-  readSpecializedConfig(baseDir: string, file: string | undefined, command: string): Record<string, unknown>;
+  readSpecializedConfig: (baseDir: string, file: string | undefined, command: string) => Record<string, unknown>;
 };
 // the cosmiconfig twilio-run itself resolves, searching as its config loader does
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { cosmiconfigSync } = require(require.resolve('cosmiconfig', { paths: [path.dirname(require.resolve('twilio-run/package.json'))] })) as typeof import('cosmiconfig');
+const { cosmiconfigSync } = require(require.resolve('cosmiconfig', { paths: [path.dirname(require.resolve('twilio-run/package.json'))] })) as {
+  cosmiconfigSync: (module: string) => { search: (from: string) => { filepath: string } | null };
+};
 
 // Reading `commands.deploy` runs the deploy preflight (a build); these tests never touch it. The deploy path is
 // tested end to end in test/integration/deploy.test.ts.

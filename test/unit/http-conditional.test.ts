@@ -1,5 +1,4 @@
 import { evaluatePreconditions, evaluateRange, parseEntityTags, parseHttpDate, strongMatch, weakMatch } from '../../src/lib/http/conditional';
-import { serviceBaseUrl } from '../../src/lib/media/urls';
 
 const current = { etag: '"sha256-abc"', lastModified: 'Tue, 24 Nov 2026 10:00:00 GMT' };
 const BEFORE = 'Tue, 24 Nov 2026 09:59:59 GMT';
@@ -158,15 +157,5 @@ describe('evaluateRange (RFC 9110 14 and 13.1.5)', () => {
   it('If-Range does not rescue an unsatisfiable range it matches, and is ignored without Range', () => {
     expect(range({ range: 'bytes=50-', 'if-range': current.etag })).toEqual({ outcome: 'unsatisfiable' });
     expect(range({ 'if-range': current.etag })).toEqual({ outcome: 'full' });
-  });
-});
-
-describe('serviceBaseUrl', () => {
-  it('uses https for the deployed domain, http for the local runtime, and the override when set', () => {
-    expect(serviceBaseUrl('media-1234-dev.twil.io')).toBe('https://media-1234-dev.twil.io');
-    expect(serviceBaseUrl('localhost:3000')).toBe('http://localhost:3000');
-    expect(serviceBaseUrl('127.0.0.1:3000')).toBe('http://127.0.0.1:3000');
-    expect(serviceBaseUrl('localhost:3000', 'https://abc.ngrok.app/')).toBe('https://abc.ngrok.app');
-    expect(() => serviceBaseUrl(undefined)).toThrow(/DOMAIN_NAME/);
   });
 });

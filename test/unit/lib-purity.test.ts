@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import ts from 'typescript';
 import { PROJECT_ROOT } from '../support/paths';
@@ -29,7 +30,7 @@ function globalUses(file: string): string[] {
 
 describe('src/lib stays free of Twilio runtime globals', () => {
   it('the detector finds a global use', () => {
-    const file = path.join(fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'tma-purity-')), 'x.ts');
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tma-purity-')), 'x.ts');
     fs.writeFileSync(file, 'const r = new Twilio.Response();\nconst a = Runtime.getAssets();\n');
     expect(globalUses(file)).toHaveLength(2);
   });

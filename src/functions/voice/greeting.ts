@@ -1,11 +1,11 @@
-import type { ServerlessFunctionSignature } from '@twilio-labs/serverless-runtime-types/types';
 import { playTwiml } from '../../lib/media/twiml';
-import { applyResponse } from '../../lib/respond';
 import { loadManifest } from '../../runtime/assets';
-import { baseUrlOf, ServiceEnv } from '../../runtime/context';
+import { baseUrlOf } from '../../runtime/context';
+import { twilioFunction } from '../../runtime/function';
 
 /** Voice webhook example: <Play> of audio/greeting.wav from its content-addressed, immutable URL. */
-export const handler: ServerlessFunctionSignature<ServiceEnv> = (context, _event, callback) => {
-  const twiml = playTwiml(loadManifest(), 'audio/greeting.wav', baseUrlOf(context));
-  callback(null, applyResponse(new Twilio.Response(), { status: 200, headers: { 'Content-Type': 'text/xml; charset=utf-8', 'Cache-Control': 'no-store' }, body: twiml }));
-};
+export const handler = twilioFunction('voice/greeting', ({ context }) => ({
+  status: 200,
+  headers: { 'Content-Type': 'text/xml; charset=utf-8', 'Cache-Control': 'no-store' },
+  body: playTwiml(loadManifest(), 'audio/greeting.wav', baseUrlOf(context)),
+}));

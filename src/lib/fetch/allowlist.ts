@@ -1,3 +1,5 @@
+import { SettingsError } from '../settings';
+
 /**
  * Hosts the media fetcher may contact, as `host[:port]` entries; `*.example.com` matches subdomains. An entry
  * without a port allows only the scheme's default port. Checked before every connection, redirects included.
@@ -11,7 +13,7 @@ export function parseHostList(value: string | undefined, variable = 'MEDIA_ALLOW
   const hosts = value.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
   for (const host of hosts) {
     if (!/^(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/.test(host) && !/^\[[0-9a-f:]+\](:\d{1,5})?$/.test(host)) {
-      throw new Error(`${variable}: "${host}" is not a host[:port] entry`);
+      throw new SettingsError(variable, `${variable}: "${host}" is not a host[:port] entry`);
     }
   }
   return hosts;

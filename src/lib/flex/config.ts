@@ -1,3 +1,5 @@
+import { baseUrlFrom, ServiceEnv, SettingsError, wholeNumber } from '../settings';
+
 /**
  * Settings of POST /flex/asset, read from the Function's context (the .env file locally, the service's
  * environment variables deployed). Every value is checked up front so a typo fails with a message naming the
@@ -14,19 +16,7 @@ export const DEFAULT_ASSET_FETCH_TIMEOUT_MS = 5000;
  */
 export const MAX_TOTAL_BOUND_MS = 9000;
 
-export interface FlexEnv {
-  ACCOUNT_SID?: string;
-  AUTH_TOKEN?: string;
-  API_KEY?: string;
-  API_SECRET?: string;
-  TWILIO_REGION?: string;
-  DOMAIN_NAME?: string;
-  FLEX_ALLOWED_ORIGINS?: string;
-  FLEX_TOKEN_TIMEOUT_MS?: string;
-  FLEX_ASSET_FETCH_TIMEOUT_MS?: string;
-  PROTECTED_ASSET_BASE_URL?: string;
-  [key: string]: string | undefined;
-}
+export type FlexEnv = ServiceEnv;
 
 export interface FlexConfig {
   allowedOrigins: string[];
@@ -34,7 +24,8 @@ export interface FlexConfig {
   fetchTimeoutMs: number;
 }
 
-export class FlexConfigError extends Error {}
+/** Flex's settings errors are the settings module's (kept under this name for the Flex code that catches them). */
+export { SettingsError as FlexConfigError };
 
 /** Serialized origin (scheme://host[:port], lower case, default port dropped) as browsers send it in Origin. */
 export function normalizeOrigin(raw: string): string | null {
@@ -50,33 +41,28 @@ export function normalizeOrigin(raw: string): string | null {
 
 export function parseAllowedOrigins(raw: unknown): string[] {
   if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) return [...DEFAULT_FLEX_ORIGINS];
-  if (typeof raw !== 'string') throw new FlexConfigError('FLEX_ALLOWED_ORIGINS must be a comma-separated list of origins');
+  if (typeof raw !== 'string') throw new SettingsError('FLEX_ALLOWED_ORIGINS', 'FLEX_ALLOWED_ORIGINS must be a comma-separated list of origins');
   const origins: string[] = [];
   for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
     // "*" is refused on purpose: the asset is private to agents, and a wildcard would hand any page the
     // error details and, with a stolen token, the bytes.
     const origin = normalizeOrigin(part);
-    if (!origin) throw new FlexConfigError(`FLEX_ALLOWED_ORIGINS: "${part}" is not an origin like https://flex.twilio.com (scheme and host, no path, no "*")`);
+    if (!origin) throw new SettingsError('FLEX_ALLOWED_ORIGINS', `FLEX_ALLOWED_ORIGINS: "${part}" is not an origin like https://flex.twilio.com (scheme and host, no path, no "*")`);
     origins.push(origin);
   }
   return origins;
 }
 
-function parseBound(name: string, raw: unknown, fallback: number): number {
-  if (raw === undefined || raw === null || raw === '') return fallback;
-  const text = String(raw).trim();
-  const value = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(value) || value < 1 || value > MAX_TOTAL_BOUND_MS) {
-    throw new FlexConfigError(`${name} must be a whole number of milliseconds between 1 and ${MAX_TOTAL_BOUND_MS}, got "${text}"`);
-  }
-  return value;
+function parseBound(name: string, raw: string | undefined, fallback: number): number {
+  return wholeNumber(name, raw, { fallback, max: MAX_TOTAL_BOUND_MS, unit: 'milliseconds' });
 }
 
 export function parseFlexConfig(env: FlexEnv): FlexConfig {
   const tokenTimeoutMs = parseBound('FLEX_TOKEN_TIMEOUT_MS', env.FLEX_TOKEN_TIMEOUT_MS, DEFAULT_TOKEN_TIMEOUT_MS);
   const fetchTimeoutMs = parseBound('FLEX_ASSET_FETCH_TIMEOUT_MS', env.FLEX_ASSET_FETCH_TIMEOUT_MS, DEFAULT_ASSET_FETCH_TIMEOUT_MS);
   if (tokenTimeoutMs + fetchTimeoutMs > MAX_TOTAL_BOUND_MS) {
-    throw new FlexConfigError(
+    throw new SettingsError(
+      'FLEX_ASSET_FETCH_TIMEOUT_MS',
       `FLEX_TOKEN_TIMEOUT_MS + FLEX_ASSET_FETCH_TIMEOUT_MS = ${tokenTimeoutMs + fetchTimeoutMs} ms leaves no time to answer within the 10 s Function limit (at most ${MAX_TOTAL_BOUND_MS})`,
     );
   }
@@ -88,19 +74,5 @@ export function parseFlexConfig(env: FlexEnv): FlexConfig {
  * for twilio-run's localhost:PORT), or PROTECTED_ASSET_BASE_URL when set (a tunnel, or a fake host in tests).
  */
 export function assetBaseUrl(env: FlexEnv): string {
-  const override = typeof env.PROTECTED_ASSET_BASE_URL === 'string' ? env.PROTECTED_ASSET_BASE_URL.trim() : '';
-  if (override) {
-    let url: URL;
-    try {
-      url = new URL(override);
-    } catch {
-      throw new FlexConfigError(`PROTECTED_ASSET_BASE_URL "${override}" is not an absolute http(s) URL`);
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new FlexConfigError('PROTECTED_ASSET_BASE_URL must be an http(s) URL');
-    return override.replace(/\/+$/, '');
-  }
-  const domain = typeof env.DOMAIN_NAME === 'string' ? env.DOMAIN_NAME.trim() : '';
-  if (!domain) throw new FlexConfigError('DOMAIN_NAME is not set: cannot locate the protected assets of this service');
-  const local = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(domain);
-  return `${local ? 'http' : 'https'}://${domain}`;
+  return baseUrlFrom(env, 'PROTECTED_ASSET_BASE_URL');
 }

@@ -1,4 +1,5 @@
 import { validator as flexTokenValidator } from 'twilio-flex-token-validator';
+import { Credentials, requireCredentials, ServiceEnv, SettingsError } from '../settings';
 
 /**
  * The Flex token check. twilio-flex-token-validator POSTs the token to Twilio IAM
@@ -22,13 +23,7 @@ export type TokenVerdict =
   | { ok: true; identity?: string; workerSid?: string; roles?: string[] }
   | { ok: false; status: 403 | 500 | 503 | 504; reason: TokenFailure; message: string };
 
-export interface TokenCredentials {
-  ACCOUNT_SID?: string;
-  AUTH_TOKEN?: string;
-  API_KEY?: string;
-  API_SECRET?: string;
-  TWILIO_REGION?: string;
-}
+export type TokenCredentials = Pick<ServiceEnv, 'ACCOUNT_SID' | 'AUTH_TOKEN' | 'API_KEY' | 'API_SECRET' | 'TWILIO_REGION'>;
 
 export interface CheckOptions {
   timeoutMs: number;
@@ -70,18 +65,20 @@ export async function checkFlexToken(token: unknown, credentials: TokenCredentia
     return failure(403, 'missing', 'parameter "Token" is required: send the agent\'s Flex token (manager.user.token) in the POST body');
   }
   if (typeof token !== 'string') return failure(403, 'invalid', 'parameter "Token" must be sent once, as a string');
-  const accountSid = credentials.ACCOUNT_SID;
-  if (!accountSid) return failure(500, 'config', 'ACCOUNT_SID is not set: the Flex token cannot be checked');
-  const apiCredentials = credentials.API_KEY && credentials.API_SECRET ? { Sid: credentials.API_KEY, Secret: credentials.API_SECRET } : undefined;
-  if (!credentials.AUTH_TOKEN && !apiCredentials) {
-    return failure(500, 'config', 'AUTH_TOKEN (or API_KEY and API_SECRET) is not set: the Flex token cannot be checked');
+  let service: Credentials & { accountSid: string };
+  try {
+    service = requireCredentials(credentials);
+  } catch (err) {
+    if (!(err instanceof SettingsError)) throw err;
+    return failure(500, 'config', `${err.message}: the Flex token cannot be checked`);
   }
   // Same region rule as the validator's own functionValidator: "ie1-..." -> iam.ie1.twilio.com.
   const realm = credentials.TWILIO_REGION ? credentials.TWILIO_REGION.split('-')[0] : '';
   const validate = options.validate ?? flexTokenValidator;
-  const pending = credentials.AUTH_TOKEN
-    ? validate(token, accountSid, credentials.AUTH_TOKEN, realm)
-    : validate(token, accountSid, undefined, realm, apiCredentials);
+  const pending =
+    service.kind === 'AUTH_TOKEN'
+      ? validate(token, service.accountSid, service.password, realm)
+      : validate(token, service.accountSid, undefined, realm, { Sid: service.username, Secret: service.password });
   // The validator offers no way to abort its request; past the bound it is abandoned (its late outcome is
   // ignored, never unhandled) and the Function answers at once.
   let timer: NodeJS.Timeout | undefined;

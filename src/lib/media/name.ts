@@ -15,7 +15,7 @@ export function parseMediaName(raw: unknown, parameter = 'name'): MediaNameResul
   // The runtime has already decoded the query string once; a "%XX" left over is a second encoding layer,
   // the classic way to smuggle "../" past a check, and no asset name needs it.
   if (/%[0-9a-f]{2}/i.test(raw)) return fail('is percent-encoded twice; send the name decoded once');
-  if (/[\u0000-\u001f\u007f]/.test(raw)) return fail('contains a control character');
+  if (/\p{Cc}/u.test(raw)) return fail('contains a control character');
   const name = raw.startsWith('/') ? null : raw;
   if (name === null) return fail('must be a logical name relative to the asset tree, without a leading "/"');
   const segments = name.split('/');

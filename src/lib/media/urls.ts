@@ -1,16 +1,5 @@
 import type { Manifest, ManifestEntry } from '../manifest';
 
-/**
- * Base URL of the service as Twilio reaches it. Deployed, DOMAIN_NAME is the service's domain and Twilio only
- * speaks https to it; locally twilio-run sets DOMAIN_NAME to "localhost:PORT", served over plain http.
- */
-export function serviceBaseUrl(domainName: string | undefined, override?: string): string {
-  if (override) return override.replace(/\/+$/, '');
-  if (!domainName) throw new Error('DOMAIN_NAME is not set: cannot build absolute media URLs');
-  const local = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(domainName);
-  return `${local ? 'http' : 'https'}://${domainName}`;
-}
-
 export class UnknownMediaError extends Error {
   readonly status = 404;
   constructor(readonly mediaName: string) {
@@ -18,8 +7,13 @@ export class UnknownMediaError extends Error {
   }
 }
 
+/** The one manifest lookup: own entries only, so a name like "__proto__" or "constructor" finds nothing. */
+export function lookupEntry(manifest: Manifest, name: string): ManifestEntry | undefined {
+  return Object.prototype.hasOwnProperty.call(manifest.entries, name) ? manifest.entries[name] : undefined;
+}
+
 export function findEntry(manifest: Manifest, name: string): ManifestEntry {
-  const entry = Object.prototype.hasOwnProperty.call(manifest.entries, name) ? manifest.entries[name] : undefined;
+  const entry = lookupEntry(manifest, name);
   if (!entry) throw new UnknownMediaError(name);
   return entry;
 }

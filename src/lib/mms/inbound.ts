@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import twilio from 'twilio';
 import { ByteBudget, fetchMedia, FetchOutcome } from '../fetch/media-fetcher';
-import { FetchEnv, fetchSettingsFrom, FetchSettings } from '../fetch/settings';
-import { isoWithOffset, LogRecord } from '../log';
-import { errorResponse, PlainResponse } from '../respond';
-import { checkSignature, SignedWebhookRequest } from '../webhook-signature';
+import { FetchEnv, fetchOptionsFor, fetchSettingsOrLog } from '../fetch/settings';
+import type { LogRecord } from '../log';
+import type { PlainResponse } from '../respond';
+import type { SignedWebhookRequest } from '../webhook-signature';
 import { InboundMedia, parseInboundMms } from './webhook';
 
 /** Twilio's limit on the media of one message. */
@@ -42,9 +42,7 @@ export interface InboundEnv extends FetchEnv {
   MMS_REPLY?: string;
 }
 
-export interface InboundRequest extends SignedWebhookRequest<InboundEnv> {
-  onMedia?: MediaHandler;
-}
+export type InboundRequest = SignedWebhookRequest<InboundEnv>;
 
 function twiml(reply: string | undefined): PlainResponse {
   const response = new twilio.twiml.MessagingResponse();
@@ -53,40 +51,24 @@ function twiml(reply: string | undefined): PlainResponse {
 }
 
 /**
- * POST /mms/inbound: signature first (403, nothing fetched), then every media item fetched concurrently within
- * the deadline, each handed to the media handler; Twilio always gets a TwiML 200 in time, whatever happened.
+ * POST /mms/inbound, signature already verified (src/runtime/signed-webhook.ts): every media item fetched
+ * concurrently within the deadline, each handed to onMedia (to store or forward it, pass your own in
+ * src/functions/mms/inbound.protected.ts); Twilio always gets a TwiML 200 in time, whatever happened.
  */
-export async function handleInboundMms(request: InboundRequest): Promise<PlainResponse> {
+export async function handleInboundMms(request: InboundRequest, onMedia: MediaHandler = verifyAndLogMedia): Promise<PlainResponse> {
   const { env, log } = request;
-  const signature = checkSignature({ authToken: env.AUTH_TOKEN, signature: request.signature, url: request.url, params: request.params });
-  if (!signature.ok) {
-    log({ level: 'warn', event: 'webhook_rejected', reason: signature.reason, messageSid: request.params.MessageSid, receivedAt: isoWithOffset(request.receivedAt) });
-    return errorResponse(signature.status, signature.reason);
-  }
   const mms = parseInboundMms(request.params);
   for (const problem of mms.problems) log({ level: 'warn', event: 'webhook_problem', messageSid: mms.messageSid, problem });
 
-  let config: FetchSettings;
-  try {
-    config = fetchSettingsFrom(env);
-  } catch (err) {
-    log({ level: 'error', event: 'config_error', messageSid: mms.messageSid, problem: (err as Error).message });
-    return twiml(env.MMS_REPLY);
-  }
+  const config = fetchSettingsOrLog(env, log, { messageSid: mms.messageSid });
+  if (!config) return twiml(env.MMS_REPLY);
   const budget = new ByteBudget(MESSAGE_MEDIA_BYTES);
-  const onMedia = request.onMedia ?? verifyAndLogMedia;
   const fetchOne = async (item: InboundMedia): Promise<FetchOutcome> => {
     const outcome = await fetchMedia({
+      ...fetchOptionsFor(config, request.receivedAt),
       url: item.url,
-      auth: config.auth,
-      allowedHosts: config.allowedHosts,
-      redirectAllowedHosts: config.redirectAllowedHosts,
-      deadlineAt: request.receivedAt + config.deadlineMs,
-      attemptTimeoutMs: config.attemptTimeoutMs,
       budget,
-      receivedAt: request.receivedAt,
       log,
-      debug: config.debug,
       logContext: { messageSid: mms.messageSid, index: item.index },
     });
     if (outcome.ok) {

@@ -129,7 +129,7 @@ export function formatMarkdown(report: Report): string {
   return out.join('\n') + '\n';
 }
 
-function csvCell(value: unknown): string {
+function csvCell(value: string | number | boolean | null | undefined): string {
   const text = value === null || value === undefined ? '' : String(value);
   return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }

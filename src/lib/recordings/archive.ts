@@ -1,8 +1,9 @@
 import { fetchMedia, FetchOutcome } from '../fetch/media-fetcher';
 import { fetchSettingsFrom } from '../fetch/settings';
+import { requireCredentials } from '../settings';
 import type { LogRecord } from '../log';
 import { ArchiveDestination, sha256Of } from './destination';
-import { credentialsOf, metadataExpiry, RecordingLike, recordingMediaUrl, summarize, twilioClientFrom, TwilioEnv, wavDeclaredBytes } from './model';
+import { metadataExpiry, RecordingLike, recordingMediaUrl, summarize, twilioClientFrom, TwilioEnv, wavDeclaredBytes } from './model';
 
 export const INDEX_NAME = 'index.jsonl';
 export const LEDGER_NAME = 'purge-ledger.jsonl';
@@ -27,7 +28,7 @@ export function twilioRecordingSource(
   options: { downloadDeadlineMs?: number } = {},
 ): RecordingSource {
   const client = twilioClientFrom(env);
-  const { accountSid, username, password } = credentialsOf(env);
+  const { accountSid, username, password } = requireCredentials(env);
   // the same allowlist as the Functions: the API, and for its redirects Twilio's media storage
   const { allowedHosts, redirectAllowedHosts } = fetchSettingsFrom({ MEDIA_ALLOWED_HOSTS: env.MEDIA_ALLOWED_HOSTS });
   const deadlineMs = options.downloadDeadlineMs ?? 120_000;

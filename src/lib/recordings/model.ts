@@ -1,4 +1,5 @@
 import twilio from 'twilio';
+import { requireCredentials, ServiceEnv } from '../settings';
 
 /** Twilio keeps a deleted recording's metadata (not its audio) for 40 days. */
 export const METADATA_RETENTION_DAYS = 40;
@@ -85,26 +86,9 @@ export function summarize(recording: RecordingLike, twilioApiHosts: string[] = [
   };
 }
 
-export interface TwilioEnv {
-  ACCOUNT_SID?: string;
-  AUTH_TOKEN?: string;
-  API_KEY?: string;
-  API_SECRET?: string;
-  /** base URL of Twilio's REST API; only for proxies and tests, default https://api.twilio.com */
-  TWILIO_API_BASE_URL?: string;
-}
+export type TwilioEnv = Pick<ServiceEnv, 'ACCOUNT_SID' | 'AUTH_TOKEN' | 'API_KEY' | 'API_SECRET' | 'TWILIO_API_BASE_URL'>;
 
 export const TWILIO_API_BASE = 'https://api.twilio.com';
-
-export function credentialsOf(env: TwilioEnv): { accountSid: string; username: string; password: string } {
-  if (!env.ACCOUNT_SID) throw new Error('ACCOUNT_SID is not set (in the environment, .env.local or .env)');
-  if (env.API_KEY) {
-    if (!env.API_SECRET) throw new Error('API_KEY is set but API_SECRET is not');
-    return { accountSid: env.ACCOUNT_SID, username: env.API_KEY, password: env.API_SECRET };
-  }
-  if (!env.AUTH_TOKEN) throw new Error('AUTH_TOKEN is not set (in the environment, .env.local or .env), nor API_KEY/API_SECRET');
-  return { accountSid: env.ACCOUNT_SID, username: env.ACCOUNT_SID, password: env.AUTH_TOKEN };
-}
 
 /**
  * A twilio client from the environment. TWILIO_API_BASE_URL goes through twilio-node's documented custom HTTP
@@ -112,7 +96,7 @@ export function credentialsOf(env: TwilioEnv): { accountSid: string; username: s
  * REST API on loopback with the real client, paging included.
  */
 export function twilioClientFrom(env: TwilioEnv): twilio.Twilio {
-  const { accountSid, username, password } = credentialsOf(env);
+  const { accountSid, username, password } = requireCredentials(env);
   const base = env.TWILIO_API_BASE_URL?.replace(/\/+$/, '');
   let httpClient: twilio.RequestClient | undefined;
   if (base && base !== TWILIO_API_BASE) {

@@ -1,8 +1,8 @@
 import { fetchMedia } from '../fetch/media-fetcher';
-import { FetchEnv, fetchSettingsFrom, FetchSettings } from '../fetch/settings';
+import { FetchEnv, fetchOptionsFor, fetchSettingsOrLog } from '../fetch/settings';
 import { isoWithOffset } from '../log';
 import { errorResponse, jsonResponse, PlainResponse } from '../respond';
-import { checkSignature, SignedWebhookRequest } from '../webhook-signature';
+import type { SignedWebhookRequest } from '../webhook-signature';
 import { wavDeclaredBytes } from './model';
 
 export type RecordingStatusEnv = FetchEnv;
@@ -14,18 +14,14 @@ export const RECORDING_STATUSES = ['in-progress', 'completed', 'absent', 'failed
 const WAV_HEADER_BYTES = 44;
 
 /**
- * POST /recordings/status, the recording status callback. Signature first (403). On `completed` the audio is
+ * POST /recordings/status, the recording status callback, signature already verified
+ * (src/runtime/signed-webhook.ts). On `completed` the audio is
  * confirmed available through the shared fetcher (its retries ride out the 404 that can follow the callback;
  * only the WAV header is read, so a long recording costs nothing); `absent` and `failed` are logged with their
  * ErrorCode. Every outcome is one JSON log line; Twilio gets a 200 whatever happened to the fetch.
  */
 export async function handleRecordingStatus(request: RecordingStatusRequest): Promise<PlainResponse> {
   const { env, log, params } = request;
-  const signature = checkSignature({ authToken: env.AUTH_TOKEN, signature: request.signature, url: request.url, params });
-  if (!signature.ok) {
-    log({ level: 'warn', event: 'callback_rejected', reason: signature.reason, recordingSid: params.RecordingSid, receivedAt: isoWithOffset(request.receivedAt) });
-    return errorResponse(signature.status, signature.reason);
-  }
   const recordingSid = params.RecordingSid;
   if (!recordingSid || !/^RE[0-9a-fA-F]{32}$/.test(recordingSid)) {
     return errorResponse(400, `parameter "RecordingSid" ${recordingSid ? `("${recordingSid.slice(0, 40)}") is not a Recording SID` : 'is missing'}`);
@@ -51,29 +47,18 @@ export async function handleRecordingStatus(request: RecordingStatusRequest): Pr
     return done();
   }
 
-  let config: FetchSettings;
-  try {
-    config = fetchSettingsFrom(env);
-  } catch (err) {
-    log({ level: 'error', event: 'config_error', recordingSid, problem: (err as Error).message });
-    return done({ available: 'unknown' });
-  }
+  const config = fetchSettingsOrLog(env, log, { recordingSid });
+  if (!config) return done({ available: 'unknown' });
   if (!params.RecordingUrl) {
     log({ level: 'warn', event: 'recording_status', ...base, problem: 'parameter "RecordingUrl" is missing; availability not checked' });
     return done({ available: 'unknown' });
   }
   const outcome = await fetchMedia({
     // RecordingUrl has no extension; .wav is the format Twilio stores
+    ...fetchOptionsFor(config, request.receivedAt),
     url: `${params.RecordingUrl}.wav`,
-    auth: config.auth,
-    allowedHosts: config.allowedHosts,
-    redirectAllowedHosts: config.redirectAllowedHosts,
-    deadlineAt: request.receivedAt + config.deadlineMs,
-    attemptTimeoutMs: config.attemptTimeoutMs,
     probeBytes: WAV_HEADER_BYTES,
-    receivedAt: request.receivedAt,
     log,
-    debug: config.debug,
     logContext: { recordingSid, callSid: params.CallSid },
   });
   if (!outcome.ok) {

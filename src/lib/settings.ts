@@ -1,0 +1,142 @@
+/**
+ * The service's settings, read from a Function's context (the .env file locally, the service's environment
+ * variables deployed) or from process.env in the commands. One rule per kind of value, each error naming the
+ * variable at fault, so a typo fails loudly instead of falling back to something silently permissive.
+ */
+
+/** Every variable the project reads; all optional, documented in the README's environment table. */
+export interface ServiceEnv {
+  /** set by the runtime: the service's domain, or localhost:PORT locally */
+  DOMAIN_NAME?: string;
+  ACCOUNT_SID?: string;
+  AUTH_TOKEN?: string;
+  API_KEY?: string;
+  API_SECRET?: string;
+  TWILIO_REGION?: string;
+  /** public base URL of the service when Twilio reaches it through a tunnel, e.g. https://abc.ngrok.app */
+  WEBHOOK_BASE_URL?: string;
+  MEDIA_ALLOWED_HOSTS?: string;
+  MEDIA_FETCH_DEADLINE_MS?: string;
+  MEDIA_ATTEMPT_TIMEOUT_MS?: string;
+  LOG_LEVEL?: string;
+  MMS_FROM?: string;
+  MMS_REPLY?: string;
+  FLEX_ALLOWED_ORIGINS?: string;
+  FLEX_TOKEN_TIMEOUT_MS?: string;
+  FLEX_ASSET_FETCH_TIMEOUT_MS?: string;
+  PROTECTED_ASSET_BASE_URL?: string;
+  /** base URL of Twilio's REST API; only for proxies and tests, default https://api.twilio.com */
+  TWILIO_API_BASE_URL?: string;
+  [key: string]: string | undefined;
+}
+
+/** A setting that cannot be used; the message names the variable. */
+export class SettingsError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SettingsError';
+  }
+}
+
+export interface WholeNumberRule {
+  /** used when the variable is unset or empty */
+  fallback: number;
+  min?: number;
+  max: number;
+  /** what the number counts, for the message: "milliseconds", "seconds"... */
+  unit?: string;
+}
+
+/**
+ * The one number rule: decimal digits only, within [min, max]. "1e3", "0x400", "1.5" and " " are refused rather
+ * than read as something the writer may not have meant (Number() would take the first two).
+ */
+export function wholeNumber(name: string, raw: string | undefined, rule: WholeNumberRule): number {
+  if (raw === undefined || raw === '') return rule.fallback;
+  const min = rule.min ?? 1;
+  const text = raw.trim();
+  const value = /^\d{1,15}$/.test(text) ? Number(text) : NaN;
+  if (!(value >= min && value <= rule.max)) {
+    throw new SettingsError(
+      name,
+      `${name} must be a whole number${rule.unit ? ` of ${rule.unit}` : ''} from ${min} to ${rule.max}, got "${text.slice(0, 40)}"`,
+    );
+  }
+  return value;
+}
+
+export type CredentialEnv = Pick<ServiceEnv, 'ACCOUNT_SID' | 'AUTH_TOKEN' | 'API_KEY' | 'API_SECRET'>;
+
+/** HTTP Basic credentials for Twilio's API and media URLs, and where they came from. */
+export interface Credentials {
+  accountSid?: string;
+  username: string;
+  password: string;
+  /** API_KEY: an API key and its secret; AUTH_TOKEN: the account SID and its auth token */
+  kind: 'API_KEY' | 'AUTH_TOKEN';
+}
+
+/**
+ * The one credential rule, for every caller: an API key (API_KEY with API_SECRET) when one is set, else the
+ * account (ACCOUNT_SID with AUTH_TOKEN). Half a pair is an error naming the missing half, never a quiet fall
+ * back to the other pair or to no credentials. Nothing set at all gives undefined: the caller decides whether
+ * it can go on without (an unauthenticated media fetch) or must refuse (requireCredentials).
+ */
+export function credentialsFrom(env: CredentialEnv): Credentials | undefined {
+  const apiKey = env.API_KEY?.trim();
+  const apiSecret = env.API_SECRET?.trim();
+  const accountSid = env.ACCOUNT_SID?.trim() || undefined;
+  if (apiKey || apiSecret) {
+    if (!apiSecret) throw new SettingsError('API_SECRET', 'API_SECRET is not set, but API_KEY is: set both, or neither');
+    if (!apiKey) throw new SettingsError('API_KEY', 'API_KEY is not set, but API_SECRET is: set both, or neither');
+    return { accountSid, username: apiKey, password: apiSecret, kind: 'API_KEY' };
+  }
+  const authToken = env.AUTH_TOKEN?.trim();
+  if (accountSid && authToken) return { accountSid, username: accountSid, password: authToken, kind: 'AUTH_TOKEN' };
+  if (accountSid) {
+    throw new SettingsError('AUTH_TOKEN', 'AUTH_TOKEN is not set, but ACCOUNT_SID is: set both (or API_KEY and API_SECRET)');
+  }
+  if (authToken) throw new SettingsError('ACCOUNT_SID', 'ACCOUNT_SID is not set, but AUTH_TOKEN is: set both');
+  return undefined;
+}
+
+/** The credential rule for callers that cannot work without credentials and need the account SID. */
+export function requireCredentials(env: CredentialEnv): Credentials & { accountSid: string } {
+  const credentials = credentialsFrom(env);
+  if (!credentials) {
+    throw new SettingsError('ACCOUNT_SID', 'ACCOUNT_SID is not set, nor AUTH_TOKEN (or API_KEY and API_SECRET)');
+  }
+  if (!credentials.accountSid) {
+    throw new SettingsError('ACCOUNT_SID', 'ACCOUNT_SID is not set: an API key needs the account it belongs to');
+  }
+  return { ...credentials, accountSid: credentials.accountSid };
+}
+
+const LOCAL_DOMAIN = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
+
+/**
+ * The one base-URL rule: the override variable when set (an absolute http(s) URL, trailing slashes dropped),
+ * else DOMAIN_NAME. Deployed, DOMAIN_NAME is the service's domain and Twilio only speaks https to it; locally
+ * twilio-run sets it to "localhost:PORT", served over plain http.
+ */
+export function baseUrlFrom(env: ServiceEnv, overrideVariable: string): string {
+  const override = env[overrideVariable]?.trim();
+  if (override) {
+    let url: URL | undefined;
+    try {
+      url = new URL(override);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+      throw new SettingsError(overrideVariable, `${overrideVariable} "${override.slice(0, 100)}" is not an absolute http(s) URL`);
+    }
+    return override.replace(/\/+$/, '');
+  }
+  const domain = env.DOMAIN_NAME?.trim();
+  if (!domain) throw new SettingsError('DOMAIN_NAME', 'DOMAIN_NAME is not set: cannot build absolute URLs of this service');
+  return `${LOCAL_DOMAIN.test(domain) ? 'http' : 'https'}://${domain}`;
+}

@@ -1,0 +1,97 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Visibility } from '../lib/manifest';
+
+/** Length of the content hash in versioned names: 48 bits, collision-free for any real asset tree. */
+export const VERSION_LENGTH = 12;
+
+export interface SourceAsset {
+  /** path relative to the assets folder, with "/" separators */
+  rel: string;
+  abs: string;
+  bytes: number;
+  mtimeMs: number;
+  visibility: Visibility;
+  /** deployed path of the unversioned file as twilio-run computes it, e.g. "/audio/greeting.wav" */
+  deployedPath: string;
+  /** logical name: deployedPath without the leading "/" */
+  name: string;
+}
+
+export interface SkippedFile {
+  rel: string;
+  reason: string;
+}
+
+export interface AssetScan {
+  dir: string;
+  files: SourceAsset[];
+  skipped: SkippedFile[];
+}
+
+const OS_JUNK = new Set(['.DS_Store', 'Thumbs.db', 'desktop.ini', '.gitkeep', '.gitignore', '.keep']);
+
+/**
+ * Visibility and deployed path exactly as @twilio-labs/serverless-api (used by twilio-run and the Twilio CLI)
+ * computes them in getPathAndAccessFromFileInfo, including its quirks: the marker is searched for in the whole
+ * relative name, removed from the base name once, and whitespace becomes "-". A test checks this against the
+ * library itself; we re-implement it because the library throws on the first invalid path, and the build
+ * must report every violation in one run.
+ */
+export function twilioPathAndAccess(rel: string): { path: string; access: Visibility } {
+  const ext = path.posix.extname(rel);
+  let baseName = path.posix.basename(rel, ext);
+  let access: Visibility = 'public';
+  if (rel.includes(`.protected${ext}`)) access = 'protected';
+  else if (rel.includes(`.private${ext}`)) access = 'private';
+  baseName = baseName.replace(`.${access}`, '');
+  let resourcePath = '/' + path.posix.join(path.posix.dirname(rel), baseName) + ext;
+  resourcePath = resourcePath.replace(/\s/g, '-');
+  return { path: resourcePath, access };
+}
+
+/** Name of the content-addressed copy in dist/assets: the hash goes before the visibility marker and extension. */
+export function versionedRel(asset: Pick<SourceAsset, 'rel' | 'visibility'>, version: string): string {
+  const ext = path.posix.extname(asset.rel);
+  const dir = path.posix.dirname(asset.rel);
+  let base = path.posix.basename(asset.rel, ext);
+  const marker = asset.visibility === 'public' ? '' : `.${asset.visibility}`;
+  if (marker && base.endsWith(marker)) base = base.slice(0, -marker.length);
+  else if (marker) base = base.replace(marker, '');
+  const file = `${base}.${version}${marker}${ext}`;
+  return dir === '.' ? file : `${dir}/${file}`;
+}
+
+function walk(dir: string, prefix: string, out: string[]): void {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) walk(path.join(dir, entry.name), rel, out);
+    else if (entry.isFile()) out.push(rel);
+  }
+}
+
+/** Lists the asset tree (stat only, no reads). Dotfiles and OS junk are skipped with a note, never deployed. */
+export function scanAssets(dir: string): AssetScan {
+  const rels: string[] = [];
+  if (fs.existsSync(dir)) walk(dir, '', rels);
+  rels.sort();
+  const files: SourceAsset[] = [];
+  const skipped: SkippedFile[] = [];
+  for (const rel of rels) {
+    const segments = rel.split('/');
+    const base = segments[segments.length - 1];
+    if (OS_JUNK.has(base)) {
+      skipped.push({ rel, reason: 'OS or VCS junk file, not uploaded' });
+      continue;
+    }
+    if (segments.some((s) => s.startsWith('.'))) {
+      skipped.push({ rel, reason: 'dotfile or file in a dot folder, not uploaded' });
+      continue;
+    }
+    const abs = path.join(dir, ...segments);
+    const stat = fs.statSync(abs);
+    const { path: deployedPath, access } = twilioPathAndAccess(rel);
+    files.push({ rel, abs, bytes: stat.size, mtimeMs: stat.mtimeMs, visibility: access, deployedPath, name: deployedPath.slice(1) });
+  }
+  return { dir, files, skipped };
+}
