@@ -9,6 +9,13 @@ import { AssetLimits, humanBytes } from './asset-limits';
 import type { CachePolicyRule } from '../lib/cache-policy';
 import { resolveCacheControl } from '../lib/cache-policy';
 import { formatTable } from '../lib/text-table';
+import { MAX_RESPONSE_BODY_BYTES } from '../lib/response-limit';
+import picomatch from 'picomatch';
+
+/** Whether a logical name is declared not media ("notMedia" globs of media.config.json). */
+export function isNotMedia(patterns: readonly string[], name: string): boolean {
+  return patterns.some((pattern) => picomatch.isMatch(name, pattern, { dot: true }));
+}
 
 /** Length of the content hash in versioned names: 48 bits, collision-free for any real asset tree. */
 export const VERSION_LENGTH = 12;
@@ -133,7 +140,7 @@ const FORBIDDEN = /[#;,?:@+&$()'" ]/g;
  * Checks what would really be deployed (the versioned copies and the generated manifest, not the sources)
  * against the limits, reporting every violation at once with the file, the rule, the value and the limit.
  */
-export function checkAssets(scan: AssetScan, limits: AssetLimits, functionCount: number): AssetCheck {
+export function checkAssets(scan: AssetScan, limits: AssetLimits, functionCount: number, notMedia: readonly string[] = []): AssetCheck {
   const violations: Violation[] = [];
   const add = (file: string, rule: string, message: string) => violations.push({ file, rule, message });
   const byPath = new Map<string, SourceAsset>();
@@ -169,7 +176,17 @@ export function checkAssets(scan: AssetScan, limits: AssetLimits, functionCount:
       if (file.bytes > limits.privateFileBytes) {
         add(file.rel, 'private-file-size', `${file.rel}: private asset is ${humanBytes(file.bytes)}, limit ${humanBytes(limits.privateFileBytes)}`);
       }
+      // A private file has no URL: /media answers it whole from a Function, whose response is at most 4 MB.
+      if (file.bytes > MAX_RESPONSE_BODY_BYTES && !isNotMedia(notMedia, file.name)) {
+        add(file.rel, 'private-media-size',
+          `${file.rel}: private media is ${file.bytes} bytes, but /media serves it from a Function, whose answer is at most ${MAX_RESPONSE_BODY_BYTES} bytes ` +
+          `(4,000,000 less a header margin): make it public or protected (Twilio's asset hosting serves those up to 25 MB), ` +
+          `or, if only Functions read it, declare it in media.config.json "notMedia"`);
+      }
     } else {
+      if (isNotMedia(notMedia, file.name)) {
+        add(file.rel, 'not-media-visibility', `${file.rel}: matches media.config.json "notMedia", but only private files can be kept from being served; this ${file.visibility} file has a public URL`);
+      }
       publicCount += 1;
       publicBytes += file.bytes;
       publicLargest = Math.max(publicLargest, file.bytes);
@@ -289,6 +306,8 @@ export interface StageOptions {
   scan: AssetScan;
   outDir: string;
   cachePolicy: CachePolicyRule[];
+  /** "notMedia" globs of media.config.json: such entries are marked in the manifest and never served */
+  notMedia?: readonly string[];
   hashCache?: HashCache;
   /** called as each new or changed file is hashed: files and bytes hashed so far, of those to hash */
   progress?: (done: number, total: number, bytes: number, totalBytes: number) => void;
@@ -373,6 +392,7 @@ export async function stageAssets(options: StageOptions): Promise<StageResult> {
       lastModified: new Date(Math.floor(stat.mtimeMs / 1000) * 1000).toUTCString(),
       sha256,
       cacheControl: resolveCacheControl(cachePolicy, file.name),
+      ...(file.visibility === 'private' && isNotMedia(options.notMedia ?? [], file.name) ? { notMedia: true } : {}),
     };
   }
   removeStale(outDir, '', keep);
