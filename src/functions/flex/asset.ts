@@ -2,11 +2,13 @@ import type { ServerlessFunctionSignature } from '@twilio-labs/serverless-runtim
 import { FlexEnv } from '../../lib/flex/config';
 import { flexCors, serveFlexAsset } from '../../lib/flex/asset';
 import { applyResponse, errorResponse } from '../../lib/respond';
-import { loadManifest, readPrivateAsset } from '../../runtime/assets';
+import { loadManifest, readPrivateAsset, readPrivateRange } from '../../runtime/assets';
 
 type FlexEvent = {
   Token?: unknown;
   name?: unknown;
+  Range?: unknown;
+  'If-Range'?: unknown;
   request: { cookies: Record<string, string>; headers: Record<string, string | string[] | undefined> };
 };
 
@@ -17,8 +19,8 @@ export const handler: ServerlessFunctionSignature<FlexEnv, FlexEvent> = async (c
   const headers = event.request?.headers ?? {};
   try {
     const plain = await serveFlexAsset(
-      { env: context, params: { Token: event.Token, name: event.name }, headers },
-      { manifest: loadManifest, readPrivate: readPrivateAsset, log: (line) => console.log(JSON.stringify({ fn: 'flex/asset', ...line })) },
+      { env: context, params: { Token: event.Token, name: event.name, Range: event.Range, 'If-Range': event['If-Range'] }, headers },
+      { manifest: loadManifest, readPrivate: readPrivateAsset, readPrivateRange, log: (line) => console.log(JSON.stringify({ fn: 'flex/asset', ...line })) },
     );
     return callback(null, applyResponse(response, plain));
   } catch (err) {

@@ -13,6 +13,9 @@ export const DEFAULT_ASSET_FETCH_TIMEOUT_MS = 5000;
  * sum must stay below this.
  */
 export const MAX_TOTAL_BOUND_MS = 9000;
+/** How long a warm instance remembers a token IAM verified (never past the token's expiration); 0 turns it off. */
+export const DEFAULT_TOKEN_CACHE_SECONDS = 60;
+export const MAX_TOKEN_CACHE_SECONDS = 300;
 
 export interface FlexEnv {
   ACCOUNT_SID?: string;
@@ -25,6 +28,7 @@ export interface FlexEnv {
   FLEX_TOKEN_TIMEOUT_MS?: string;
   FLEX_ASSET_FETCH_TIMEOUT_MS?: string;
   PROTECTED_ASSET_BASE_URL?: string;
+  FLEX_TOKEN_CACHE_SECONDS?: string;
   [key: string]: string | undefined;
 }
 
@@ -32,6 +36,7 @@ export interface FlexConfig {
   allowedOrigins: string[];
   tokenTimeoutMs: number;
   fetchTimeoutMs: number;
+  tokenCacheMs: number;
 }
 
 export class FlexConfigError extends Error {}
@@ -62,15 +67,17 @@ export function parseAllowedOrigins(raw: unknown): string[] {
   return origins;
 }
 
-function parseBound(name: string, raw: unknown, fallback: number): number {
+function parseWhole(name: string, raw: unknown, fallback: number, min: number, max: number, unit: string): number {
   if (raw === undefined || raw === null || raw === '') return fallback;
   const text = String(raw).trim();
   const value = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(value) || value < 1 || value > MAX_TOTAL_BOUND_MS) {
-    throw new FlexConfigError(`${name} must be a whole number of milliseconds between 1 and ${MAX_TOTAL_BOUND_MS}, got "${text}"`);
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new FlexConfigError(`${name} must be a whole number of ${unit} between ${min} and ${max}, got "${text}"`);
   }
   return value;
 }
+
+const parseBound = (name: string, raw: unknown, fallback: number) => parseWhole(name, raw, fallback, 1, MAX_TOTAL_BOUND_MS, 'milliseconds');
 
 export function parseFlexConfig(env: FlexEnv): FlexConfig {
   const tokenTimeoutMs = parseBound('FLEX_TOKEN_TIMEOUT_MS', env.FLEX_TOKEN_TIMEOUT_MS, DEFAULT_TOKEN_TIMEOUT_MS);
@@ -80,7 +87,8 @@ export function parseFlexConfig(env: FlexEnv): FlexConfig {
       `FLEX_TOKEN_TIMEOUT_MS + FLEX_ASSET_FETCH_TIMEOUT_MS = ${tokenTimeoutMs + fetchTimeoutMs} ms leaves no time to answer within the 10 s Function limit (at most ${MAX_TOTAL_BOUND_MS})`,
     );
   }
-  return { allowedOrigins: parseAllowedOrigins(env.FLEX_ALLOWED_ORIGINS), tokenTimeoutMs, fetchTimeoutMs };
+  const tokenCacheSeconds = parseWhole('FLEX_TOKEN_CACHE_SECONDS', env.FLEX_TOKEN_CACHE_SECONDS, DEFAULT_TOKEN_CACHE_SECONDS, 0, MAX_TOKEN_CACHE_SECONDS, 'seconds');
+  return { allowedOrigins: parseAllowedOrigins(env.FLEX_ALLOWED_ORIGINS), tokenTimeoutMs, fetchTimeoutMs, tokenCacheMs: tokenCacheSeconds * 1000 };
 }
 
 /**
