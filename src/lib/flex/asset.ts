@@ -9,8 +9,15 @@ import { fetchServiceAsset } from './fetch-asset';
 import { checkFlexToken, TokenCredentials, tokenFromBody, ValidateFn } from './token';
 import { VerifiedTokenCache } from './token-cache';
 
-/** The warm instance's cache of verified tokens (module scope lives as long as the instance). */
-const instanceTokenCache = new VerifiedTokenCache();
+/**
+ * The warm instance's cache of verified tokens. Held on globalThis rather than in module scope: twilio-run's live
+ * mode reloads every module on each request, and the cache must live as long as the process, as it does deployed.
+ */
+const CACHE_KEY = Symbol.for('twilio-media-assets/flex/verified-tokens');
+function instanceTokenCache(): VerifiedTokenCache {
+  const holder = globalThis as { [CACHE_KEY]?: VerifiedTokenCache };
+  return (holder[CACHE_KEY] ??= new VerifiedTokenCache());
+}
 
 /**
  * POST /flex/asset {Token, name}: a Flex plugin's way to a protected or private asset. Order matters:
@@ -101,7 +108,7 @@ export async function serveFlexAsset(request: FlexAssetRequest, deps: FlexAssetD
 
   const tokenStarted = Date.now();
   const credentials: TokenCredentials = request.env;
-  const cache = deps.tokenCache ?? instanceTokenCache;
+  const cache = deps.tokenCache ?? instanceTokenCache();
   const key = VerifiedTokenCache.key(fromBody.token, credentials.ACCOUNT_SID ?? '', credentials.TWILIO_REGION ?? '');
   const { verdict, source: tokenCache } = await cache.check(key, config.tokenCacheMs, () =>
     checkFlexToken(fromBody.token, credentials, { timeoutMs: config.tokenTimeoutMs, validate: deps.validate }));
