@@ -52,7 +52,8 @@ export async function startWithIam(iamUrl: string, options: StartOptions = {}): 
 
 /**
  * A fake Twilio IAM answering Tokens/validate like the real one, only to the test account's credentials:
- * "agent-token" and "slow-token" (8 s) are valid, "expired-token" expired, anything else invalid.
+ * "agent-token" (and any token starting with it, so a test can start with an uncached one) and "slow-token" (8 s)
+ * are valid, "expired-token" expired, anything else invalid.
  */
 export function startFakeIam(): Promise<FakeHost> {
   const basic = `Basic ${Buffer.from(`${TEST_ACCOUNT_SID}:${TEST_AUTH_TOKEN}`).toString('base64')}`;
@@ -70,7 +71,7 @@ export function startFakeIam(): Promise<FakeHost> {
       });
     }
     const verdict =
-      token === 'agent-token' || token === 'slow-token'
+      token.startsWith('agent-token') || token === 'slow-token'
         ? { valid: true, code: 0, message: null, identity: 'agent_alice', roles: ['agent'] }
         : token === 'expired-token'
           ? { valid: false, code: 20104, message: 'Expired token' }
