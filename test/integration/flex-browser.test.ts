@@ -11,11 +11,9 @@ import { startFakeIam, startWithIam } from '../support/fake-iam';
 import { request } from '../support/http';
 import { buildWithLargeAssets, LargeBuild } from '../support/large-build';
 import { PROJECT_ROOT } from '../support/paths';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../support/chromium';
 import type { RunningRuntime } from '../support/runtime';
 
-/** Debian's Chromium (.ci/run installs it); playwright cannot download its own browsers here. */
-export const CHROMIUM = '/usr/bin/chromium';
-export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** A plugin's page: an origin of its own serving the client module, bundled as a browser ES module. */
 async function startPage(clientJs: string): Promise<{ origin: string; close(): Promise<void> }> {
