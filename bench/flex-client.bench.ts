@@ -2,9 +2,6 @@
 // from the real twilio-run, against the floor: one plain GET of the same asset file from the same runtime, in
 // the same browser. Also: Flex token checks (IAM calls) per download, and how long each range of a 25 MB
 // protected asset takes through the runtime (each must fit a Function's 10 s).
-import * as esbuild from 'esbuild';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { chromium } from 'playwright-core';
@@ -14,7 +11,7 @@ import { formatTable } from '../src/lib/text-table';
 import { startFakeIam, startWithIam } from '../test/support/fake-iam';
 import { request } from '../test/support/http';
 import { buildWithLargeAssets } from '../test/support/large-build';
-import { PROJECT_ROOT } from '../test/support/paths';
+import { bundleClient, startPluginPage } from '../test/support/plugin-page';
 import { CHROMIUM, CHROMIUM_FLAGS } from '../test/support/chromium';
 
 const ROUNDS = 5;
@@ -25,21 +22,8 @@ async function main(): Promise<void> {
   const manifest = parseManifest(fs.readFileSync(path.join(build.dir, 'assets', MANIFEST_FILE_NAME), 'utf8'));
   const asset = manifest.entries['docs/bench.pdf'];
   const atlas = manifest.entries['docs/atlas.pdf'];
-  const bundled = await esbuild.build({
-    entryPoints: [path.join(PROJECT_ROOT, 'src', 'client', 'flex-asset-client.ts')],
-    bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false,
-  });
-  const page = http.createServer((req, res) => {
-    if (req.url === '/client.js') {
-      res.writeHead(200, { 'Content-Type': 'text/javascript' });
-      res.end(bundled.outputFiles[0].text);
-      return;
-    }
-    res.writeHead(200, { 'Content-Type': 'text/html' });
-    res.end('<!doctype html><title>plugin</title>');
-  });
-  await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve));
-  const origin = `http://127.0.0.1:${(page.address() as AddressInfo).port}`;
+  const page = await startPluginPage(await bundleClient());
+  const origin = page.origin;
   const iam = await startFakeIam();
   const runtime = await startWithIam(iam.url, { buildDir: build.dir, env: { FLEX_ALLOWED_ORIGINS: origin } });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
@@ -106,7 +90,7 @@ async function main(): Promise<void> {
     await browser.close();
     await runtime.stop();
     await iam.close();
-    page.close();
+    await page.close();
     build.remove();
   }
 }

@@ -1,8 +1,5 @@
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import * as esbuild from 'esbuild';
 import { chromium, Browser } from 'playwright-core';
 import { MANIFEST_FILE_NAME, parseManifest } from '../../src/lib/manifest';
 import { FUNCTION_RESPONSE_LIMIT_BYTES, MAX_RESPONSE_BODY_BYTES } from '../../src/lib/response-limit';
@@ -10,28 +7,9 @@ import type { FakeHost } from '../support/fake-host';
 import { startFakeIam, startWithIam } from '../support/fake-iam';
 import { request } from '../support/http';
 import { buildWithLargeAssets, LargeBuild } from '../support/large-build';
-import { PROJECT_ROOT } from '../support/paths';
+import { bundleClient, PluginPage, startPluginPage } from '../support/plugin-page';
 import { CHROMIUM, CHROMIUM_FLAGS } from '../support/chromium';
 import type { RunningRuntime } from '../support/runtime';
-
-
-/** A plugin's page: an origin of its own serving the client module, bundled as a browser ES module. */
-async function startPage(clientJs: string): Promise<{ origin: string; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => {
-    if (req.url === '/client.js') {
-      res.writeHead(200, { 'Content-Type': 'text/javascript' });
-      res.end(clientJs);
-      return;
-    }
-    res.writeHead(200, { 'Content-Type': 'text/html' });
-    res.end('<!doctype html><meta charset="utf-8"><title>plugin</title>');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
-  };
-}
 
 interface PageResult {
   ok: boolean;
@@ -67,19 +45,15 @@ describe('the plugin client in a real browser (Chromium) against the real twilio
   let iam: FakeHost;
   let runtime: RunningRuntime;
   let browser: Browser;
-  let allowed: Awaited<ReturnType<typeof startPage>>;
-  let other: Awaited<ReturnType<typeof startPage>>;
+  let allowed: PluginPage;
+  let other: PluginPage;
 
   beforeAll(async () => {
     if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does`);
     build = await buildWithLargeAssets({ 'docs/manual.protected.pdf': 12_000_000, 'docs/atlas.protected.pdf': 25_000_000 });
-    const bundled = await esbuild.build({
-      entryPoints: [path.join(PROJECT_ROOT, 'src', 'client', 'flex-asset-client.ts')],
-      bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false,
-    });
-    const clientJs = bundled.outputFiles[0].text;
-    allowed = await startPage(clientJs);
-    other = await startPage(clientJs);
+    const clientJs = await bundleClient();
+    allowed = await startPluginPage(clientJs);
+    other = await startPluginPage(clientJs);
     iam = await startFakeIam();
     runtime = await startWithIam(iam.url, { buildDir: build.dir, env: { FLEX_ALLOWED_ORIGINS: allowed.origin } });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });

@@ -187,11 +187,13 @@ describe('decideMedia: nothing over a Function\'s 4 MB answer, and files declare
     expect(part.headers['Content-Length']).toBe(String(MAX_RESPONSE_BODY_BYTES));
   });
 
-  it('a file declared not media is refused with 403 naming the declaration', () => {
+  it('a file declared not media is refused with 403 naming the declaration, and has no media URL', () => {
     const res = response(ask(config.name));
     expect(res.status).toBe(403);
     expect((res.body as { error: string }).error).toMatch(/notMedia/);
     expect(res.headers['Cache-Control']).toBe('no-store');
+    expect(() => mediaUrl(withBig, config.name, BASE)).toThrow(/notMedia/);
+    expect(studioMediaInfo(withBig, config.name, BASE).status).toBe(403);
   });
 });
 

@@ -2,6 +2,7 @@ import type { Manifest, ManifestEntry } from '../manifest';
 import { parseMediaName } from '../media/name';
 import { errorResponse, PlainResponse } from '../respond';
 import { decideBytes } from '../media/serve';
+import { NotMediaError } from '../media/urls';
 import { MAX_RESPONSE_BODY_BYTES } from '../response-limit';
 import { assetBaseUrl, FlexConfigError, FlexEnv, parseAllowedOrigins, parseFlexConfig, DEFAULT_FLEX_ORIGINS } from './config';
 import { corsHeaders, originOf } from './cors';
@@ -125,7 +126,7 @@ export async function serveFlexAsset(request: FlexAssetRequest, deps: FlexAssetD
     return fail(404, 'unknown', `no asset named "${parsed.name}" in this build (parameter "name"), e.g. docs/agent-guide.pdf`, { name: parsed.name, tokenMs });
   }
   if (entry.notMedia) {
-    return fail(403, 'not-media', `"${entry.name}" is declared not media in media.config.json ("notMedia"): only Functions read it`, { name: entry.name, tokenMs });
+    return fail(403, 'not-media', new NotMediaError(entry.name).message, { name: entry.name, tokenMs });
   }
 
   const decision = decideBytes(entry, withRange.headers, {

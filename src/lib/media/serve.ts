@@ -3,7 +3,7 @@ import { MAX_RESPONSE_BODY_BYTES } from '../response-limit';
 import type { Manifest, ManifestEntry } from '../manifest';
 import { parseMediaName } from './name';
 import { errorResponse, jsonResponse, PlainResponse } from '../respond';
-import { findEntry, stableMediaUrl, UnknownMediaError } from './urls';
+import { findEntry, NotMediaError, stableMediaUrl, UnknownMediaError } from './urls';
 
 /** A content-addressed URL or a pinned current version never changes: cache it for a year, never revalidate (RFC 8246). */
 export const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -43,7 +43,7 @@ export function decideMedia(request: MediaRequest): MediaDecision {
     throw err;
   }
   if (entry.notMedia) {
-    return respond(noStoreError(403, `"${entry.name}" is declared not media in media.config.json ("notMedia"): only Functions read it, /media never serves it`));
+    return respond(noStoreError(403, new NotMediaError(entry.name).message));
   }
   let cacheControl = entry.cacheControl;
   if (request.version !== undefined && request.version !== '') {
