@@ -2,7 +2,7 @@ import type { ServerlessFunctionSignature } from '@twilio-labs/serverless-runtim
 import { FlexEnv } from '../../lib/flex/config';
 import { flexCors, serveFlexAsset } from '../../lib/flex/asset';
 import { applyResponse, errorResponse } from '../../lib/respond';
-import { loadManifest, readPrivateAsset, readPrivateRange } from '../../runtime/assets';
+import { loadManifest, readPrivateRange } from '../../runtime/assets';
 
 type FlexEvent = {
   Token?: unknown;
@@ -20,7 +20,7 @@ export const handler: ServerlessFunctionSignature<FlexEnv, FlexEvent> = async (c
   try {
     const plain = await serveFlexAsset(
       { env: context, params: { Token: event.Token, name: event.name, Range: event.Range, 'If-Range': event['If-Range'] }, headers },
-      { manifest: loadManifest, readPrivate: readPrivateAsset, readPrivateRange, log: (line) => console.log(JSON.stringify({ fn: 'flex/asset', ...line })) },
+      { manifest: loadManifest, readPrivateRange, log: (line) => console.log(JSON.stringify({ fn: 'flex/asset', ...line })) },
     );
     return callback(null, applyResponse(response, plain));
   } catch (err) {

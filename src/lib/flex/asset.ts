@@ -37,13 +37,12 @@ export interface FlexAssetRequest {
 
 export interface FlexAssetDeps {
   manifest: () => Manifest;
-  readPrivate: (entry: ManifestEntry) => Buffer;
+  /** bytes start..end (inclusive) of a private asset, from the runtime's asset map */
+  readPrivateRange: (entry: ManifestEntry, start: number, end: number) => Buffer;
   validate?: ValidateFn;
   fetchImpl?: typeof fetch;
   /** one JSON line per request; never the token or a signature */
   log?: (line: Record<string, unknown>) => void;
-  /** bytes start..end (inclusive) of a private asset; default: a slice of readPrivate */
-  readPrivateRange?: (entry: ManifestEntry, start: number, end: number) => Buffer;
   /** verified tokens of this instance; default the module's */
   tokenCache?: VerifiedTokenCache;
 }
@@ -147,7 +146,7 @@ export async function serveFlexAsset(request: FlexAssetRequest, deps: FlexAssetD
   let fetchMs = 0;
   const { start, end } = decision;
   if (entry.visibility === 'private') {
-    body = deps.readPrivateRange ? deps.readPrivateRange(entry, start, end) : deps.readPrivate(entry).subarray(start, end + 1);
+    body = deps.readPrivateRange(entry, start, end);
   } else {
     let baseUrl: string;
     try {
