@@ -57,7 +57,8 @@ describe('the plugin client in a real browser (Chromium) against the real twilio
     iam = await startFakeIam();
     runtime = await startWithIam(iam.url, { buildDir: build.dir, env: { FLEX_ALLOWED_ORIGINS: allowed.origin } });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
-  });
+    // a build hashing 37 MB and type-checking the Functions, a runtime and a browser: slow on a loaded machine
+  }, 180_000);
 
   afterAll(async () => {
     await browser?.close();
