@@ -34,7 +34,7 @@ export function main(argv: string[]): number {
   try {
     args = parseArgs(argv);
     const config = loadMediaConfig(PROJECT_ROOT);
-    const check = checkAssets(scanAssets(args.dir), resolveLimits(config.limits), listFunctions([args.functionsDir]).length);
+    const check = checkAssets(scanAssets(args.dir), resolveLimits(config.limits), listFunctions([args.functionsDir]).length, config.notMedia);
     if (args.json) {
       console.log(JSON.stringify({ ok: check.violations.length === 0, dir: args.dir, ...check }, null, 2));
     } else {

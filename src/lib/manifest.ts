@@ -24,6 +24,8 @@ export interface ManifestEntry {
   sha256: string;
   /** Cache-Control of the stable URL (/media) for this name, from the cache policy: "no-cache" or "max-age=N" */
   cacheControl: string;
+  /** a private file declared in media.config.json "notMedia": read by Functions only, never served by /media or /flex/asset */
+  notMedia?: boolean;
 }
 
 export interface Manifest {

@@ -25,6 +25,7 @@ export interface ServiceEnv {
   FLEX_TOKEN_TIMEOUT_MS?: string;
   FLEX_ASSET_FETCH_TIMEOUT_MS?: string;
   PROTECTED_ASSET_BASE_URL?: string;
+  FLEX_TOKEN_CACHE_SECONDS?: string;
   /** base URL of Twilio's REST API; only for proxies and tests, default https://api.twilio.com */
   TWILIO_API_BASE_URL?: string;
   [key: string]: string | undefined;

@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import { MANIFEST_ASSET_PATH, MANIFEST_FILE_NAME } from '../lib/manifest';
+import { MAX_RESPONSE_BODY_BYTES } from '../lib/response-limit';
 import { formatTable } from '../lib/text-table';
-import { AssetScan, SkippedFile, SourceAsset, twilioPathAndAccess, VERSION_LENGTH, versionedRel } from './asset-scan';
+import { AssetScan, isNotMedia, SkippedFile, SourceAsset, twilioPathAndAccess, VERSION_LENGTH, versionedRel } from './asset-scan';
 import type { LimitKey } from './media-config';
 
 /**
@@ -69,7 +70,12 @@ const FORBIDDEN = /[#;,?:@+&$()'" ]/g;
  * Checks what would really be deployed (the versioned copies and the generated manifest, not the sources)
  * against the limits, reporting every violation at once with the file, the rule, the value and the limit.
  */
-export function checkAssets(scan: AssetScan, limits: AssetLimits, functionCount: number): AssetCheck {
+export function checkAssets(
+  scan: AssetScan,
+  limits: AssetLimits,
+  functionCount: number,
+  notMedia: readonly string[] = [],
+): AssetCheck {
   const violations: Violation[] = [];
   const add = (file: string, rule: string, message: string) => violations.push({ file, rule, message });
   const byPath = new Map<string, SourceAsset>();
@@ -102,6 +108,24 @@ export function checkAssets(scan: AssetScan, limits: AssetLimits, functionCount:
     kind.largest = Math.max(kind.largest, file.bytes);
     if (file.bytes > kind.largestLimit) {
       add(file.rel, kind.rule, `${file.rel}: ${file.visibility} asset is ${humanBytes(file.bytes)}, limit ${humanBytes(kind.largestLimit)}`);
+    }
+    if (file.visibility === 'private') {
+      // A private file has no URL: /media answers it whole from a Function, whose response is at most 4 MB.
+      if (file.bytes > MAX_RESPONSE_BODY_BYTES && !isNotMedia(notMedia, file.name)) {
+        add(
+          file.rel,
+          'private-media-size',
+          `${file.rel}: private media is ${file.bytes} bytes, but /media serves it from a Function, whose answer is at most ${MAX_RESPONSE_BODY_BYTES} bytes ` +
+            `(4,000,000 less a header margin): make it public or protected (Twilio's asset hosting serves those up to 25 MB), ` +
+            `or, if only Functions read it, declare it in media.config.json "notMedia"`,
+        );
+      }
+    } else if (isNotMedia(notMedia, file.name)) {
+      add(
+        file.rel,
+        'not-media-visibility',
+        `${file.rel}: matches media.config.json "notMedia", but only private files can be kept from being served; this ${file.visibility} file has a public URL`,
+      );
     }
   }
   const where = path.relative(process.cwd(), scan.dir) || '.';

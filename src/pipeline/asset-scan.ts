@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import picomatch from 'picomatch';
 import type { Visibility } from '../lib/manifest';
 
 /** Length of the content hash in versioned names: 48 bits, collision-free for any real asset tree. */
@@ -94,4 +95,9 @@ export function scanAssets(dir: string): AssetScan {
     files.push({ rel, abs, bytes: stat.size, mtimeMs: stat.mtimeMs, visibility: access, deployedPath, name: deployedPath.slice(1) });
   }
   return { dir, files, skipped };
+}
+
+/** Whether a logical name is declared not media ("notMedia" globs of media.config.json). */
+export function isNotMedia(patterns: readonly string[], name: string): boolean {
+  return patterns.some((pattern) => picomatch.isMatch(name, pattern, { dot: true }));
 }

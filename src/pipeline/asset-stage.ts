@@ -4,7 +4,7 @@ import * as mime from 'mime-types';
 import type { CachePolicyRule } from '../lib/cache-policy';
 import { resolveCacheControl } from '../lib/cache-policy';
 import { Manifest, MANIFEST_FILE_NAME, ManifestEntry } from '../lib/manifest';
-import { AssetScan, twilioPathAndAccess, VERSION_LENGTH, versionedRel } from './asset-scan';
+import { AssetScan, isNotMedia, twilioPathAndAccess, VERSION_LENGTH, versionedRel } from './asset-scan';
 import { HashCache, hashFile } from './hash-cache';
 
 const HASH_CONCURRENCY = 2;
@@ -13,6 +13,8 @@ export interface StageOptions {
   scan: AssetScan;
   outDir: string;
   cachePolicy: CachePolicyRule[];
+  /** "notMedia" globs of media.config.json: such entries are marked in the manifest and never served */
+  notMedia?: readonly string[];
   hashCache?: HashCache;
   /** called as each new or changed file is hashed: files and bytes hashed so far, of those to hash */
   progress?: (done: number, total: number, bytes: number, totalBytes: number) => void;
@@ -97,6 +99,7 @@ export async function stageAssets(options: StageOptions): Promise<StageResult> {
       lastModified: new Date(Math.floor(stat.mtimeMs / 1000) * 1000).toUTCString(),
       sha256,
       cacheControl: resolveCacheControl(cachePolicy, file.name),
+      ...(file.visibility === 'private' && isNotMedia(options.notMedia ?? [], file.name) ? { notMedia: true } : {}),
     };
   }
   removeStale(outDir, '', keep);

@@ -18,26 +18,28 @@ export interface MediaConfig {
   file?: string;
   limits: Partial<Record<LimitKey, number>>;
   cachePolicy: CachePolicyRule[];
+  /** glob patterns over logical names of private files that are not media: read by Functions only, never served */
+  notMedia: string[];
 }
 
 export class MediaConfigError extends Error {}
 
 export function loadMediaConfig(projectRoot: string, fileName = MEDIA_CONFIG_FILE): MediaConfig {
   const file = path.resolve(projectRoot, fileName);
-  if (!fs.existsSync(file)) return { limits: {}, cachePolicy: [] };
+  if (!fs.existsSync(file)) return { limits: {}, cachePolicy: [], notMedia: [] };
   return parseMediaConfig(fs.readFileSync(file, 'utf8'), file);
 }
 
 export function parseMediaConfig(text: string, file: string): MediaConfig {
   const data = parseJsonFile(text, file, (message) => new MediaConfigError(message));
   if (!data || typeof data !== 'object' || Array.isArray(data)) throw new MediaConfigError(`${file}: expected a JSON object`);
-  const { limits, cachePolicy, $comment: _comment, ...rest } = data as Record<string, unknown>;
+  const { limits, cachePolicy, notMedia, $comment: _comment, ...rest } = data as Record<string, unknown>;
   const unknownKeys = Object.keys(rest);
   if (unknownKeys.length) {
-    throw new MediaConfigError(`${file}: unknown key "${unknownKeys[0]}" (allowed: limits, cachePolicy, $comment)`);
+    throw new MediaConfigError(`${file}: unknown key "${unknownKeys[0]}" (allowed: limits, cachePolicy, notMedia, $comment)`);
   }
   try {
-    return { file, limits: parseLimits(limits, file), cachePolicy: parseCachePolicy(cachePolicy, file) };
+    return { file, limits: parseLimits(limits, file), cachePolicy: parseCachePolicy(cachePolicy, file), notMedia: parseNotMedia(notMedia, file) };
   } catch (err) {
     if (err instanceof MediaConfigError) throw err;
     throw new MediaConfigError((err as Error).message);
@@ -58,4 +60,14 @@ function parseLimits(value: unknown, file: string): Partial<Record<LimitKey, num
     limits[key as LimitKey] = raw;
   }
   return limits;
+}
+
+function parseNotMedia(value: unknown, file: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new MediaConfigError(`${file}: "notMedia" must be an array of glob patterns over logical names, e.g. ["data/**"]`);
+  return value.map((pattern: unknown, i) => {
+    if (typeof pattern !== 'string' || pattern.trim() === '') throw new MediaConfigError(`${file}: notMedia[${i}] must be a non-empty glob such as "data/**"`);
+    if (pattern.startsWith('/')) throw new MediaConfigError(`${file}: notMedia[${i}] "${pattern}" must be a logical name pattern without a leading "/"`);
+    return pattern;
+  });
 }

@@ -64,7 +64,7 @@ export async function buildProject(options: BuildOptions = {}): Promise<BuildRes
   const functionCount = listFunctions(functionDirs).length;
   const scan = scanAssets(inputs.assetsDir);
   // Limits first: nothing is written, let alone uploaded, for a tree Twilio would refuse.
-  const check = checkAssets(scan, resolveLimits(config.limits), functionCount);
+  const check = checkAssets(scan, resolveLimits(config.limits), functionCount, config.notMedia);
   for (const skipped of check.skipped) log(`skipped ${skipped.rel}: ${skipped.reason}`);
   if (check.violations.length > 0) throw new AssetLimitError(check);
 
@@ -75,6 +75,7 @@ export async function buildProject(options: BuildOptions = {}): Promise<BuildRes
     scan,
     outDir: assetsDir,
     cachePolicy: config.cachePolicy,
+    notMedia: config.notMedia,
     hashCache: new HashCache(hashCacheFile ?? undefined),
     progress: (done, total, bytes, bytesToHash) => {
       const now = Date.now();

@@ -17,13 +17,6 @@ export function loadManifest(): Manifest {
   return cached.manifest;
 }
 
-/** Bytes of a private asset, read from the file system path the runtime gives (open() would decode as utf8). */
-export function readPrivateAsset(entry: ManifestEntry): Buffer {
-  const asset = Runtime.getAssets()[entry.path];
-  if (!asset) throw new Error(`private asset ${entry.path} listed in the manifest is missing from the runtime`);
-  return fs.readFileSync(asset.path);
-}
-
 /** Local filesystem path of a private asset, for streaming or ranged reads. */
 export function privateAssetPath(entry: ManifestEntry): string {
   const asset = Runtime.getAssets()[entry.path];

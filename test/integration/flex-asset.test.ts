@@ -1,52 +1,14 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import twilio from 'twilio';
 import { MANIFEST_FILE_NAME, Manifest, parseManifest } from '../../src/lib/manifest';
 import { FakeHost, startFakeHost } from '../support/fake-host';
 import { request, RawResponse } from '../support/http';
 import { PROJECT_ROOT, sharedBuildDir } from '../support/paths';
-import { freePort, RunningRuntime, startRuntime, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN } from '../support/runtime';
+import { startFakeIam, startWithIam } from '../support/fake-iam';
+import { freePort, RunningRuntime, TEST_AUTH_TOKEN } from '../support/runtime';
 
 const FLEX = 'https://flex.twilio.com';
-
-/**
- * Test-only preload for the twilio-run process: twilio-flex-token-validator calls
- * https.request({hostname: 'iam.twilio.com', port: 443, ...}) with no way to change the host, so inside that
- * process the call is sent to a fake IAM on loopback instead. Everything else of the validator (request, basic
- * auth, body, parsing, error handling) and of the Function runs as deployed.
- */
-const IAM_REDIRECT = `
-const http = require('node:http');
-const https = require('node:https');
-const target = new URL(process.env.FLEX_TEST_FAKE_IAM_URL);
-const original = https.request;
-https.request = function (options, ...rest) {
-  if (options && typeof options === 'object' && !(options instanceof URL) && /^iam(\\.[a-z0-9]+)?\\.twilio\\.com$/.test(options.hostname || '')) {
-    const redirected = { ...options, protocol: 'http:', hostname: target.hostname, port: target.port, agent: false };
-    return http.request(redirected, ...rest);
-  }
-  return original.call(this, options, ...rest);
-};
-`;
-
-/** Starts twilio-run with the IAM redirect preloaded. */
-async function startWithIam(preloadDir: string, iamUrl: string, env: Record<string, string>): Promise<RunningRuntime> {
-  const preload = path.join(preloadDir, 'iam-redirect.cjs');
-  fs.writeFileSync(preload, IAM_REDIRECT);
-  // twilio-run inherits this process's environment; restore it once the runtime is up.
-  const saved = { NODE_OPTIONS: process.env.NODE_OPTIONS, FLEX_TEST_FAKE_IAM_URL: process.env.FLEX_TEST_FAKE_IAM_URL };
-  process.env.NODE_OPTIONS = [saved.NODE_OPTIONS, `--require ${preload}`].filter(Boolean).join(' ');
-  process.env.FLEX_TEST_FAKE_IAM_URL = iamUrl;
-  try {
-    return await startRuntime({ env });
-  } finally {
-    for (const [key, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  }
-}
 
 describe('POST /flex/asset on the real twilio-run', () => {
   let runtime: RunningRuntime;
@@ -57,37 +19,13 @@ describe('POST /flex/asset on the real twilio-run', () => {
   let iam: FakeHost;
   let assetHost: FakeHost;
   let manifest: Manifest;
-  let preloadDir: string;
   const guidePdf = fs.readFileSync(path.join(PROJECT_ROOT, 'assets', 'docs', 'agent-guide.protected.pdf'));
   const holdMusic = fs.readFileSync(path.join(PROJECT_ROOT, 'assets', 'audio', 'hold-music.private.wav'));
-  const basic = `Basic ${Buffer.from(`${TEST_ACCOUNT_SID}:${TEST_AUTH_TOKEN}`).toString('base64')}`;
 
   beforeAll(async () => {
     manifest = parseManifest(fs.readFileSync(path.join(sharedBuildDir(), 'assets', MANIFEST_FILE_NAME), 'utf8'));
     const guide = manifest.entries['docs/agent-guide.pdf'];
-    // Fake Twilio IAM: answers like Tokens/validate, only to this account's credentials.
-    iam = await startFakeHost(async (req, res, body) => {
-      if (req.url !== `/v1/Accounts/${TEST_ACCOUNT_SID}/Tokens/validate` || req.headers.authorization !== basic) {
-        res.writeHead(401, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ code: 20003, message: 'Authenticate', status: 401 }));
-        return;
-      }
-      const { token } = JSON.parse(body.toString('utf8')) as { token: string };
-      if (token === 'slow-token') {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 8000);
-          req.socket.once('close', () => (clearTimeout(timer), resolve()));
-        });
-      }
-      const verdict =
-        token === 'agent-token' || token === 'slow-token'
-          ? { valid: true, code: 0, message: null, identity: 'agent_alice', roles: ['agent'] }
-          : token === 'expired-token'
-            ? { valid: false, code: 20104, message: 'Expired token' }
-            : { valid: false, code: 20151, message: 'Invalid token' };
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify(verdict));
-    });
+    iam = await startFakeIam();
     // Fake protected asset host: like Twilio's, it answers only requests signed with the Auth Token.
     assetHost = await startFakeHost((req, res) => {
       const signature = req.headers['x-twilio-signature'];
@@ -104,10 +42,10 @@ describe('POST /flex/asset on the real twilio-run', () => {
       res.writeHead(200, { 'Content-Type': 'application/pdf' });
       res.end(guidePdf);
     });
-    preloadDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-flex-'));
-    second = await startWithIam(preloadDir, iam.url, {});
-    noIam = await startWithIam(preloadDir, `http://127.0.0.1:${await freePort()}`, {});
-    runtime = await startWithIam(preloadDir, iam.url, { PROTECTED_ASSET_BASE_URL: assetHost.url, FLEX_TOKEN_TIMEOUT_MS: '1000' });
+    second = await startWithIam(iam.url);
+    noIam = await startWithIam(`http://127.0.0.1:${await freePort()}`);
+    // every request asks IAM here, so each test sees its own token checks; `second` keeps the default cache
+    runtime = await startWithIam(iam.url, { env: { PROTECTED_ASSET_BASE_URL: assetHost.url, FLEX_TOKEN_TIMEOUT_MS: '1000', FLEX_TOKEN_CACHE_SECONDS: '0' } });
   });
 
   afterAll(async () => {
@@ -116,7 +54,6 @@ describe('POST /flex/asset on the real twilio-run', () => {
     await noIam?.stop();
     await iam?.close();
     await assetHost?.close();
-    if (preloadDir) fs.rmSync(preloadDir, { recursive: true, force: true });
   });
 
   beforeEach(() => {
@@ -141,6 +78,47 @@ describe('POST /flex/asset on the real twilio-run', () => {
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(errorOf(res)).toMatch(/"Token" is required/);
     expect(iam.requests).toHaveLength(0);
+  });
+
+  it('GET /flex/asset?Token=...&name=... is 400: the token is taken from a POST body only, and IAM is not asked', async () => {
+    // (twilio-run's request log prints this URL, token included: exactly why a URL token must never work)
+    const query = new URLSearchParams({ Token: 'url-token', name: 'docs/agent-guide.pdf' }).toString();
+    for (const method of ['GET', 'POST']) {
+      const res = await request(`${runtime.baseUrl}/flex/asset?${query}`, { method, headers: { Origin: FLEX } });
+      expect(res.status).toBe(400);
+      expect(errorOf(res)).toMatch(/"Token" must be sent in the POST body/);
+      expect(res.headers['access-control-allow-origin']).toBe(FLEX);
+    }
+    // a POST whose form body holds only the name, the token riding in the URL
+    const mixed = await request(`${runtime.baseUrl}/flex/asset?Token=url-token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: FLEX },
+      body: 'name=a',
+    });
+    expect(mixed.status).toBe(400);
+    expect(iam.requests).toHaveLength(0);
+    expect(assetHost.requests).toHaveLength(0);
+  });
+
+  it('an oversized Token in the body is 400 before any call', async () => {
+    const res = await post({ Token: 'x'.repeat(90_000), name: 'docs/agent-guide.pdf' });
+    expect(res.status).toBe(400);
+    expect(errorOf(res)).toMatch(/"Token" is 90000 characters, longer than any Flex token/);
+    expect(iam.requests).toHaveLength(0);
+  });
+
+  it('a warm instance asks IAM once for a token used three times', async () => {
+    const ask = () => request(`${second.baseUrl}/flex/asset`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: FLEX },
+      body: new URLSearchParams({ Token: 'agent-token', name: 'audio/hold-music.wav', Range: 'bytes=0-99' }).toString(),
+    });
+    for (let i = 0; i < 3; i++) {
+      const res = await ask();
+      expect(res.status).toBe(206);
+      expect(res.body.equals(holdMusic.subarray(0, 100))).toBe(true);
+    }
+    expect(iam.requests).toHaveLength(1);
   });
 
   it('a refused origin gets no Access-Control-Allow-Origin, on an error and on a success', async () => {

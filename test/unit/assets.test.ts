@@ -9,6 +9,7 @@ import { HashCache } from '../../src/pipeline/hash-cache';
 import { buildProject } from '../../src/pipeline/project';
 import { MANIFEST_FILE_NAME, parseManifest } from '../../src/lib/manifest';
 import { PROJECT_ROOT } from '../support/paths';
+import { MAX_RESPONSE_BODY_BYTES } from '../../src/lib/response-limit';
 
 const tmpDirs: string[] = [];
 function tmpDir(prefix = 'tma-assets-'): string {
@@ -96,9 +97,34 @@ describe('limits', () => {
     expect(over.violations[0].message).toMatch(`/: 51 private assets (including the generated ${MANIFEST_FILE_NAME}), limit 50 per build`);
   });
 
-  it('a private asset of 10 MB passes, one byte more fails', () => {
-    expect(rules(tree({ 'a.private.wav': 10 * MB }))).toEqual([]);
-    expect(check(tree({ 'a.private.wav': 10 * MB + 1 })).violations[0].message).toBe('a.private.wav: private asset is 10.0 MB, limit 10.0 MB');
+  it('a private asset of 10 MB passes, one byte more fails (declared not media, so /media\'s 4 MB rule is out of the way)', () => {
+    const notMedia = (dir: string) => checkAssets(scanAssets(dir), resolveLimits({}), 1, ['a.wav']).violations;
+    expect(notMedia(tree({ 'a.private.wav': 10 * MB }))).toEqual([]);
+    expect(notMedia(tree({ 'a.private.wav': 10 * MB + 1 })).map((v) => v.message)).toEqual(['a.private.wav: private asset is 10.0 MB, limit 10.0 MB']);
+  });
+
+  it('private media whose /media answer could not fit a Function\'s 4 MB is named with its size, the limit and the remedy', () => {
+    expect(rules(tree({ 'audio/hold.private.wav': MAX_RESPONSE_BODY_BYTES }))).toEqual([]);
+    const over = check(tree({ 'audio/hold.private.wav': MAX_RESPONSE_BODY_BYTES + 1, 'audio/big.wav': 6 * MB, 'docs/big.protected.pdf': 6 * MB }));
+    expect(over.violations.map((v) => v.rule)).toEqual(['private-media-size']);
+    const message = over.violations[0].message;
+    expect(message).toContain(`audio/hold.private.wav: private media is ${MAX_RESPONSE_BODY_BYTES + 1} bytes`);
+    expect(message).toContain(`at most ${MAX_RESPONSE_BODY_BYTES} bytes`);
+    expect(message).toMatch(/make it public or protected .*up to 25 MB.*"notMedia"/);
+  });
+
+  it('a private file declared notMedia may be larger; declaring a public or protected file is refused', () => {
+    const dir = tree({ 'data/prices.private.json': 6 * MB, 'data/table.protected.csv': 1 });
+    const result = checkAssets(scanAssets(dir), resolveLimits({}), 1, ['data/**']);
+    expect(result.violations.map((v) => v.rule)).toEqual(['not-media-visibility']);
+    expect(result.violations[0].message).toMatch(/^data\/table.protected.csv: matches media.config.json "notMedia", but only private files/);
+  });
+
+  it('the manifest marks a private file declared notMedia, and only that one', async () => {
+    const src = tree({ 'data/prices.private.json': '{}', 'audio/hold.private.wav': 'RIFF' });
+    const staged = await stageAssets({ scan: scanAssets(src), outDir: tmpDir(), cachePolicy: [], notMedia: ['data/**'] });
+    expect(staged.manifest.entries['data/prices.json'].notMedia).toBe(true);
+    expect(staged.manifest.entries['audio/hold.wav'].notMedia).toBeUndefined();
   });
 
   it('50 Functions pass, 51 fail', () => {
@@ -123,7 +149,7 @@ describe('limits', () => {
 
   it('reports every violation of a tree in one run', () => {
     const over = check(tree({ 'big.wav': 26 * MB, 'huge.private.wav': 11 * MB, 'a@b.wav': 1, 'c.wav': 1, 'c.private.wav': 1 }), 60);
-    expect(over.violations.map((v) => v.rule).sort()).toEqual(['collision', 'file-size', 'forbidden-character', 'function-count', 'private-file-size']);
+    expect(over.violations.map((v) => v.rule).sort()).toEqual(['collision', 'file-size', 'forbidden-character', 'function-count', 'private-file-size', 'private-media-size']);
   });
 
   it('takes overrides from config', () => {

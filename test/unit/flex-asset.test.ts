@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
 import * as https from 'node:https';
 import twilio from 'twilio';
-import { serveFlexAsset, FlexAssetDeps } from '../../src/lib/flex/asset';
+import { serveFlexAsset, FlexAssetDeps, FlexAssetRequest } from '../../src/lib/flex/asset';
 import { FlexEnv } from '../../src/lib/flex/config';
+import { VerifiedTokenCache } from '../../src/lib/flex/token-cache';
+import { MAX_TOKEN_CHARS } from '../../src/lib/flex/token';
+import { MAX_RESPONSE_BODY_BYTES } from '../../src/lib/response-limit';
 import type { Manifest, ManifestEntry } from '../../src/lib/manifest';
 import { FakeHost, startFakeHost } from '../support/fake-host';
 
@@ -24,6 +27,10 @@ function entry(name: string, visibility: ManifestEntry['visibility'], path: stri
   return { name, visibility, path, version: sha256.slice(0, 12), bytes: bytes.length, contentType, etag: `"sha256-${sha256}"`, lastModified: 'Tue, 24 Nov 2026 20:00:00 GMT', sha256, cacheControl };
 }
 
+/** larger than one Function answer may carry; deterministic bytes so a misplaced slice is caught */
+const MANUAL = Buffer.alloc(MAX_RESPONSE_BODY_BYTES + 1_000_000);
+for (let i = 0; i < MANUAL.length; i += 4) MANUAL.writeUInt32LE((i * 2654435761) >>> 0, i);
+
 const manifest: Manifest = {
   schema: 1,
   builtAt: '2026-11-24T20:00:00.000Z',
@@ -31,9 +38,12 @@ const manifest: Manifest = {
     'docs/agent-guide.pdf': entry('docs/agent-guide.pdf', 'protected', '/docs/agent-guide.0123456789ab.pdf', PDF, 'application/pdf'),
     'audio/hold-music.wav': entry('audio/hold-music.wav', 'private', '/audio/hold-music.wav', WAV, 'audio/wav', 'max-age=300'),
     'images/logo.png': entry('images/logo.png', 'public', '/images/logo.0123456789ab.png', Buffer.from('PNG'), 'image/png'),
+    'docs/manual.pdf': entry('docs/manual.pdf', 'protected', '/docs/manual.0123456789ab.pdf', MANUAL, 'application/pdf'),
+    'data/prices.json': { ...entry('data/prices.json', 'private', '/data/prices.json', Buffer.from('{}'), 'application/json'), notMedia: true },
   },
 };
 const guide = manifest.entries['docs/agent-guide.pdf'];
+const manual = manifest.entries['docs/manual.pdf'];
 
 let assetHost: FakeHost;
 /** what the fake asset host serves, by path; it answers 403 to any request without a valid signature */
@@ -75,7 +85,9 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  served = { [guide.path]: PDF, [manifest.entries['images/logo.png'].path]: Buffer.from('PNG') };
+  // each test starts cold: a token verified by an earlier test is not remembered
+  deps.tokenCache = new VerifiedTokenCache();
+  served = { [guide.path]: PDF, [manifest.entries['images/logo.png'].path]: Buffer.from('PNG'), [manual.path]: MANUAL };
   assetDelayMs = 0;
   assetHost.requests.length = 0;
   logs.length = 0;
@@ -88,15 +100,16 @@ function env(extra: FlexEnv = {}): FlexEnv {
 const privateReads: string[] = [];
 const deps: FlexAssetDeps = {
   manifest: () => manifest,
-  readPrivate: (e) => {
+  readPrivateRange: (e, start, end) => {
     privateReads.push(e.path);
-    return WAV;
+    return (e.name === 'audio/hold-music.wav' ? WAV : Buffer.from('{}')).subarray(start, end + 1);
   },
   log: (line) => logs.push(line),
 };
 
-function ask(params: { Token?: unknown; name?: unknown }, headers: Record<string, string> = { origin: FLEX }, extraEnv: FlexEnv = {}) {
-  return serveFlexAsset({ env: env(extraEnv), params, headers }, deps);
+function ask(params: FlexAssetRequest['params'], headers: Record<string, string> = { origin: FLEX }, extraEnv: FlexEnv = {}) {
+  // as a browser posts a form; a token outside a body is refused (tested below)
+  return serveFlexAsset({ env: env(extraEnv), params, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } }, deps);
 }
 
 /** IAM answering the validator's POST; checks the credentials and body it receives. */
@@ -225,7 +238,7 @@ describe('POST /flex/asset: token check through twilio-flex-token-validator (IAM
 
   it('a token sent twice is refused', async () => {
     const res = await ask({ Token: ['a', 'b'], name: 'docs/agent-guide.pdf' });
-    expect(res.status).toBe(403);
+    expect(res.status).toBe(400);
     expect(jsonBody(res.body).error).toMatch(/"Token" must be sent once/);
   });
 
@@ -289,7 +302,7 @@ describe('POST /flex/asset: delivery and caching', () => {
     for (const inm of [guide.etag, `W/${guide.etag}`, `"other", ${guide.etag}`]) {
       const res = await ask({ Token: 'good-token', name: 'docs/agent-guide.pdf' }, { origin: FLEX, 'if-none-match': inm });
       expect(res.status).toBe(304);
-      expect(res.body).toBeUndefined();
+      expect(res.body).toBe('');
       expect(res.headers.ETag).toBe(guide.etag);
       expect(res.headers['Cache-Control']).toBe('private, no-cache');
       expect(res.headers['Access-Control-Allow-Origin']).toBe(FLEX);
@@ -357,5 +370,172 @@ describe('POST /flex/asset: delivery and caching', () => {
       expect(res.status).toBe(500);
       expect(jsonBody(res.body).error).toContain(name);
     }
+  });
+});
+
+describe('POST /flex/asset: the token only from a POST body, bounded before any call (issue 13)', () => {
+  const bare = (params: Record<string, unknown>, headers: Record<string, string>) =>
+    serveFlexAsset({ env: env(), params, headers: { origin: FLEX, ...headers } }, deps);
+
+  it('a token in the URL (no form or JSON body) is 400 naming Token, and IAM is never asked', async () => {
+    const scope = iam('good-token').reply(200, VALID);
+    // what GET /flex/asset?Token=...&name=... looks like to the Function: parameters, no body
+    const res = await bare({ Token: 'good-token', name: 'docs/agent-guide.pdf' }, {});
+    expect(res.status).toBe(400);
+    expect(jsonBody(res.body).error).toMatch(/"Token" must be sent in the POST body .*never in the URL/);
+    expect(res.headers['Access-Control-Allow-Origin']).toBe(FLEX);
+    expect(scope.isDone()).toBe(false);
+    expect(assetHost.requests).toHaveLength(0);
+  });
+
+  it('a POST whose body is shorter than the token got it from the URL: refused too', async () => {
+    const scope = iam('good-token-0123456789').reply(200, VALID);
+    const res = await bare({ Token: 'good-token-0123456789', name: 'docs/agent-guide.pdf' }, { 'content-type': 'application/x-www-form-urlencoded', 'content-length': '25' });
+    expect(res.status).toBe(400);
+    expect(scope.isDone()).toBe(false);
+    // the same token in a body long enough to hold it is checked
+    const ok = await bare({ Token: 'good-token-0123456789', name: 'docs/agent-guide.pdf' }, { 'content-type': 'application/json', 'content-length': '70' });
+    expect(ok.status).toBe(200);
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('a 5 MB Token is refused with 400 before any call; so is one with spaces or control characters', async () => {
+    const huge = 'a'.repeat(5 * 1024 * 1024);
+    const scope = nock(IAM).post(IAM_PATH).reply(200, VALID);
+    for (const token of [huge, 'a'.repeat(MAX_TOKEN_CHARS + 1), 'two words', 'line\nbreak']) {
+      const res = await ask({ Token: token, name: 'docs/agent-guide.pdf' });
+      expect(res.status).toBe(400);
+      expect(jsonBody(res.body).error).toMatch(/parameter "Token"/);
+      expect(jsonBody(res.body).error.length).toBeLessThan(300);
+    }
+    expect(scope.isDone()).toBe(false);
+    nock.cleanAll();
+  });
+});
+
+describe('POST /flex/asset: verified tokens remembered by a warm instance', () => {
+  it('a download in several requests costs one IAM call; concurrent requests share it', async () => {
+    const scope = iam('good-token').reply(200, VALID);
+    const first = await Promise.all([0, 1, 2].map(() => ask({ Token: 'good-token', name: 'audio/hold-music.wav' })));
+    expect(first.map((r) => r.status)).toEqual([200, 200, 200]);
+    const later = await ask({ Token: 'good-token', name: 'audio/hold-music.wav' });
+    expect(later.status).toBe(200);
+    expect(scope.isDone()).toBe(true);
+    expect(logs.map((l) => l.tokenCache).sort()).toEqual(['hit', 'miss', 'shared', 'shared']);
+  });
+
+  it('keyed by a sha256 of the token, never the token itself; bounded; refusals are not remembered', async () => {
+    const key = VerifiedTokenCache.key('good-token', SID, '');
+    expect(key).toMatch(/^[0-9a-f]{64}$/);
+    const cache = new VerifiedTokenCache();
+    let calls = 0;
+    const refuse = async () => (calls++, { ok: false as const, status: 403 as const, reason: 'invalid' as const, message: 'no' });
+    await cache.check(key, 60_000, refuse);
+    await cache.check(key, 60_000, refuse);
+    expect(calls).toBe(2);
+    const accept = async () => ({ ok: true as const });
+    for (let i = 0; i < 1100; i++) await cache.check(VerifiedTokenCache.key(`t${i}`, SID, ''), 60_000, accept);
+    expect(cache.size).toBe(1000);
+  });
+
+  it('an entry lives FLEX_TOKEN_CACHE_SECONDS at most and never past the token\'s expiration; 0 turns it off', async () => {
+    let now = 1_000_000;
+    const cache = new VerifiedTokenCache(() => now);
+    let calls = 0;
+    const verify = (expiresAt?: number) => async () => (calls++, { ok: true as const, expiresAt });
+    await cache.check('a', 60_000, verify());
+    now += 59_000;
+    expect((await cache.check('a', 60_000, verify())).source).toBe('hit');
+    now += 2_000;
+    expect((await cache.check('a', 60_000, verify())).source).toBe('miss');
+    // expiring in 10 s: remembered 10 s, not 60
+    await cache.check('b', 60_000, verify(now + 10_000));
+    now += 10_001;
+    expect((await cache.check('b', 60_000, verify(now + 10_000))).source).toBe('miss');
+    await cache.check('c', 0, verify());
+    expect((await cache.check('c', 0, verify())).source).toBe('miss');
+    expect(calls).toBe(6);
+  });
+
+  it('FLEX_TOKEN_CACHE_SECONDS=0 asks IAM every time', async () => {
+    const scope = iam('good-token').times(2).reply(200, VALID);
+    for (let i = 0; i < 2; i++) {
+      expect((await ask({ Token: 'good-token', name: 'audio/hold-music.wav' }, { origin: FLEX }, { FLEX_TOKEN_CACHE_SECONDS: '0' })).status).toBe(200);
+    }
+    expect(scope.isDone()).toBe(true);
+  });
+});
+
+describe('POST /flex/asset: no answer over a Function\'s 4 MB, byte ranges instead', () => {
+  beforeEach(() => {
+    iam('good-token').reply(200, VALID);
+  });
+
+  it('an asset over the limit without a Range is 400 naming Range, the limit and the way to fetch it; nothing fetched', async () => {
+    const res = await ask({ Token: 'good-token', name: 'docs/manual.pdf' });
+    expect(res.status).toBe(400);
+    const body = res.body as { error: string; maxRangeBytes: number; bytes: number };
+    expect(body.error).toMatch(new RegExp(`^header "Range" is required: docs/manual.pdf is ${MANUAL.length} bytes.*${MAX_RESPONSE_BODY_BYTES}`));
+    expect(body.error).toContain('flex-asset-client');
+    expect(body).toMatchObject({ maxRangeBytes: MAX_RESPONSE_BODY_BYTES, bytes: MANUAL.length });
+    expect(res.headers['Access-Control-Allow-Origin']).toBe(FLEX);
+    expect(assetHost.requests).toHaveLength(0);
+  });
+
+  it('ranges (header or body parameter) give 206 with Content-Range, each within the limit, assembling the whole', async () => {
+    const parts: Buffer[] = [];
+    let start = 0;
+    let asHeader = true;
+    while (start < MANUAL.length) {
+      const range = `bytes=${start}-`;
+      const res = asHeader
+        ? await ask({ Token: 'good-token', name: 'docs/manual.pdf' }, { origin: FLEX, range, 'if-range': manual.etag })
+        : await ask({ Token: 'good-token', name: 'docs/manual.pdf', Range: range, 'If-Range': manual.etag });
+      asHeader = !asHeader;
+      expect(res.status).toBe(206);
+      const body = res.body as Buffer;
+      expect(body.length).toBeLessThanOrEqual(MAX_RESPONSE_BODY_BYTES);
+      expect(res.headers['Content-Range']).toBe(`bytes ${start}-${start + body.length - 1}/${MANUAL.length}`);
+      expect(res.headers['Repr-Digest']).toBe(`sha-256=:${Buffer.from(manual.sha256, 'hex').toString('base64')}:`);
+      expect(res.headers['Access-Control-Expose-Headers']).toMatch(/Content-Range.*Repr-Digest/);
+      parts.push(body);
+      start += body.length;
+    }
+    expect(parts).toHaveLength(2);
+    expect(Buffer.concat(parts).equals(MANUAL)).toBe(true);
+    // the asset host was asked for the part only (this fake ignores Range and sends the whole: checked, then cut)
+    expect(assetHost.requests.map((r) => r.headers.range)).toEqual([`bytes=0-${MAX_RESPONSE_BODY_BYTES - 1}`, `bytes=${MAX_RESPONSE_BODY_BYTES}-${MANUAL.length - 1}`]);
+  });
+
+  it('If-Range naming another version: 412 for an asset too large to send whole, never a part of the new one', async () => {
+    const res = await ask({ Token: 'good-token', name: 'docs/manual.pdf', Range: 'bytes=3900000-', 'If-Range': '"sha256-older"' });
+    expect(res.status).toBe(412);
+    expect(jsonBody(res.body).error).toMatch(/"If-Range".*changed since the download began/);
+    expect(res.headers.ETag).toBe(manual.etag);
+    expect(assetHost.requests).toHaveLength(0);
+  });
+
+  it('If-Range naming another version of a small asset: the whole new version (200), as RFC 9110 says', async () => {
+    const res = await ask({ Token: 'good-token', name: 'docs/agent-guide.pdf', Range: 'bytes=0-3', 'If-Range': '"sha256-older"' });
+    expect(res.status).toBe(200);
+    expect((res.body as Buffer).equals(PDF)).toBe(true);
+  });
+
+  it('a private asset in a range is read from the runtime, 416 past its end', async () => {
+    const part = await ask({ Token: 'good-token', name: 'audio/hold-music.wav', Range: 'bytes=4-7' });
+    expect(part.status).toBe(206);
+    expect((part.body as Buffer).equals(WAV.subarray(4, 8))).toBe(true);
+    const past = await ask({ Token: 'good-token', name: 'audio/hold-music.wav', Range: `bytes=${WAV.length}-` });
+    expect(past.status).toBe(416);
+    expect(past.headers['Content-Range']).toBe(`bytes */${WAV.length}`);
+  });
+
+  it('a malformed Range parameter is 400 naming it; a file declared notMedia is 403', async () => {
+    const bad = await ask({ Token: 'good-token', name: 'docs/manual.pdf', Range: ['bytes=0-1', 'bytes=2-3'] });
+    expect(bad.status).toBe(400);
+    expect(jsonBody(bad.body).error).toMatch(/parameter "Range"/);
+    const refused = await ask({ Token: 'good-token', name: 'data/prices.json' });
+    expect(refused.status).toBe(403);
+    expect(jsonBody(refused.body).error).toMatch(/notMedia/);
   });
 });

@@ -19,6 +19,8 @@ describe('media.config.json', () => {
       FILE,
     );
     expect(config.limits).toEqual({ privateFiles: 40 });
+    expect(config.notMedia).toEqual([]);
+    expect(parseMediaConfig('{"notMedia": ["data/**"]}', FILE).notMedia).toEqual(['data/**']);
     expect(resolveCacheControl(config.cachePolicy, 'audio/hold-music.wav')).toBe('max-age=600');
     expect(resolveCacheControl(config.cachePolicy, 'audio/greeting.wav')).toBe('no-cache');
     expect(resolveCacheControl(config.cachePolicy, 'images/logo.png')).toBe('max-age=86400');
@@ -38,6 +40,9 @@ describe('media.config.json', () => {
     ['{"cachePolicy": [{"match": "a", "cache": "no-store"}]}', /cachePolicy\[0\]\.cache "no-store"/],
     ['{"cachePolicy": [{"match": "a", "cache": "max-age=99999999"}]}', /above one year/],
     ['{"cachePolicy": [{"match": "a", "cache": "no-cache", "ttl": 1}]}', /cachePolicy\[0\] has unknown key "ttl"/],
+    ['{"notMedia": "data/**"}', /"notMedia" must be an array/],
+    ['{"notMedia": [""]}', /notMedia\[0\] must be a non-empty glob/],
+    ['{"notMedia": ["/data/**"]}', /notMedia\[0\] "\/data\/\*\*" must be a logical name pattern/],
   ])('refuses %s naming the file and key', (text, message) => {
     expect(() => parseMediaConfig(text, FILE)).toThrow(message);
     expect(() => parseMediaConfig(text, FILE)).toThrow(FILE);

@@ -3,6 +3,7 @@ import { decideMedia, IMMUTABLE, MediaDecision } from '../../src/lib/media/serve
 import { studioMediaInfo } from '../../src/lib/media/studio';
 import { outboundMms, playTwiml } from '../../src/lib/media/twiml';
 import { mediaUrl, stableMediaUrl } from '../../src/lib/media/urls';
+import { FUNCTION_RESPONSE_LIMIT_BYTES, MAX_RESPONSE_BODY_BYTES, RESPONSE_HEADER_MARGIN_BYTES } from '../../src/lib/response-limit';
 
 const BASE = 'https://media-1234-dev.twil.io';
 const LAST_MODIFIED = 'Tue, 24 Nov 2026 10:00:00 GMT';
@@ -117,7 +118,11 @@ describe('decideMedia: private media served by the Function', () => {
   it('200: the whole file with validators, type, length, Accept-Ranges and the policy', () => {
     expect(decide('audio/hold-music.wav')).toEqual({
       kind: 'bytes', entry: hold, status: 200, start: 0, end: 999,
-      headers: { ...cacheHeaders, 'Content-Type': 'audio/wav', 'Accept-Ranges': 'bytes', 'Content-Length': '1000' },
+      headers: {
+        ...cacheHeaders, 'Content-Type': 'audio/wav', 'Accept-Ranges': 'bytes', 'Content-Length': '1000',
+        // RFC 9530: the whole file's sha256, base64 between colons
+        'Repr-Digest': `sha-256=:${Buffer.from(hold.sha256, 'hex').toString('base64')}:`,
+      },
     });
   });
 
@@ -155,6 +160,40 @@ describe('decideMedia: private media served by the Function', () => {
 
   it('several disjoint ranges get the whole file (200)', () => {
     expect(bytes(decide('audio/hold-music.wav', { range: 'bytes=0-1,500-501' })).status).toBe(200);
+  });
+});
+
+describe('decideMedia: nothing over a Function\'s 4 MB answer, and files declared not media', () => {
+  const big = entry('audio/big.wav', 'private', 'd4', { bytes: MAX_RESPONSE_BODY_BYTES + 1 });
+  const config = entry('data/prices.json', 'private', 'e5', { notMedia: true, contentType: 'application/json' });
+  const withBig: Manifest = { ...manifest, entries: { ...manifest.entries, [big.name]: big, [config.name]: config } };
+  const ask = (name: string, headers: Record<string, string> = {}) => decideMedia({ manifest: withBig, name, version: undefined, headers, baseUrl: BASE });
+
+  it('the body limit leaves a documented margin under 4,000,000 bytes', () => {
+    expect(MAX_RESPONSE_BODY_BYTES).toBe(FUNCTION_RESPONSE_LIMIT_BYTES - RESPONSE_HEADER_MARGIN_BYTES);
+    expect(FUNCTION_RESPONSE_LIMIT_BYTES).toBe(4_000_000);
+  });
+
+  it('a private file over the limit (a stale manifest: the build refuses it) is never sent whole: 400 naming Range and the limit', () => {
+    const res = response(ask(big.name));
+    expect(res.status).toBe(400);
+    expect((res.body as { error: string }).error).toMatch(new RegExp(`^header "Range" is required: audio/big.wav is ${big.bytes} bytes.*${MAX_RESPONSE_BODY_BYTES} bytes`));
+  });
+
+  it('a range longer than the limit is cut to it, and Content-Range says so', () => {
+    const part = bytes(ask(big.name, { range: 'bytes=0-' }));
+    expect([part.status, part.start, part.end]).toEqual([206, 0, MAX_RESPONSE_BODY_BYTES - 1]);
+    expect(part.headers['Content-Range']).toBe(`bytes 0-${MAX_RESPONSE_BODY_BYTES - 1}/${big.bytes}`);
+    expect(part.headers['Content-Length']).toBe(String(MAX_RESPONSE_BODY_BYTES));
+  });
+
+  it('a file declared not media is refused with 403 naming the declaration, and has no media URL', () => {
+    const res = response(ask(config.name));
+    expect(res.status).toBe(403);
+    expect((res.body as { error: string }).error).toMatch(/notMedia/);
+    expect(res.headers['Cache-Control']).toBe('no-store');
+    expect(() => mediaUrl(withBig, config.name, BASE)).toThrow(/notMedia/);
+    expect(studioMediaInfo(withBig, config.name, BASE).status).toBe(403);
   });
 });
 

@@ -1,11 +1,24 @@
 import type { Manifest, ManifestEntry } from '../manifest';
 import { parseMediaName } from '../media/name';
 import { errorResponse, PlainResponse } from '../respond';
-import { ifNoneMatchMatches } from './conditional';
+import { decideBytes } from '../media/serve';
+import { NotMediaError } from '../media/urls';
+import { MAX_RESPONSE_BODY_BYTES } from '../response-limit';
 import { assetBaseUrl, FlexConfigError, FlexEnv, parseAllowedOrigins, parseFlexConfig, DEFAULT_FLEX_ORIGINS } from './config';
 import { corsHeaders, originOf } from './cors';
 import { fetchServiceAsset } from './fetch-asset';
-import { checkFlexToken, ValidateFn } from './token';
+import { checkFlexToken, TokenCredentials, tokenFromBody, ValidateFn } from './token';
+import { VerifiedTokenCache } from './token-cache';
+
+/**
+ * The warm instance's cache of verified tokens. Held on globalThis rather than in module scope: twilio-run's live
+ * mode reloads every module on each request, and the cache must live as long as the process, as it does deployed.
+ */
+const CACHE_KEY = Symbol.for('twilio-media-assets/flex/verified-tokens');
+function instanceTokenCache(): VerifiedTokenCache {
+  const holder = globalThis as { [CACHE_KEY]?: VerifiedTokenCache };
+  return (holder[CACHE_KEY] ??= new VerifiedTokenCache());
+}
 
 /**
  * POST /flex/asset {Token, name}: a Flex plugin's way to a protected or private asset. Order matters:
@@ -14,17 +27,36 @@ import { checkFlexToken, ValidateFn } from './token';
  */
 export interface FlexAssetRequest {
   env: FlexEnv;
-  params: { Token?: unknown; name?: unknown };
+  /**
+   * Range and If-Range may come as body parameters with the header syntax: twilio-run's own preflight answer
+   * does not allow those request headers, so a browser can only send them in the body; the headers win.
+   */
+  params: { Token?: unknown; name?: unknown; Range?: unknown; 'If-Range'?: unknown };
   headers: Record<string, string | string[] | undefined>;
 }
 
 export interface FlexAssetDeps {
   manifest: () => Manifest;
-  readPrivate: (entry: ManifestEntry) => Buffer;
+  /** bytes start..end (inclusive) of a private asset, from the runtime's asset map */
+  readPrivateRange: (entry: ManifestEntry, start: number, end: number) => Buffer;
   validate?: ValidateFn;
   fetchImpl?: typeof fetch;
   /** one JSON line per request; never the token or a signature */
   log?: (line: Record<string, unknown>) => void;
+  /** verified tokens of this instance; default the module's */
+  tokenCache?: VerifiedTokenCache;
+}
+
+/** Range / If-Range from the header, else from the body parameter of the same name (see FlexAssetRequest). */
+function rangeHeaders(request: FlexAssetRequest): { ok: true; headers: FlexAssetRequest['headers'] } | { ok: false; message: string } {
+  const headers = { ...request.headers };
+  for (const [param, header] of [['Range', 'range'], ['If-Range', 'if-range']] as const) {
+    const value = request.params[param];
+    if (value === undefined || value === '' || headers[header] !== undefined) continue;
+    if (typeof value !== 'string' || value.length > 200) return { ok: false, message: `parameter "${param}" must be sent once, as in the ${param} header (e.g. bytes=0-3899999)` };
+    headers[header] = value;
+  }
+  return { ok: true, headers };
 }
 
 function contentDisposition(name: string): Record<string, string> {
@@ -66,15 +98,20 @@ export async function serveFlexAsset(request: FlexAssetRequest, deps: FlexAssetD
     return errorResponse(status, message, cors);
   };
 
-  // A missing token is refused before anything else, without a call to Twilio.
-  if (request.params.Token === undefined || request.params.Token === null || request.params.Token === '') {
-    return fail(403, 'missing', 'parameter "Token" is required: send the agent\'s Flex token (manager.user.token) in the POST body');
-  }
+  // The token is refused before anything else when missing, too long or not from the body: no call to Twilio.
+  const fromBody = tokenFromBody(request.params.Token, request.headers);
+  if (!fromBody.ok) return fail(fromBody.status, fromBody.reason, fromBody.message);
   const parsed = parseMediaName(request.params.name);
   if (!parsed.ok) return fail(parsed.status, 'name', parsed.message);
+  const withRange = rangeHeaders(request);
+  if (!withRange.ok) return fail(400, 'range', withRange.message);
 
   const tokenStarted = Date.now();
-  const verdict = await checkFlexToken(request.params.Token, request.env, { timeoutMs: config.tokenTimeoutMs, validate: deps.validate });
+  const credentials: TokenCredentials = request.env;
+  const cache = deps.tokenCache ?? instanceTokenCache();
+  const key = VerifiedTokenCache.key(fromBody.token, credentials.ACCOUNT_SID ?? '', credentials.TWILIO_REGION ?? '');
+  const { verdict, source: tokenCache } = await cache.check(key, config.tokenCacheMs, () =>
+    checkFlexToken(fromBody.token, credentials, { timeoutMs: config.tokenTimeoutMs, validate: deps.validate }));
   const tokenMs = Date.now() - tokenStarted;
   if (!verdict.ok) {
     const extra: Record<string, string> = verdict.status === 503 ? { 'Retry-After': '5' } : {};
@@ -87,24 +124,29 @@ export async function serveFlexAsset(request: FlexAssetRequest, deps: FlexAssetD
   if (!entry) {
     return fail(404, 'unknown', `no asset named "${parsed.name}" in this build (parameter "name"), e.g. docs/agent-guide.pdf`, { name: parsed.name, tokenMs });
   }
+  if (entry.notMedia) {
+    return fail(403, 'not-media', new NotMediaError(entry.name).message, { name: entry.name, tokenMs });
+  }
 
-  // What a 200 carries and a 304 repeats (RFC 9110 section 15.4.5).
-  const headers: Record<string, string> = {
-    ...cors,
-    ETag: entry.etag,
+  const decision = decideBytes(entry, withRange.headers, {
     // private: the bytes are for this agent's browser only, never a shared cache.
-    'Cache-Control': `private, ${entry.cacheControl}`,
-    'Last-Modified': entry.lastModified,
-  };
-  if (ifNoneMatchMatches(request.headers['if-none-match'], entry.etag)) {
-    log({ level: 'info', status: 304, name: entry.name, visibility: entry.visibility, identity: verdict.identity, tokenMs });
-    return { status: 304, headers };
+    cacheControl: `private, ${entry.cacheControl}`,
+    always: cors,
+    maxBodyBytes: MAX_RESPONSE_BODY_BYTES,
+    remedy: `ask for byte ranges of at most ${MAX_RESPONSE_BODY_BYTES} bytes (Range: bytes=0-${MAX_RESPONSE_BODY_BYTES - 1}, then the rest), as the plugin client src/client/flex-asset-client.ts does`,
+  });
+  const done = { name: entry.name, visibility: entry.visibility, identity: verdict.identity, tokenMs, tokenCache };
+  if (decision.kind === 'response') {
+    const { status } = decision.response;
+    log({ level: status >= 400 ? 'warn' : 'info', status, ...done });
+    return decision.response;
   }
 
   let body: Buffer;
   let fetchMs = 0;
+  const { start, end } = decision;
   if (entry.visibility === 'private') {
-    body = deps.readPrivate(entry);
+    body = deps.readPrivateRange(entry, start, end);
   } else {
     let baseUrl: string;
     try {
@@ -118,20 +160,16 @@ export async function serveFlexAsset(request: FlexAssetRequest, deps: FlexAssetD
       authToken: request.env.AUTH_TOKEN,
       timeoutMs: config.fetchTimeoutMs,
       fetchImpl: deps.fetchImpl,
+      range: { start, end },
     });
     fetchMs = fetched.ms;
     if (!fetched.ok) return fail(fetched.status, 'fetch', fetched.message, { name: entry.name, tokenMs, fetchMs });
     body = fetched.body;
   }
-  log({ level: 'info', status: 200, name: entry.name, visibility: entry.visibility, identity: verdict.identity, bytes: body.length, tokenMs, fetchMs });
+  log({ level: 'info', status: decision.status, ...done, start, end, bytes: body.length, fetchMs });
   return {
-    status: 200,
-    headers: {
-      ...headers,
-      'Content-Type': entry.contentType,
-      'X-Content-Type-Options': 'nosniff',
-      ...contentDisposition(entry.name),
-    },
+    status: decision.status,
+    headers: { ...decision.headers, 'X-Content-Type-Options': 'nosniff', ...contentDisposition(entry.name) },
     body,
   };
 }

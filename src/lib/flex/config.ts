@@ -15,6 +15,9 @@ export const DEFAULT_ASSET_FETCH_TIMEOUT_MS = 5000;
  * sum must stay below this.
  */
 export const MAX_TOTAL_BOUND_MS = 9000;
+/** How long a warm instance remembers a token IAM verified (never past the token's expiration); 0 turns it off. */
+export const DEFAULT_TOKEN_CACHE_SECONDS = 60;
+export const MAX_TOKEN_CACHE_SECONDS = 300;
 
 export type FlexEnv = ServiceEnv;
 
@@ -22,6 +25,7 @@ export interface FlexConfig {
   allowedOrigins: string[];
   tokenTimeoutMs: number;
   fetchTimeoutMs: number;
+  tokenCacheMs: number;
 }
 
 /** Flex's settings errors are the settings module's (kept under this name for the Flex code that catches them). */
@@ -66,7 +70,13 @@ export function parseFlexConfig(env: FlexEnv): FlexConfig {
       `FLEX_TOKEN_TIMEOUT_MS + FLEX_ASSET_FETCH_TIMEOUT_MS = ${tokenTimeoutMs + fetchTimeoutMs} ms leaves no time to answer within the 10 s Function limit (at most ${MAX_TOTAL_BOUND_MS})`,
     );
   }
-  return { allowedOrigins: parseAllowedOrigins(env.FLEX_ALLOWED_ORIGINS), tokenTimeoutMs, fetchTimeoutMs };
+  const tokenCacheSeconds = wholeNumber('FLEX_TOKEN_CACHE_SECONDS', env.FLEX_TOKEN_CACHE_SECONDS, {
+    fallback: DEFAULT_TOKEN_CACHE_SECONDS,
+    min: 0,
+    max: MAX_TOKEN_CACHE_SECONDS,
+    unit: 'seconds',
+  });
+  return { allowedOrigins: parseAllowedOrigins(env.FLEX_ALLOWED_ORIGINS), tokenTimeoutMs, fetchTimeoutMs, tokenCacheMs: tokenCacheSeconds * 1000 };
 }
 
 /**

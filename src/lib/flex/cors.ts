@@ -12,8 +12,9 @@ export function corsHeaders(origin: string | undefined, allowedOrigins: readonly
   const headers: Record<string, string> = { Vary: 'Origin' };
   if (origin && allowedOrigins.includes(origin)) {
     headers['Access-Control-Allow-Origin'] = origin;
-    // ETag is not a CORS-safelisted response header: without this the plugin cannot keep it for If-None-Match.
-    headers['Access-Control-Expose-Headers'] = 'ETag, Content-Disposition';
+    // None of these is a CORS-safelisted response header: without this the plugin could not keep the ETag for
+    // If-None-Match and If-Range, place a range (Content-Range) or check the whole (Repr-Digest).
+    headers['Access-Control-Expose-Headers'] = 'ETag, Content-Disposition, Content-Range, Accept-Ranges, Repr-Digest';
   }
   return headers;
 }

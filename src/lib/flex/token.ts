@@ -20,7 +20,7 @@ export type ValidateFn = (
 export type TokenFailure = 'missing' | 'invalid' | 'expired' | 'timeout' | 'unreachable' | 'config';
 
 export type TokenVerdict =
-  | { ok: true; identity?: string; workerSid?: string; roles?: string[] }
+  | { ok: true; identity?: string; workerSid?: string; roles?: string[]; /** epoch ms of the token's expiration, when IAM gave one */ expiresAt?: number }
   | { ok: false; status: 403 | 500 | 503 | 504; reason: TokenFailure; message: string };
 
 export type TokenCredentials = Pick<ServiceEnv, 'ACCOUNT_SID' | 'AUTH_TOKEN' | 'API_KEY' | 'API_SECRET' | 'TWILIO_REGION'>;
@@ -52,12 +52,47 @@ export function classifyRejection(rejection: unknown): TokenVerdict {
   return failure(403, 'invalid', `the Flex token was refused${text ? `: ${text}` : ''}`);
 }
 
-/** A token IAM calls valid but whose expiration has passed is refused as well (belt and braces). */
-function expiredResult(result: Record<string, unknown>, now: number): boolean {
+function expirationOf(result: Record<string, unknown>): number | undefined {
   const expiration = result.expiration;
-  if (typeof expiration !== 'string' && typeof expiration !== 'number') return false;
+  if (typeof expiration !== 'string' && typeof expiration !== 'number') return undefined;
   const at = new Date(expiration).getTime();
-  return Number.isFinite(at) && at <= now;
+  return Number.isFinite(at) ? at : undefined;
+}
+
+/**
+ * Longest Token accepted, in characters. A Flex token is a JWT of a few hundred to about two thousand
+ * characters; anything far longer is not one, and is refused before it is sent anywhere (IAM included).
+ */
+export const MAX_TOKEN_CHARS = 8192;
+/** A JWT is base64url segments joined by dots; printable ASCII without spaces is allowed, nothing else. */
+const TOKEN_CHARS = /^[\x21-\x7e]+$/;
+
+export type TokenFromBody = { ok: true; token: string } | { ok: false; status: 400 | 403; reason: TokenFailure | 'url' | 'too-long'; message: string };
+
+/**
+ * The Token parameter, accepted only from a POST body and only when it is plausibly a token. The runtime merges
+ * query and body parameters into one event and gives no URL, so a token sent in the URL (which lands in access
+ * logs and browser history) is recognised by the request: it has no form or JSON body, or a body shorter than the
+ * token itself (Content-Length counts the body only). Checked before any call, so neither a URL token nor a
+ * 5 MB one ever reaches Twilio IAM.
+ */
+export function tokenFromBody(raw: unknown, headers: Record<string, string | string[] | undefined>): TokenFromBody {
+  if (raw === undefined || raw === null || raw === '') {
+    return { ok: false, status: 403, reason: 'missing', message: 'parameter "Token" is required: send the agent\'s Flex token (manager.user.token) in the POST body' };
+  }
+  if (typeof raw !== 'string') return { ok: false, status: 400, reason: 'invalid', message: 'parameter "Token" must be sent once, as a string' };
+  if (raw.length > MAX_TOKEN_CHARS) {
+    return { ok: false, status: 400, reason: 'too-long', message: `parameter "Token" is ${raw.length} characters, longer than any Flex token (at most ${MAX_TOKEN_CHARS}); it was not checked` };
+  }
+  if (!TOKEN_CHARS.test(raw)) return { ok: false, status: 400, reason: 'invalid', message: 'parameter "Token" is not a Flex token (printable characters without spaces only)' };
+  const type = typeof headers['content-type'] === 'string' ? (headers['content-type'] as string).toLowerCase() : '';
+  const length = typeof headers['content-length'] === 'string' ? Number(headers['content-length']) : undefined;
+  const hasBody = /^(application\/x-www-form-urlencoded|application\/json)\s*(;|$)/.test(type);
+  // "Token=" and the token at least; a JSON body needs more ("Token":"..."), so this bound holds for both.
+  if (!hasBody || (length !== undefined && !(length >= raw.length + 'Token='.length))) {
+    return { ok: false, status: 400, reason: 'url', message: 'parameter "Token" must be sent in the POST body (form or JSON), never in the URL: URLs are kept in access logs' };
+  }
+  return { ok: true, token: raw };
 }
 
 export async function checkFlexToken(token: unknown, credentials: TokenCredentials, options: CheckOptions): Promise<TokenVerdict> {
@@ -93,9 +128,12 @@ export async function checkFlexToken(token: unknown, credentials: TokenCredentia
     }
     const result = (outcome.result ?? {}) as Record<string, unknown>;
     if (result.valid !== true) return classifyRejection(typeof result.message === 'string' ? result.message : '');
-    if (expiredResult(result, (options.now ?? Date.now)())) return classifyRejection('Expired token');
+    const expiresAt = expirationOf(result);
+    // A token IAM calls valid but whose expiration has passed is refused as well (belt and braces).
+    if (expiresAt !== undefined && expiresAt <= (options.now ?? Date.now)()) return classifyRejection('Expired token');
     return {
       ok: true,
+      expiresAt,
       identity: typeof result.identity === 'string' ? result.identity : undefined,
       workerSid: typeof result.worker_sid === 'string' ? result.worker_sid : undefined,
       roles: Array.isArray(result.roles) ? result.roles.filter((r): r is string => typeof r === 'string') : undefined,

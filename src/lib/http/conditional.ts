@@ -111,6 +111,17 @@ function clampSuffixRanges(range: string, size: number): string {
     size > 0 && Number(digits) > size ? `${sep}${space}0-` : spec);
 }
 
+/**
+ * If-Range (RFC 9110 13.1.5): an entity tag must match strongly, a date must equal Last-Modified exactly.
+ * Exported so a server that cannot send the whole representation can tell "the representation changed" apart.
+ */
+export function ifRangeMatches(ifRange: string, current: Validators): boolean {
+  const value = ifRange.trim();
+  return value.startsWith('"') || value.startsWith('W/')
+    ? strongMatch(value, current.etag)
+    : parseHttpDate(value) !== undefined && parseHttpDate(value) === parseHttpDate(current.lastModified);
+}
+
 export type RangeVerdict =
   | { outcome: 'full' }
   | { outcome: 'partial'; start: number; end: number }
@@ -127,13 +138,7 @@ export function evaluateRange(headers: RequestHeaders, size: number, current: Va
   const range = header(headers, 'Range');
   if (range === undefined) return { outcome: 'full' };
   const ifRange = header(headers, 'If-Range');
-  if (ifRange !== undefined) {
-    const value = ifRange.trim();
-    const matches = value.startsWith('"') || value.startsWith('W/')
-      ? strongMatch(value, current.etag)
-      : parseHttpDate(value) !== undefined && parseHttpDate(value) === parseHttpDate(current.lastModified);
-    if (!matches) return { outcome: 'full' };
-  }
+  if (ifRange !== undefined && !ifRangeMatches(ifRange, current)) return { outcome: 'full' };
   const parsed = parseRange(size, clampSuffixRanges(range, size), { combine: true });
   if (parsed === -2) return { outcome: 'full' };
   if (parsed === -1) return { outcome: 'unsatisfiable' };

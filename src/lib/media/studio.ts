@@ -1,7 +1,7 @@
 import type { Manifest } from '../manifest';
 import { parseMediaName } from './name';
 import { errorResponse, jsonResponse, PlainResponse } from '../respond';
-import { findEntry, mediaUrl, UnknownMediaError } from './urls';
+import { findEntry, mediaUrl, NotMediaError, UnknownMediaError } from './urls';
 
 /** The answer of /studio/media-url: a few hundred bytes, far below Studio's 64 kB limit on a Function's JSON. */
 export function studioMediaInfo(manifest: Manifest, rawName: unknown, baseUrl: string): PlainResponse {
@@ -11,7 +11,7 @@ export function studioMediaInfo(manifest: Manifest, rawName: unknown, baseUrl: s
     const entry = findEntry(manifest, parsed.name);
     return jsonResponse(200, { url: mediaUrl(manifest, entry.name, baseUrl), version: entry.version, contentType: entry.contentType, bytes: entry.bytes });
   } catch (err) {
-    if (err instanceof UnknownMediaError) return errorResponse(404, err.message);
+    if (err instanceof UnknownMediaError || err instanceof NotMediaError) return errorResponse(err.status, err.message);
     throw err;
   }
 }

@@ -12,6 +12,14 @@ export function lookupEntry(manifest: Manifest, name: string): ManifestEntry | u
   return Object.prototype.hasOwnProperty.call(manifest.entries, name) ? manifest.entries[name] : undefined;
 }
 
+/** A private file declared in media.config.json "notMedia": read by Functions only, so it has no media URL. */
+export class NotMediaError extends Error {
+  readonly status = 403;
+  constructor(readonly mediaName: string) {
+    super(`"${mediaName}" is declared not media in media.config.json ("notMedia"): only Functions read it, it is never served`);
+  }
+}
+
 export function findEntry(manifest: Manifest, name: string): ManifestEntry {
   const entry = lookupEntry(manifest, name);
   if (!entry) throw new UnknownMediaError(name);
@@ -32,6 +40,7 @@ export function stableMediaUrl(baseUrl: string, name: string, version?: string):
  */
 export function mediaUrl(manifest: Manifest, name: string, baseUrl: string): string {
   const entry = findEntry(manifest, name);
+  if (entry.notMedia) throw new NotMediaError(entry.name);
   if (entry.visibility === 'private') return stableMediaUrl(baseUrl, entry.name, entry.version);
   return `${baseUrl}${entry.path}`;
 }
