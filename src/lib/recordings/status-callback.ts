@@ -1,6 +1,6 @@
 import { fetchMedia } from '../fetch/media-fetcher';
 import { FetchEnv, fetchSettingsFrom, FetchSettings } from '../fetch/settings';
-import { isoWithOffset } from '../log';
+import { clip, isoWithOffset } from '../log';
 import { errorResponse, jsonResponse, PlainResponse } from '../respond';
 import { checkSignature, SignedWebhookRequest } from '../webhook-signature';
 import { wavDeclaredBytes } from './model';
@@ -23,18 +23,21 @@ export async function handleRecordingStatus(request: RecordingStatusRequest): Pr
   const { env, log, params } = request;
   const signature = checkSignature({ authToken: env.AUTH_TOKEN, signature: request.signature, url: request.url, params });
   if (!signature.ok) {
-    log({ level: 'warn', event: 'callback_rejected', reason: signature.reason, recordingSid: params.RecordingSid, receivedAt: isoWithOffset(request.receivedAt) });
+    log({ level: 'warn', event: 'callback_rejected', reason: signature.reason, recordingSid: params.RecordingSid && clip(params.RecordingSid), receivedAt: isoWithOffset(request.receivedAt) });
     return errorResponse(signature.status, signature.reason);
   }
   const recordingSid = params.RecordingSid;
   if (!recordingSid || !/^RE[0-9a-fA-F]{32}$/.test(recordingSid)) {
-    return errorResponse(400, `parameter "RecordingSid" ${recordingSid ? `("${recordingSid.slice(0, 40)}") is not a Recording SID` : 'is missing'}`);
+    return errorResponse(400, `parameter "RecordingSid" ${recordingSid ? `("${clip(recordingSid)}") is not a Recording SID` : 'is missing'}`);
   }
-  const status = params.RecordingStatus;
-  if (!status) return errorResponse(400, 'parameter "RecordingStatus" is missing');
+  if (!params.RecordingStatus) return errorResponse(400, 'parameter "RecordingStatus" is missing');
+  // Every value echoed in the answer or the log is bounded: only the known statuses are short by construction.
+  const status = clip(params.RecordingStatus, 32);
+  const callSid = params.CallSid && clip(params.CallSid);
+  const errorCode = params.ErrorCode ? clip(params.ErrorCode, 16) : undefined;
   const base = {
     recordingSid,
-    callSid: params.CallSid,
+    callSid,
     status,
     callbackReceivedAt: isoWithOffset(request.receivedAt),
     ...(params.RecordingDuration ? { durationSeconds: Number(params.RecordingDuration) } : {}),
@@ -42,7 +45,7 @@ export async function handleRecordingStatus(request: RecordingStatusRequest): Pr
   const done = (extra: object = {}) => jsonResponse(200, { recordingSid, status, ...extra });
 
   if (status === 'absent' || status === 'failed') {
-    log({ level: 'warn', event: 'recording_status', ...base, errorCode: params.ErrorCode || undefined, problem: `recording ${status}${params.ErrorCode ? ` with error ${params.ErrorCode}` : ' (no ErrorCode given)'}` });
+    log({ level: 'warn', event: 'recording_status', ...base, errorCode, problem: `recording ${status}${errorCode ? ` with error ${errorCode}` : ' (no ErrorCode given)'}` });
     return done();
   }
   if (status !== 'completed') {
@@ -74,7 +77,7 @@ export async function handleRecordingStatus(request: RecordingStatusRequest): Pr
     receivedAt: request.receivedAt,
     log,
     debug: config.debug,
-    logContext: { recordingSid, callSid: params.CallSid },
+    logContext: { recordingSid, callSid },
   });
   if (!outcome.ok) {
     log({ level: 'warn', event: 'recording_status', ...base, available: false, problem: `the audio could not be fetched: ${outcome.reason}` });
