@@ -56,6 +56,10 @@ export class ByteBudget {
     this.remaining -= bytes;
     return this.remaining >= 0;
   }
+  /** bytes of an attempt that was not kept (cut, timed out, refused) no longer count against the message */
+  giveBack(bytes: number): void {
+    this.remaining += bytes;
+  }
 }
 
 export interface AttemptRecord {
@@ -248,7 +252,8 @@ function readBody(res: http.IncomingMessage, budget: ByteBudget | undefined, pro
     res.destroy();
     return Promise.reject(new FatalFetchError(`media of ${declared} bytes exceeds the ${budget.limit} bytes allowed per message`, res.statusCode));
   }
-  return new Promise((resolve, reject) => {
+  let charged = 0;
+  const read = new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let received = 0;
     res.on('data', (chunk: Buffer) => {
@@ -260,6 +265,7 @@ function readBody(res: http.IncomingMessage, budget: ByteBudget | undefined, pro
         return;
       }
       received += chunk.length;
+      charged += chunk.length;
       if (budget && !budget.take(chunk.length)) {
         reject(new FatalFetchError(`media exceeds the ${budget.limit} bytes allowed per message`, res.statusCode));
         res.destroy();
@@ -274,5 +280,10 @@ function readBody(res: http.IncomingMessage, budget: ByteBudget | undefined, pro
     });
     res.on('error', reject);
     res.on('aborted', () => reject(new Error('ECONNRESET')));
+  });
+  // Only the attempt whose body is kept counts against the message's budget.
+  return read.catch((err: unknown) => {
+    budget?.giveBack(charged);
+    throw err;
   });
 }
