@@ -41,7 +41,10 @@ export interface FetchMediaOptions {
   /** called with each log record (an outcome, and attempts when debug is on) */
   log?: (record: Record<string, unknown>) => void;
   debug?: boolean;
-  /** fields added to every log record, e.g. { messageSid } */
+  /**
+   * fields added to every log record, e.g. { source: 'message', messageSid }; `source` tells the report what the
+   * fetch was for: 'message' (MMS media), 'recording_probe' (status callback), 'recording_archive'
+   */
   logContext?: Record<string, string | number | undefined>;
   /** when the webhook or callback arrived (epoch ms), for the delay figures */
   receivedAt?: number;

@@ -87,7 +87,7 @@ export async function handleInboundMms(request: InboundRequest): Promise<PlainRe
       receivedAt: request.receivedAt,
       log,
       debug: config.debug,
-      logContext: { messageSid: mms.messageSid, index: item.index },
+      logContext: { source: 'message', messageSid: mms.messageSid, index: item.index },
     });
     if (outcome.ok) {
       try {

@@ -77,7 +77,7 @@ export async function handleRecordingStatus(request: RecordingStatusRequest): Pr
     receivedAt: request.receivedAt,
     log,
     debug: config.debug,
-    logContext: { recordingSid, callSid },
+    logContext: { source: 'recording_probe', recordingSid, callSid },
   });
   if (!outcome.ok) {
     log({ level: 'warn', event: 'recording_status', ...base, available: false, problem: `the audio could not be fetched: ${outcome.reason}` });
