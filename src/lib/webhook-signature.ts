@@ -33,7 +33,7 @@ export interface SignedWebhookRequest<Env> {
   /** the URL Twilio called, see webhookUrl */
   url: string;
   env: Env;
-  /** epoch ms when the Function started */
+  /** epoch ms when the request arrived (src/lib/http/arrival.ts); deadlines count from it */
   receivedAt: number;
   log: (record: LogRecord) => void;
 }

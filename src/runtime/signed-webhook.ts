@@ -1,4 +1,5 @@
 import type { ServerlessFunctionSignature } from '@twilio-labs/serverless-runtime-types/types';
+import { requestArrival } from '../lib/http/arrival';
 import { jsonLine } from '../lib/log';
 import { applyResponse, PlainResponse } from '../lib/respond';
 import { postedParams, SignedWebhookRequest, webhookUrl } from '../lib/webhook-signature';
@@ -13,7 +14,7 @@ export function signedWebhook<Env>(
   handle: (request: SignedWebhookRequest<Env>) => Promise<PlainResponse>,
 ): ServerlessFunctionSignature<ServiceEnv & Env, EventOf<Record<string, unknown>>> {
   return async (context, event, callback) => {
-    const receivedAt = Date.now();
+    const receivedAt = requestArrival(requestHeadersOf(event), Date.now());
     const response = await handle({
       params: postedParams(event),
       signature: requestHeadersOf(event)['x-twilio-signature'],

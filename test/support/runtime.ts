@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import twilio from 'twilio';
 import { spawnTwilioRun } from '../../src/local-runtime/twilio-run';
 import { PROJECT_ROOT, sharedBuildDir } from './paths';
 
@@ -114,4 +115,12 @@ export async function startRuntime(options: StartOptions = {}): Promise<RunningR
     throw error;
   }
   return { port, baseUrl, output: () => log, stop };
+}
+
+/**
+ * X-Twilio-Signature for a request to the local runtime, as Twilio makes it: over http://localhost:PORT plus the
+ * path and query it called, and every posted form parameter, keyed with the Auth Token.
+ */
+export function twilioSignature(port: number, pathAndQuery: string, params: Record<string, string> = {}, authToken = TEST_AUTH_TOKEN): string {
+  return twilio.getExpectedTwilioSignature(authToken, `http://localhost:${port}${pathAndQuery}`, params);
 }
