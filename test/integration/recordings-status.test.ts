@@ -101,9 +101,9 @@ describe('POST /recordings/status on the real twilio-run', () => {
     expect(api.host.requests).toHaveLength(0);
   });
 
-  it('a forged signature is a 403 and nothing is fetched', async () => {
+  it('a forged signature is a 400 from the gateway, as deployed, and nothing is fetched', async () => {
     const { res, body } = await callback(completed(re(1)), { forge: true });
-    expect(res.status).toBe(403);
+    expect(res.status).toBe(400);
     expect(body.error).toMatch(/X-Twilio-Signature/);
     expect(api.host.requests).toHaveLength(0);
   });

@@ -75,6 +75,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** port to listen on (e.g. to restart on the same URL); default a free one */
   port?: number;
+  /** twilio-run's default live mode (require cache cleared per request) instead of `npm start`'s */
+  live?: boolean;
 }
 
 /** Starts the real `twilio-run start` on a free loopback port and waits until /health answers. */
@@ -93,6 +95,7 @@ export async function startRuntime(options: StartOptions = {}): Promise<RunningR
     assetsDir: path.join(buildDir, 'assets'),
     envFile,
     detached: true,
+    live: options.live,
   });
   running.add(child);
   let log = '';

@@ -42,3 +42,16 @@ describe('recording status callback: echoed values are bounded', () => {
     expect(JSON.stringify(response.body).length).toBeLessThan(300);
   });
 });
+
+describe('the webhook handlers check the signature themselves too, for a Function deployed public', () => {
+  it('answers a forged signature with 403 and logs the rejection', async () => {
+    const params = { RecordingSid: SID, RecordingStatus: 'completed', RecordingUrl: 'https://api.twilio.com/x' };
+    const logs: LogRecord[] = [];
+    const response = await handleRecordingStatus({
+      params, url: URL, env: { AUTH_TOKEN }, receivedAt: Date.now(), log: (r) => logs.push(r),
+      signature: twilio.getExpectedTwilioSignature('another-token', URL, params),
+    });
+    expect(response.status).toBe(403);
+    expect(logs.map((l) => l.event)).toEqual(['callback_rejected']);
+  });
+});
