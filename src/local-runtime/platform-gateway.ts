@@ -1,5 +1,5 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import twilio from 'twilio';
+import { validateRequest, validateRequestWithBody } from 'twilio/lib/webhooks/webhooks';
 import { ARRIVAL_HEADER, PLATFORM_RUN_LIMIT_MS } from '../lib/http/arrival';
 
 /**
@@ -155,8 +155,8 @@ export function signatureValid(req: IncomingMessage & { body?: unknown }, raw: B
   return options.signatureBaseUrls.some((base) => {
     const url = `${base}${req.url ?? '/'}`;
     return isJson && raw && url.includes('bodySHA256=')
-      ? twilio.validateRequestWithBody(options.authToken!, signature, url, raw.toString('utf8'))
-      : twilio.validateRequest(options.authToken!, signature, url, params);
+      ? validateRequestWithBody(options.authToken!, signature, url, raw.toString('utf8'))
+      : validateRequest(options.authToken!, signature, url, params);
   });
 }
 
