@@ -11,7 +11,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks';
-import { spawnTwilioRun } from '../src/local-runtime/twilio-run';
+import { freePort, spawnTwilioRun } from '../src/local-runtime/twilio-run';
 import type { Manifest } from '../src/lib/manifest';
 import { formatTable } from '../src/lib/text-table';
 import { buildProject, PROJECT_ROOT } from '../src/pipeline/project';
@@ -33,16 +33,6 @@ type Kind = '302' | '304 redirect' | '304 private' | '200 private' | 'webhook';
 const MIX: Kind[] = ['302', '200 private', '304 redirect', '302', '200 private', '304 private', '302', '200 private', '304 redirect', 'webhook'];
 const EXPECTED: Record<Kind, number> = { '302': 302, '304 redirect': 304, '304 private': 304, '200 private': 200, webhook: 200 };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Media that answers 404 for NOT_FOUND_WINDOW_MS after it is first asked for, as fresh Twilio media can. */
 function startMediaHost(): Promise<{ server: http.Server; host: string }> {

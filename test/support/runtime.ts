@@ -1,10 +1,11 @@
 import { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import twilio from 'twilio';
-import { spawnTwilioRun } from '../../src/local-runtime/twilio-run';
+import { freePort, spawnTwilioRun } from '../../src/local-runtime/twilio-run';
+
+export { freePort };
 import { PROJECT_ROOT, sharedBuildDir } from './paths';
 
 export const TEST_ACCOUNT_SID = 'AC00000000000000000000000000000000';
@@ -34,16 +35,6 @@ process.on('exit', () => {
   for (const child of running) killGroup(child, 'SIGKILL');
 });
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export function writeEnvFile(env: Record<string, string>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-env-'));
