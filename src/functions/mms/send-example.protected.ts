@@ -1,5 +1,5 @@
 import type { ServerlessFunctionSignature } from '@twilio-labs/serverless-runtime-types/types';
-import { outboundMms } from '../../lib/media/twiml';
+import { outboundMms } from '../../lib/media/outbound-mms';
 import { applyResponse, errorResponse, jsonResponse } from '../../lib/respond';
 import { loadManifest } from '../../runtime/assets';
 import { baseUrlOf, EventOf, ServiceEnv } from '../../runtime/context';
