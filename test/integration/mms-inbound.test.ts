@@ -63,6 +63,7 @@ describe('POST /mms/inbound on the real twilio-run', () => {
       headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': signature },
       body: new URLSearchParams(params).toString(),
     });
+    await runtime.quiet();
     return { res, messageSid };
   }
 

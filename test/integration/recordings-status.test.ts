@@ -45,7 +45,9 @@ describe('POST /recordings/status on the real twilio-run', () => {
       headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': signature },
       body: new URLSearchParams(params).toString(),
     });
-    return { res, ms: Date.now() - started, body: JSON.parse(res.body.toString()) as Record<string, unknown> };
+    const ms = Date.now() - started;
+    await runtime.quiet();
+    return { res, ms, body: JSON.parse(res.body.toString()) as Record<string, unknown> };
   }
 
   const completed = (sid: string, extra: Record<string, string> = {}) => ({

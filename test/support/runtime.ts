@@ -16,6 +16,11 @@ export interface RunningRuntime {
   baseUrl: string;
   /** everything twilio-run printed so far (stdout and stderr) */
   output(): string;
+  /**
+   * Resolves once nothing new has been printed for a moment: a Function's log lines can reach this process after
+   * its answer, since the pipe and the socket are read independently.
+   */
+  quiet(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -108,7 +113,15 @@ export async function startRuntime(options: StartOptions = {}): Promise<RunningR
     await stop();
     throw error;
   }
-  return { port, baseUrl, output: () => log, stop };
+  const quiet = async () => {
+    const until = Date.now() + 2000;
+    let seen = -1;
+    while (seen !== log.length && Date.now() < until) {
+      seen = log.length;
+      await new Promise((r) => setTimeout(r, 60));
+    }
+  };
+  return { port, baseUrl, output: () => log, quiet, stop };
 }
 
 /**
