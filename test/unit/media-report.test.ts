@@ -1,6 +1,6 @@
 import twilio from 'twilio';
 import { jsonLine, LogRecord } from '../../src/lib/log';
-import { handleInboundMms } from '../../src/lib/mms/inbound';
+import { EMPTY_MESSAGING_TWIML, handleInboundMms } from '../../src/lib/mms/inbound';
 import { buildReport, formatMarkdown, parseLogLines } from '../../src/lib/mms/report';
 import { handleRecordingStatus } from '../../src/lib/recordings/status-callback';
 
@@ -42,5 +42,22 @@ describe('media:report tells message media from recording fetches', () => {
     expect(report.days.reduce((n, d) => n + d.fetches, 0)).toBe(1);
     expect(report.days.every((d) => d.incidents.every((r) => r.messageSid))).toBe(true);
     expect(formatMarkdown(report)).toContain('2 media_fetch line(s) of recordings');
+  });
+});
+
+describe('the inbound webhook\'s TwiML', () => {
+  it('answers the same empty document MessagingResponse writes, without loading it', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const MessagingResponse = require('twilio/lib/twiml/MessagingResponse') as typeof import('twilio/lib/twiml/MessagingResponse');
+    expect(EMPTY_MESSAGING_TWIML).toBe(new MessagingResponse().toString());
+  });
+  it('escapes a configured reply through the builder', async () => {
+    const params = { MessageSid: 'MM2', NumMedia: '0' };
+    const url = 'https://example.twil.io/mms/inbound';
+    const response = await handleInboundMms({
+      params, url, env: { AUTH_TOKEN, MMS_REPLY: 'Thanks <3 & bye' }, receivedAt: Date.now(), log: () => undefined,
+      signature: twilio.getExpectedTwilioSignature(AUTH_TOKEN, url, params),
+    });
+    expect(response.body).toBe('<?xml version="1.0" encoding="UTF-8"?><Response><Message>Thanks &lt;3 &amp; bye</Message></Response>');
   });
 });
