@@ -60,7 +60,7 @@ function rssMb(pid: number | undefined): number {
 
 interface Outcome { kind: Kind; status: number; ms: number }
 
-function send(agent: http.Agent, base: string, port: number, kind: Kind, n: number, ctx: { redirectEtag: string; privateEtag: string; mediaHost: string }): Promise<Outcome> {
+function send(agent: http.Agent, base: string, port: number, kind: Kind, n: number, ctx: { redirectEtag: string; privateEtag: string; mediaHost: string; runTag: string }): Promise<Outcome> {
   const started = Date.now();
   let pathAndQuery = '/media?name=images/logo.png';
   let method = 'GET';
@@ -74,7 +74,7 @@ function send(agent: http.Agent, base: string, port: number, kind: Kind, n: numb
     method = 'POST';
     const params: Record<string, string> = {
       MessageSid: `MM${String(n).padStart(32, '0')}`, AccountSid: ACCOUNT_SID, From: '+15005550006', To: '+15005550001',
-      NumMedia: '1', MediaUrl0: `http://${ctx.mediaHost}/Media/ME${n}`, MediaContentType0: 'image/png',
+      NumMedia: '1', MediaUrl0: `http://${ctx.mediaHost}/Media/${ctx.runTag}-ME${n}`, MediaContentType0: 'image/png',
     };
     body = new URLSearchParams(params).toString();
     headers['Content-Type'] = 'application/x-www-form-urlencoded';
@@ -117,6 +117,7 @@ async function soak(mode: string, live: boolean, total: number, functionsDir: st
   const envDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-soak-env-'));
   const envFile = path.join(envDir, '.env');
   fs.writeFileSync(envFile, `ACCOUNT_SID=${ACCOUNT_SID}\nAUTH_TOKEN=${AUTH_TOKEN}\nMEDIA_ALLOWED_HOSTS=${mediaHost}\n`);
+  process.env.NODE_OPTIONS = [process.env.NODE_OPTIONS, `--require ${path.join(__dirname, 'gc-on-signal.cjs')}`].filter(Boolean).join(' ');
   const child: ChildProcess = spawnTwilioRun({ projectRoot: PROJECT_ROOT, port, functionsDir, assetsDir, envFile, detached: true, live });
   let tail = '';
   const keep = (chunk: Buffer) => (tail = (tail + chunk.toString('utf8')).slice(-4000));
@@ -136,7 +137,8 @@ async function soak(mode: string, live: boolean, total: number, functionsDir: st
     }
     const redirectEtag = await new Promise<string>((resolve) => http.get(`${base}/media?name=images/logo.png`, (res) => { res.resume(); resolve(String(res.headers.etag)); }));
     const manifest = JSON.parse(fs.readFileSync(path.join(assetsDir, 'media-manifest.private.json'), 'utf8')) as Manifest;
-    const ctx = { redirectEtag, privateEtag: manifest.entries['audio/hold-music.wav'].etag, mediaHost };
+    // each run's media URLs are new to the media host, so each webhook meets the 404 window
+    const ctx = { redirectEtag, privateEtag: manifest.entries['audio/hold-music.wav'].etag, mediaHost, runTag: live ? 'live' : 'start' };
 
     const run = async (count: number, offset: number, capMs: number): Promise<{ outcomes: Outcome[]; seconds: number; capped: boolean }> => {
       const outcomes: Outcome[] = [];
@@ -157,19 +159,23 @@ async function soak(mode: string, live: boolean, total: number, functionsDir: st
       return { outcomes, seconds: (Date.now() - started) / 1000, capped };
     };
     await run(WARM_UP, 1_000_000, Infinity);
-    // RSS rises and falls with garbage collection by tens of MB; a leak shows as the level of the last quarter of
-    // the run above that of the first quarter, so growth compares the medians of the two.
-    const samples: number[] = [rssMb(child.pid)];
+    // RSS rises and falls with garbage collection by tens of MB: growth is read after a full collection at the
+    // start and at the end (gc-on-signal.cjs), and the peak from samples taken during the run.
+    const settledRss = async () => {
+      if (child.pid !== undefined && !exited) child.kill('SIGUSR2');
+      await new Promise((r) => setTimeout(r, 1000));
+      return rssMb(child.pid);
+    };
+    const rssStart = await settledRss();
+    const samples: number[] = [rssStart];
     const sampler = setInterval(() => {
       const rss = rssMb(child.pid);
       if (Number.isFinite(rss)) samples.push(rss);
     }, 250);
     const { outcomes, seconds, capped } = await run(total, 0, live ? LIVE_TIME_CAP_MS : Infinity);
     clearInterval(sampler);
-    const quarter = Math.max(1, Math.floor(samples.length / 4));
-    const rssStart = percentile(samples.slice(0, quarter), 50);
-    const rssEnd = percentile(samples.slice(-quarter), 50);
     const rssPeak = Math.max(...samples);
+    const rssEnd = await settledRss();
     const webhooks = outcomes.filter((o) => o.kind === 'webhook');
     const notes: string[] = [];
     if (exited) notes.push(`the runtime died after ${outcomes.length} requests`);
@@ -220,8 +226,8 @@ async function main(): Promise<void> {
       await soak('twilio-run default live mode', true, LIVE_TOTAL, built.functionsDir, built.assetsDir, media.host),
     ];
     const f1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '-');
-    console.log(`Soak: mixed requests (3/10 302, 2/10 304 on the redirect, 1/10 private 304, 3/10 private 200, 1/10 signed webhook with media 404 for ${NOT_FOUND_WINDOW_MS} ms), ${CONCURRENCY} concurrent, after ${WARM_UP} warm-up requests (RSS: median of the samples of each quarter of the run):`);
-    const rows = [['runtime', 'requests', 'req/s', 'p99 ms', 'errors', 'RSS first quarter MB', 'RSS last quarter MB', 'RSS growth MB', 'RSS peak MB', 'webhooks < 10 s', 'note']];
+    console.log(`Soak: mixed requests (3/10 302, 2/10 304 on the redirect, 1/10 private 304, 3/10 private 200, 1/10 signed webhook with media 404 for ${NOT_FOUND_WINDOW_MS} ms), ${CONCURRENCY} concurrent, after ${WARM_UP} warm-up requests (RSS at start and end after a full garbage collection):`);
+    const rows = [['runtime', 'requests', 'req/s', 'p99 ms', 'errors', 'RSS start MB', 'RSS end MB', 'RSS growth MB', 'RSS peak MB', 'webhooks < 10 s', 'note']];
     for (const r of results) {
       rows.push([r.mode, `${r.done}/${r.requested}`, f1(r.done / r.seconds), String(r.p99), String(r.errors), f1(r.rssStart), f1(r.rssEnd), f1(r.rssEnd - r.rssStart), f1(r.rssPeak), `${r.webhooksIn10s}/${r.webhooks}`, r.note || '-']);
     }
