@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as path from 'node:path';
 import { ARRIVAL_HEADER } from '../../src/lib/http/arrival';
 import { request, RawResponse } from '../support/http';
@@ -18,20 +17,6 @@ function expectClean(res: RawResponse): Record<string, unknown> {
   expect(text).not.toContain('node_modules');
   expect(res.headers['content-type']).toMatch(/^application\/json/);
   return JSON.parse(text) as Record<string, unknown>;
-}
-
-/** A request whose body is sent chunked, with no Content-Length. */
-function chunked(url: string, method: string, chunks: Buffer[], headers: Record<string, string> = {}): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers: { ...headers, 'Transfer-Encoding': 'chunked' }, agent: false }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
-    });
-    req.on('error', reject);
-    for (const c of chunks) req.write(c);
-    req.end();
-  });
 }
 
 describe('the local runtime enforces the platform\'s limits, as the deployed gateway does', () => {
@@ -58,7 +43,7 @@ describe('the local runtime enforces the platform\'s limits, as the deployed gat
     const res = await request(url('/diag/limits'), { method: 'GET', body: 'a=1', headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': '3' } });
     expect(res.status).toBe(403);
     expect(expectClean(res).error).toContain('GET request must not have a body');
-    const streamed = await chunked(url('/diag/limits'), 'GET', [Buffer.from('a=1')]);
+    const streamed = await request(url('/diag/limits'), { method: 'GET', chunks: [Buffer.from('a=1')] });
     expect(streamed.status).toBe(403);
   });
 
@@ -67,7 +52,7 @@ describe('the local runtime enforces the platform\'s limits, as the deployed gat
     const declared = await request(url('/diag/limits'), { method: 'POST', body: big, headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
     expect(declared.status).toBe(413);
     expect(expectClean(declared).error).toContain('1048576 bytes');
-    const streamed = await chunked(url('/diag/limits'), 'POST', Array.from({ length: 12 }, () => Buffer.alloc(100 * 1024, 0x61)), { 'Content-Type': 'application/json' });
+    const streamed = await request(url('/diag/limits'), { method: 'POST', chunks: Array.from({ length: 12 }, () => Buffer.alloc(100 * 1024, 0x61)), headers: { 'Content-Type': 'application/json' } });
     expect(streamed.status).toBe(413);
     expectClean(streamed);
     // just under the limit is fine
