@@ -1,6 +1,8 @@
+import type { ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AssetLimitError, formatUsage } from '../pipeline/asset-limits';
-import { buildProject, PROJECT_ROOT } from '../pipeline/project';
+import { buildProject, BuildResult, PROJECT_ROOT } from '../pipeline/project';
 import { spawnTwilioRun } from '../local-runtime/twilio-run';
 import { TypeCheckError } from '../pipeline/typecheck';
 import { preflightDeploy } from '../deploy/preflight';
@@ -11,14 +13,18 @@ function parsePort(raw: string | undefined): number {
   return wholeNumber('PORT', raw, { fallback: 3000, max: 65535 });
 }
 
-async function build(): Promise<ReturnType<typeof buildProject>> {
+function describeBuildError(error: unknown): string {
+  if (error instanceof TypeCheckError) return `Build failed. ${error.message}`;
+  if (error instanceof AssetLimitError) return `Build failed: ${error.message}\n\n${formatUsage(error.check)}\nNothing was written to dist/assets.`;
+  return `${process.argv[2] === 'predeploy' ? 'Deploy check' : 'Build'} failed: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+async function build(): Promise<BuildResult> {
   return buildProject({ log: (line) => console.log(line) });
 }
 
-async function start(): Promise<void> {
-  loadLocalSettings(PROJECT_ROOT);
-  const port = parsePort(process.env.PORT);
-  const result = await build();
+/** The local runtime on the build: twilio-run behind the platform's gateway, serving from loaded modules. */
+function launch(result: BuildResult, port: number): ChildProcess {
   const host = process.env.TWILIO_RUN_HOST ?? '127.0.0.1';
   const child = spawnTwilioRun({
     projectRoot: PROJECT_ROOT,
@@ -30,10 +36,80 @@ async function start(): Promise<void> {
   });
   const shown = host === '0.0.0.0' ? 'localhost' : host;
   console.log(`\nLocal runtime: http://${shown}:${port}/health  (functions from ${path.relative(PROJECT_ROOT, result.functionsDir)})`);
+  return child;
+}
+
+async function start(): Promise<void> {
+  loadLocalSettings(PROJECT_ROOT);
+  const port = parsePort(process.env.PORT);
+  const child = launch(await build(), port);
   const stop = (signal: NodeJS.Signals) => child.kill(signal);
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   child.on('exit', (code) => process.exit(code ?? 0));
+}
+
+/** What a change under these paths can alter in the build. */
+const WATCHED = ['src', 'assets', 'media.config.json', '.env', '.env.local', 'package.json'];
+const REBUILD_DEBOUNCE_MS = 300;
+
+/**
+ * `npm run watch`: `npm start` that rebuilds on every change of the sources, assets or configuration and then
+ * restarts the runtime on the same port. A failed build is printed and the last good build keeps serving.
+ * Restarting (rather than twilio-run's live mode) keeps each run as flat in memory as `npm start`.
+ */
+async function watch(): Promise<void> {
+  loadLocalSettings(PROJECT_ROOT);
+  const port = parsePort(process.env.PORT);
+  let child: ChildProcess | undefined = launch(await build(), port);
+  let stopping = false;
+  const stopChild = () =>
+    new Promise<void>((resolve) => {
+      const current = child;
+      child = undefined;
+      if (!current || current.exitCode !== null || current.signalCode !== null) return resolve();
+      current.once('exit', () => resolve());
+      current.kill('SIGTERM');
+    });
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let pending = false;
+  const rebuild = async () => {
+    if (running) {
+      pending = true;
+      return;
+    }
+    running = true;
+    try {
+      console.log('\nChange detected: rebuilding...');
+      const result = await build();
+      await stopChild();
+      if (!stopping) child = launch(result, port);
+    } catch (error) {
+      console.error(`${describeBuildError(error)}\nStill serving the last good build; waiting for the next change.`);
+    } finally {
+      running = false;
+      if (pending) {
+        pending = false;
+        void rebuild();
+      }
+    }
+  };
+  for (const rel of WATCHED) {
+    const target = path.join(PROJECT_ROOT, rel);
+    if (!fs.existsSync(target)) continue;
+    fs.watch(target, { recursive: fs.statSync(target).isDirectory() }, () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => void rebuild(), REBUILD_DEBOUNCE_MS);
+    });
+  }
+  console.log(`Watching ${WATCHED.join(', ')} for changes.`);
+  const stop = () => {
+    stopping = true;
+    void stopChild().then(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 /** Value of `--name VALUE` or `--name=VALUE` in args. */
@@ -69,7 +145,7 @@ async function predeploy(): Promise<void> {
   }
 }
 
-const commands: Record<string, () => Promise<unknown>> = { build, start, predeploy };
+const commands: Record<string, () => Promise<unknown>> = { build, start, watch, predeploy };
 
 async function main(): Promise<void> {
   const name = process.argv[2] ?? '';
@@ -82,8 +158,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof TypeCheckError) console.error(`Build failed. ${error.message}`);
-  else if (error instanceof AssetLimitError) console.error(`Build failed: ${error.message}\n\n${formatUsage(error.check)}\nNothing was written to dist/assets.`);
-  else console.error(`${process.argv[2] === 'predeploy' ? 'Deploy check' : 'Build'} failed: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(describeBuildError(error));
   process.exit(1);
 });

@@ -38,8 +38,8 @@ export async function main(argv: string[], stdin: NodeJS.ReadableStream = proces
       }
     }
   }
-  const { records, skipped } = parseLogLines(text.split(/\r?\n/));
-  const report = buildReport(records, threshold, skipped);
+  const { records, skipped, recordingFetches } = parseLogLines(text.split(/\r?\n/));
+  const report = buildReport(records, threshold, skipped, recordingFetches);
   if (format === 'json') process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   else if (format === 'csv') process.stdout.write(formatCsv(report));
   else process.stdout.write(formatMarkdown(report));

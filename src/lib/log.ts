@@ -18,6 +18,14 @@ export function isoWithOffset(epochMs: number): string {
   return `${local}${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
 }
 
+/**
+ * An untrusted value fit to echo in a log line or an answer: at most `max` characters, and when cut, how long
+ * it really was, so a caller cannot make a record or a response as large as its request.
+ */
+export function clip(value: string, max = 64): string {
+  return value.length <= max ? value : `${value.slice(0, max)}... (${value.length} characters)`;
+}
+
 /** A URL safe to log: no userinfo, and no query string (signed redirect URLs carry signatures there). */
 export function redactUrl(raw: string): string {
   try {

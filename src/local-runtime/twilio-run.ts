@@ -1,6 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
+import * as esbuild from 'esbuild';
 
 export interface RuntimeOptions {
   projectRoot: string;
@@ -14,14 +16,61 @@ export interface RuntimeOptions {
   stdio?: 'inherit' | 'pipe';
   /** own process group, so a test can stop twilio-run and every child it started in one signal */
   detached?: boolean;
+  /**
+   * twilio-run's default live mode: the require cache is cleared on every request, so each one reloads the
+   * Function and the `twilio` library, and memory grows until the process dies. Off unless asked for (the soak
+   * bench measures it as its baseline); editing is served by `npm run watch` instead.
+   */
+  live?: boolean;
 }
 
-/** Starts the real `twilio-run start` on the build output, with binary bodies working. */
+/** A port free on loopback now: twilio-run asks interactively when its port is taken, so pick one first. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Bundles the gateway preload (TypeScript, sharing src/lib with the Functions) into one CommonJS file for
+ * `node -r`; npm packages stay external and resolve from the project. Written to a temporary name and renamed,
+ * so runtimes started at once (jest workers) never load a half-written file.
+ */
+export function bundleGatewayPreload(projectRoot: string): string {
+  const outDir = path.join(projectRoot, '.build-cache', 'local-runtime');
+  const outfile = path.join(outDir, 'platform-preload.cjs');
+  const temp = `${outfile}.${process.pid}.${Date.now()}.tmp`;
+  fs.mkdirSync(outDir, { recursive: true });
+  esbuild.buildSync({
+    entryPoints: [path.join(__dirname, 'platform-preload.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    packages: 'external',
+    outfile: temp,
+    logLevel: 'silent',
+  });
+  fs.renameSync(temp, outfile);
+  return outfile;
+}
+
+/**
+ * Starts the real `twilio-run start` on the build output, with binary bodies working, behind the platform's
+ * gateway (platform-gateway.ts: limits, protected routes, no stack traces), serving from loaded modules.
+ */
 export function spawnTwilioRun(options: RuntimeOptions): ChildProcess {
   const bin = require.resolve('twilio-run/bin/twilio-run.js', { paths: [options.projectRoot] });
   const args = [
     '-r',
     path.join(__dirname, 'loopback-listen.cjs'),
+    '-r',
+    bundleGatewayPreload(options.projectRoot),
     bin,
     'start',
     '--cwd',
@@ -34,6 +83,8 @@ export function spawnTwilioRun(options: RuntimeOptions): ChildProcess {
     path.relative(options.projectRoot, options.assetsDir) || '.',
     // A forked Function sends its reply over IPC, which turns a Buffer body into JSON.
     '--fork-process=false',
+    // Serve from loaded modules: see RuntimeOptions.live.
+    ...(options.live ? [] : ['--no-live']),
   ];
   const envFile = options.envFile ?? path.join(options.projectRoot, '.env');
   if (fs.existsSync(envFile)) args.push('--env', envFile);

@@ -1,3 +1,4 @@
+import { requestArrival } from '../lib/http/arrival';
 import type {
   Context,
   ServerlessEventObject,
@@ -55,12 +56,13 @@ export function twilioFunction<Params = Record<string, unknown>, Env = ServiceEn
   const log = functionLogger(fn);
   return async (context, event, callback) => {
     const { request, ...params } = event;
+    // Without @twilio/runtime-handler pinned there is no event.request: treat as no headers.
+    const headers = request?.headers ?? {};
     const functionRequest: FunctionRequest<Params, Env> = {
       params: params as Partial<Params>,
-      // Without @twilio/runtime-handler pinned there is no event.request: treat as no headers.
-      headers: request?.headers ?? {},
+      headers,
       context,
-      receivedAt: Date.now(),
+      receivedAt: requestArrival(headers, Date.now()),
       log,
     };
     let response: PlainResponse;

@@ -62,6 +62,7 @@ describe('POST /mms/inbound on the real twilio-run', () => {
       headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': signature },
       body: new URLSearchParams(params).toString(),
     });
+    await runtime.quiet();
     return { res, messageSid };
   }
 
@@ -112,18 +113,18 @@ describe('POST /mms/inbound on the real twilio-run', () => {
     expect(requestsTo(media, '/Media/extra')).toHaveLength(0);
   });
 
-  it('refuses a forged or missing signature with 403 and fetches nothing', async () => {
+  it('refuses a forged or missing signature with 400 before the Function runs (the gateway, as deployed) and fetches nothing', async () => {
     routes.set('/Media/forged', (_req, res) => res.end());
     const { res } = await webhook(['/Media/forged'], { forge: true });
-    expect(res.status).toBe(403);
+    expect(res.status).toBe(400);
     expect(JSON.parse(res.body.toString()).error).toMatch(/header "X-Twilio-Signature" does not match/);
     const missing = await request(`${runtime.baseUrl}/mms/inbound`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
       body: `MessageSid=MMx&NumMedia=1&MediaUrl0=${encodeURIComponent(`${media.url}/Media/forged`)}`,
     });
-    expect(missing.status).toBe(403);
-    expect(JSON.parse(missing.body.toString()).error).toBe('header "X-Twilio-Signature" is missing');
+    expect(missing.status).toBe(400);
+    expect(JSON.parse(missing.body.toString()).error).toBe('/mms/inbound is protected: header "X-Twilio-Signature" is missing');
     expect(requestsTo(media, '/Media/forged')).toHaveLength(0);
   });
 

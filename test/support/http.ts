@@ -12,10 +12,11 @@ export interface RawResponse {
  */
 export function request(
   url: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
+  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer; /** sent chunked, without Content-Length */ chunks?: Buffer[] } = {},
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: options.method ?? 'GET', headers: options.headers, agent: false }, (res) => {
+    const headers = options.chunks ? { ...options.headers, 'Transfer-Encoding': 'chunked' } : options.headers;
+    const req = http.request(url, { method: options.method ?? 'GET', headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
@@ -23,6 +24,7 @@ export function request(
     });
     req.setTimeout(20000, () => req.destroy(new Error(`request to ${url} timed out`)));
     req.on('error', reject);
+    for (const chunk of options.chunks ?? []) req.write(chunk);
     req.end(options.body);
   });
 }

@@ -1,9 +1,11 @@
 import { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawnTwilioRun } from '../../src/local-runtime/twilio-run';
+import twilio from 'twilio';
+import { freePort, spawnTwilioRun } from '../../src/local-runtime/twilio-run';
+
+export { freePort };
 import { PROJECT_ROOT, sharedBuildDir } from './paths';
 
 export const TEST_ACCOUNT_SID = 'AC00000000000000000000000000000000';
@@ -14,6 +16,11 @@ export interface RunningRuntime {
   baseUrl: string;
   /** everything twilio-run printed so far (stdout and stderr) */
   output(): string;
+  /**
+   * Resolves once nothing new has been printed for a moment: a Function's log lines can reach this process after
+   * its answer, since the pipe and the socket are read independently.
+   */
+  quiet(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -33,16 +40,6 @@ process.on('exit', () => {
   for (const child of running) killGroup(child, 'SIGKILL');
 });
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export function writeEnvFile(env: Record<string, string>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-env-'));
@@ -74,6 +71,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** port to listen on (e.g. to restart on the same URL); default a free one */
   port?: number;
+  /** twilio-run's default live mode (require cache cleared per request) instead of `npm start`'s */
+  live?: boolean;
 }
 
 /** Starts the real `twilio-run start` on a free loopback port and waits until /health answers. */
@@ -92,6 +91,7 @@ export async function startRuntime(options: StartOptions = {}): Promise<RunningR
     assetsDir: path.join(buildDir, 'assets'),
     envFile,
     detached: true,
+    live: options.live,
   });
   running.add(child);
   let log = '';
@@ -113,5 +113,21 @@ export async function startRuntime(options: StartOptions = {}): Promise<RunningR
     await stop();
     throw error;
   }
-  return { port, baseUrl, output: () => log, stop };
+  const quiet = async () => {
+    const until = Date.now() + 2000;
+    let seen = -1;
+    while (seen !== log.length && Date.now() < until) {
+      seen = log.length;
+      await new Promise((r) => setTimeout(r, 60));
+    }
+  };
+  return { port, baseUrl, output: () => log, quiet, stop };
+}
+
+/**
+ * X-Twilio-Signature for a request to the local runtime, as Twilio makes it: over http://localhost:PORT plus the
+ * path and query it called, and every posted form parameter, keyed with the Auth Token.
+ */
+export function twilioSignature(port: number, pathAndQuery: string, params: Record<string, string> = {}, authToken = TEST_AUTH_TOKEN): string {
+  return twilio.getExpectedTwilioSignature(authToken, `http://localhost:${port}${pathAndQuery}`, params);
 }

@@ -191,6 +191,36 @@ describe('fetchMedia against scripted hosts', () => {
     expect(media.requests).toHaveLength(1);
   });
 
+  it('charges only a kept attempt to the budget: a cut attempt\'s bytes are given back before the retry', async () => {
+    // the issue's case, scaled down: 3000 bytes declared, cut at 2500, then served whole, within a 5000-byte budget
+    let calls = 0;
+    media.setHandler((_req, res) => {
+      calls += 1;
+      res.writeHead(200, { 'Content-Length': '3000', 'Content-Type': 'image/png' });
+      if (calls === 1) {
+        res.write(Buffer.alloc(2500));
+        setTimeout(() => res.destroy(), 30);
+      } else res.end(Buffer.alloc(3000));
+    });
+    const budget = new ByteBudget(5000);
+    const outcome = await run({ budget });
+    expect(outcome.ok).toBe(true);
+    if (outcome.ok) expect(outcome.body.length).toBe(3000);
+    expect(calls).toBe(2);
+    expect(budget.remaining).toBe(2000);
+  });
+
+  it('gives back the bytes of an attempt cut by its timeout', async () => {
+    media.setHandler((_req, res) => {
+      res.writeHead(200, { 'Content-Length': '3000' });
+      res.write(Buffer.alloc(1000)); // and never more
+    });
+    const budget = new ByteBudget(5000);
+    const outcome = await run({ budget, attemptTimeoutMs: 150, deadlineAt: Date.now() + 600 });
+    expect(outcome.ok).toBe(false);
+    expect(budget.remaining).toBe(5000);
+  });
+
   it('never returns a body shorter than its Content-Length: the cut is retried', async () => {
     let calls = 0;
     media.setHandler((_req, res) => {

@@ -13,6 +13,11 @@ describe('entity tags', () => {
     expect(parseEntityTags('garbage')).toEqual([]);
     expect(parseEntityTags('"a" junk')).toEqual([]);
   });
+  it('accepts empty list elements, as RFC 9110 5.6.1.2 requires of a recipient', () => {
+    expect(parseEntityTags('"x",,"tag"')).toEqual(['"x"', '"tag"']);
+    expect(parseEntityTags(', ,"a" , ,W/"b",')).toEqual(['"a"', 'W/"b"']);
+    expect(parseEntityTags(',')).toEqual([]);
+  });
   it('compares as RFC 9110 8.8.3.2 says', () => {
     // the table of 8.8.3.2
     expect([strongMatch('W/"1"', 'W/"1"'), weakMatch('W/"1"', 'W/"1"')]).toEqual([false, true]);
@@ -85,6 +90,10 @@ describe('evaluatePreconditions (RFC 9110 13.2.2 order)', () => {
       expect(verdict({ 'if-none-match': `W/${current.etag}` })).toEqual(notModified);
       expect(verdict({ 'if-none-match': `"a", "b", ${current.etag}` })).toEqual(notModified);
       expect(verdict({ 'if-none-match': '*' })).toEqual(notModified);
+    });
+    it('matches past empty list elements', () => {
+      expect(verdict({ 'if-none-match': `"x",,${current.etag}` })).toEqual(notModified);
+      expect(verdict({ 'if-none-match': `, ${current.etag}` })).toEqual(notModified);
     });
     it('proceeds when no tag matches', () => {
       expect(verdict({ 'if-none-match': '"a", W/"b"' })).toEqual(proceed);

@@ -1,7 +1,8 @@
 import type { Manifest, ManifestEntry } from '../../src/lib/manifest';
 import { decideMedia, IMMUTABLE, MediaDecision } from '../../src/lib/media/serve';
 import { studioMediaInfo } from '../../src/lib/media/studio';
-import { outboundMms, playTwiml } from '../../src/lib/media/twiml';
+import { outboundMms } from '../../src/lib/media/outbound-mms';
+import { playTwiml } from '../../src/lib/media/twiml';
 import { mediaUrl, stableMediaUrl } from '../../src/lib/media/urls';
 import { FUNCTION_RESPONSE_LIMIT_BYTES, MAX_RESPONSE_BODY_BYTES, RESPONSE_HEADER_MARGIN_BYTES } from '../../src/lib/response-limit';
 

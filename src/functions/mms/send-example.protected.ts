@@ -1,4 +1,4 @@
-import { outboundMms } from '../../lib/media/twiml';
+import { outboundMms } from '../../lib/media/outbound-mms';
 import { errorResponse, jsonResponse } from '../../lib/respond';
 import { loadManifest } from '../../runtime/assets';
 import { baseUrlOf } from '../../runtime/context';

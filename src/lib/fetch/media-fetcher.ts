@@ -41,7 +41,10 @@ export interface FetchMediaOptions {
   /** called with each log record (an outcome, and attempts when debug is on) */
   log?: (record: Record<string, unknown>) => void;
   debug?: boolean;
-  /** fields added to every log record, e.g. { messageSid } */
+  /**
+   * fields added to every log record, e.g. { source: 'message', messageSid }; `source` tells the report what the
+   * fetch was for: 'message' (MMS media), 'recording_probe' (status callback), 'recording_archive'
+   */
   logContext?: Record<string, string | number | undefined>;
   /** when the webhook or callback arrived (epoch ms), for the delay figures */
   receivedAt?: number;
@@ -55,6 +58,10 @@ export class ByteBudget {
   take(bytes: number): boolean {
     this.remaining -= bytes;
     return this.remaining >= 0;
+  }
+  /** bytes of an attempt that was not kept (cut, timed out, refused) no longer count against the message */
+  giveBack(bytes: number): void {
+    this.remaining += bytes;
   }
 }
 
@@ -248,7 +255,8 @@ function readBody(res: http.IncomingMessage, budget: ByteBudget | undefined, pro
     res.destroy();
     return Promise.reject(new FatalFetchError(`media of ${declared} bytes exceeds the ${budget.limit} bytes allowed per message`, res.statusCode));
   }
-  return new Promise((resolve, reject) => {
+  let charged = 0;
+  const read = new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let received = 0;
     res.on('data', (chunk: Buffer) => {
@@ -260,6 +268,7 @@ function readBody(res: http.IncomingMessage, budget: ByteBudget | undefined, pro
         return;
       }
       received += chunk.length;
+      charged += chunk.length;
       if (budget && !budget.take(chunk.length)) {
         reject(new FatalFetchError(`media exceeds the ${budget.limit} bytes allowed per message`, res.statusCode));
         res.destroy();
@@ -274,5 +283,10 @@ function readBody(res: http.IncomingMessage, budget: ByteBudget | undefined, pro
     });
     res.on('error', reject);
     res.on('aborted', () => reject(new Error('ECONNRESET')));
+  });
+  // Only the attempt whose body is kept counts against the message's budget.
+  return read.catch((err: unknown) => {
+    budget?.giveBack(charged);
+    throw err;
   });
 }

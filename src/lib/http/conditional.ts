@@ -27,10 +27,13 @@ function header(headers: RequestHeaders, name: string): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-/** The entity tags of an If-Match / If-None-Match list; "*" stays "*". Commas inside quotes are kept. */
+/**
+ * The entity tags of an If-Match / If-None-Match list; "*" stays "*". Commas inside quotes are kept. Empty list
+ * elements (`"x",,"y"`, a leading or trailing comma) are skipped, as RFC 9110 5.6.1.2 requires of a recipient.
+ */
 export function parseEntityTags(value: string): string[] {
   const tags: string[] = [];
-  const pattern = /\s*(\*|(?:W\/)?"[^"]*")\s*(?:,|$)/gy;
+  const pattern = /[\s,]*(\*|(?:W\/)?"[^"]*")\s*(?:,|$)/gy;
   let match: RegExpExecArray | null;
   while (pattern.lastIndex < value.length && (match = pattern.exec(value)) !== null) tags.push(match[1]);
   return tags;

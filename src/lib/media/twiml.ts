@@ -1,26 +1,11 @@
-import twilio from 'twilio';
+// A subpath, not the whole `twilio` library: loading all of it costs a Function hundreds of ms at every cold start.
+import VoiceResponse from 'twilio/lib/twiml/VoiceResponse';
 import type { Manifest } from '../manifest';
 import { mediaUrl } from './urls';
 
 /** TwiML that plays a prompt from its content-addressed URL. */
 export function playTwiml(manifest: Manifest, name: string, baseUrl: string): string {
-  const response = new twilio.twiml.VoiceResponse();
+  const response = new VoiceResponse();
   response.play(mediaUrl(manifest, name, baseUrl));
   return response.toString();
-}
-
-export interface OutboundMms {
-  to: string;
-  from: string;
-  body?: string;
-  mediaUrl: string[];
-}
-
-/**
- * Parameters of client.messages.create for an MMS carrying logical media names, each resolved to its immutable URL.
- * Twilio allows up to 10 media per message.
- */
-export function outboundMms(manifest: Manifest, baseUrl: string, message: { to: string; from: string; body?: string; media: string[] }): OutboundMms {
-  if (message.media.length === 0 || message.media.length > 10) throw new Error(`an MMS carries 1 to 10 media, got ${message.media.length}`);
-  return { to: message.to, from: message.from, body: message.body, mediaUrl: message.media.map((name) => mediaUrl(manifest, name, baseUrl)) };
 }

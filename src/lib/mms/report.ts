@@ -37,17 +37,33 @@ export interface Report {
   threshold: number;
   days: DaySummary[];
   skippedLines: number;
+  /** media_fetch lines of recordings (callback probes, archive downloads): not message media, left out */
+  recordingFetches: number;
 }
 
-export function parseLogLines(lines: Iterable<string>): { records: FetchRecord[]; skipped: number } {
+/**
+ * A media_fetch line that is not message media: its `source` says so, or, in lines written before `source`
+ * existed, it names a recording and no message.
+ */
+function isRecordingFetch(record: { source?: unknown; recordingSid?: unknown; messageSid?: unknown }): boolean {
+  if (record.source !== undefined) return record.source !== 'message';
+  return record.recordingSid !== undefined && record.messageSid === undefined;
+}
+
+export function parseLogLines(lines: Iterable<string>): { records: FetchRecord[]; skipped: number; recordingFetches: number } {
   const records: FetchRecord[] = [];
   let skipped = 0;
+  let recordingFetches = 0;
   for (const line of lines) {
     if (!line.includes('"media_fetch"')) continue;
     const start = line.indexOf('{');
     const end = line.lastIndexOf('}');
     try {
-      const record = JSON.parse(line.slice(start, end + 1)) as Partial<FetchRecord> & { event?: string };
+      const record = JSON.parse(line.slice(start, end + 1)) as Partial<FetchRecord> & { event?: string; source?: unknown; recordingSid?: unknown };
+      if (record.event === 'media_fetch' && isRecordingFetch(record)) {
+        recordingFetches += 1;
+        continue;
+      }
       if (record.event !== 'media_fetch' || typeof record.webhookReceivedAt !== 'string' || typeof record.mediaUrl !== 'string') {
         skipped += 1;
         continue;
@@ -68,7 +84,7 @@ export function parseLogLines(lines: Iterable<string>): { records: FetchRecord[]
       skipped += 1;
     }
   }
-  return { records, skipped };
+  return { records, skipped, recordingFetches };
 }
 
 /** Nearest-rank percentile. */
@@ -77,7 +93,7 @@ function percentile(sorted: number[], p: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
-export function buildReport(records: FetchRecord[], threshold = 24, skippedLines = 0): Report {
+export function buildReport(records: FetchRecord[], threshold = 24, skippedLines = 0, recordingFetches = 0): Report {
   const byDay = new Map<string, FetchRecord[]>();
   for (const r of records) {
     // The day as the timestamp was written (the runtime's zone, shown with its offset), so days match the logs.
@@ -103,7 +119,7 @@ export function buildReport(records: FetchRecord[], threshold = 24, skippedLines
       incidents,
     };
   });
-  return { threshold, days, skippedLines };
+  return { threshold, days, skippedLines, recordingFetches };
 }
 
 const ms = (v: number | null) => (v === null ? '-' : `${v}`);
@@ -125,6 +141,7 @@ export function formatMarkdown(report: Report): string {
       out.push(`| ${r.messageSid ?? '-'} | ${r.mediaUrl} | ${r.webhookReceivedAt} | ${r.firstAttemptAt ?? '-'} | ${r.endedAt} | ${r.outcome}${r.reason ? ` (${r.reason})` : ''} | ${r.notFoundCount} | ${r.attemptCount} |`);
     }
   }
+  if (report.recordingFetches) out.push('', `${report.recordingFetches} media_fetch line(s) of recordings (status callback probes, archive downloads) are not message media and were left out.`);
   if (report.skippedLines) out.push('', `${report.skippedLines} media_fetch line(s) could not be read and were skipped.`);
   return out.join('\n') + '\n';
 }

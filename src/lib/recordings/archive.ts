@@ -50,7 +50,7 @@ export function twilioRecordingSource(
         deadlineAt: Date.now() + deadlineMs,
         attemptTimeoutMs: deadlineMs,
         log,
-        logContext: { recordingSid: recording.sid },
+        logContext: { source: 'recording_archive', recordingSid: recording.sid },
       }),
     remove: async (sid) => {
       try {

@@ -1,6 +1,6 @@
 import { fetchMedia } from '../fetch/media-fetcher';
 import { FetchEnv, fetchOptionsFor, fetchSettingsOrLog } from '../fetch/settings';
-import { isoWithOffset } from '../log';
+import { clip, isoWithOffset } from '../log';
 import { errorResponse, jsonResponse, PlainResponse } from '../respond';
 import type { SignedWebhookRequest } from '../webhook-signature';
 import { wavDeclaredBytes } from './model';
@@ -24,13 +24,16 @@ export async function handleRecordingStatus(request: RecordingStatusRequest): Pr
   const { env, log, params } = request;
   const recordingSid = params.RecordingSid;
   if (!recordingSid || !/^RE[0-9a-fA-F]{32}$/.test(recordingSid)) {
-    return errorResponse(400, `parameter "RecordingSid" ${recordingSid ? `("${recordingSid.slice(0, 40)}") is not a Recording SID` : 'is missing'}`);
+    return errorResponse(400, `parameter "RecordingSid" ${recordingSid ? `("${clip(recordingSid)}") is not a Recording SID` : 'is missing'}`);
   }
-  const status = params.RecordingStatus;
-  if (!status) return errorResponse(400, 'parameter "RecordingStatus" is missing');
+  if (!params.RecordingStatus) return errorResponse(400, 'parameter "RecordingStatus" is missing');
+  // Every value echoed in the answer or the log is bounded: only the known statuses are short by construction.
+  const status = clip(params.RecordingStatus, 32);
+  const callSid = params.CallSid && clip(params.CallSid);
+  const errorCode = params.ErrorCode ? clip(params.ErrorCode, 16) : undefined;
   const base = {
     recordingSid,
-    callSid: params.CallSid,
+    callSid,
     status,
     callbackReceivedAt: isoWithOffset(request.receivedAt),
     ...(params.RecordingDuration ? { durationSeconds: Number(params.RecordingDuration) } : {}),
@@ -38,7 +41,7 @@ export async function handleRecordingStatus(request: RecordingStatusRequest): Pr
   const done = (extra: object = {}) => jsonResponse(200, { recordingSid, status, ...extra });
 
   if (status === 'absent' || status === 'failed') {
-    log({ level: 'warn', event: 'recording_status', ...base, errorCode: params.ErrorCode || undefined, problem: `recording ${status}${params.ErrorCode ? ` with error ${params.ErrorCode}` : ' (no ErrorCode given)'}` });
+    log({ level: 'warn', event: 'recording_status', ...base, errorCode, problem: `recording ${status}${errorCode ? ` with error ${errorCode}` : ' (no ErrorCode given)'}` });
     return done();
   }
   if (status !== 'completed') {
@@ -59,7 +62,7 @@ export async function handleRecordingStatus(request: RecordingStatusRequest): Pr
     url: `${params.RecordingUrl}.wav`,
     probeBytes: WAV_HEADER_BYTES,
     log,
-    logContext: { recordingSid, callSid: params.CallSid },
+    logContext: { source: 'recording_probe', recordingSid, callSid },
   });
   if (!outcome.ok) {
     log({ level: 'warn', event: 'recording_status', ...base, available: false, problem: `the audio could not be fetched: ${outcome.reason}` });

@@ -1,0 +1,291 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { validateRequest, validateRequestWithBody } from 'twilio/lib/webhooks/webhooks';
+import { ARRIVAL_HEADER, PLATFORM_RUN_LIMIT_MS } from '../lib/http/arrival';
+
+/**
+ * The deployed platform's gateway in front of twilio-run, which enforces none of its limits: a local run that
+ * passes would otherwise prove nothing about them. Each limit answers with the status the platform documents
+ * (Function Request Flow page: GET with a body 403, over 10 s 504, bad signature on a protected Function 400);
+ * where the docs give no status, the one a gateway would use (413, 405, 502). Every answer of the gateway is
+ * JSON naming the rule, and no answer of the runtime may carry a stack trace or a file path.
+ * Hand-written: no library emulates Twilio's gateway; request bodies are parsed by twilio-run's own body-parser.
+ */
+export interface GatewayLimits {
+  /** request line, headers and body (platform: 1 MB including headers and cookies) */
+  requestBytes: number;
+  /** a Function's response body (platform: 4 MB) */
+  responseBytes: number;
+  /** from arrival to a Function's answer (platform: 10 s, then 504) */
+  runMs: number;
+  /** form parameters of one request (body-parser's default, what twilio-run accepts) */
+  parameters: number;
+}
+
+export const PLATFORM_LIMITS: GatewayLimits = {
+  requestBytes: 1024 * 1024,
+  responseBytes: 4 * 1024 * 1024,
+  runMs: PLATFORM_RUN_LIMIT_MS,
+  parameters: 1000,
+};
+
+export const ALLOWED_METHODS = ['GET', 'POST', 'OPTIONS'];
+
+export interface Route {
+  type: 'function' | 'asset';
+  access: 'public' | 'protected' | 'private';
+}
+
+export interface BodyParsers {
+  urlencoded(options: object): Middleware;
+  json(options: object): Middleware;
+  raw(options: object): Middleware;
+}
+type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
+
+export interface GatewayOptions {
+  /** the route of a path (exact match, as twilio-run looks it up), or undefined when there is none */
+  route(pathname: string): Route | undefined;
+  authToken?: string;
+  /** base URLs a signature may have been made for, e.g. http://localhost:PORT and WEBHOOK_BASE_URL */
+  signatureBaseUrls: string[];
+  /** strings that must never appear in an answer: the project folder, the build folders, the temp folder */
+  privatePaths: string[];
+  bodyParser: BodyParsers;
+  limits?: Partial<GatewayLimits>;
+  /** where the gateway reports what it hid from a caller (the local runtime's terminal) */
+  log?: (line: string) => void;
+}
+
+interface Refusal {
+  status: number;
+  error: string;
+  headers?: Record<string, string>;
+}
+
+const STACK_LINE = /^\s*at .+(?::\d+:\d+\)?|\(native\)|\(<anonymous>\))\s*$/m;
+
+/** A body the caller must not see: a stack trace, or a path on this machine. */
+export function leaksInternals(body: string, privatePaths: string[]): boolean {
+  return STACK_LINE.test(body) || /"stack"\s*:/.test(body) || /node_modules[\\/]/.test(body) || privatePaths.some((p) => p && body.includes(p));
+}
+
+function headerBytes(req: IncomingMessage): number {
+  // request line + each "name: value\r\n" + the blank line
+  let bytes = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`.length + 2;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) bytes += Buffer.byteLength(req.rawHeaders[i]) + Buffer.byteLength(req.rawHeaders[i + 1]) + 4;
+  return bytes;
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+}
+
+function pathnameOf(url: string | undefined): string {
+  const raw = url ?? '/';
+  const end = raw.search(/[?#]/);
+  return end === -1 ? raw : raw.slice(0, end);
+}
+
+/** The request line and headers, before any body is read. */
+export function checkRequest(req: IncomingMessage, limits: GatewayLimits): Refusal | undefined {
+  const method = req.method ?? '';
+  if (!ALLOWED_METHODS.includes(method)) {
+    return { status: 405, error: `method ${method} is not supported: Functions and Assets answer ${ALLOWED_METHODS.join(', ')} only`, headers: { Allow: ALLOWED_METHODS.join(', ') } };
+  }
+  if (method === 'GET' && hasBody(req)) return { status: 403, error: 'a GET request must not have a body (header "Content-Length" or "Transfer-Encoding")' };
+  const declared = Number(req.headers['content-length'] ?? 0);
+  const head = headerBytes(req);
+  if (head > limits.requestBytes || (Number.isFinite(declared) && head + declared > limits.requestBytes)) {
+    return { status: 413, error: `the request is over the ${limits.requestBytes} bytes allowed, headers and cookies included` };
+  }
+  return undefined;
+}
+
+const BODY_ERRORS: Record<string, (limits: GatewayLimits) => Refusal> = {
+  'entity.too.large': (l) => ({ status: 413, error: `the request is over the ${l.requestBytes} bytes allowed, headers and cookies included` }),
+  'entity.parse.failed': () => ({ status: 400, error: 'the body is not valid JSON (header "Content-Type" says application/json)' }),
+  'parameters.too.many': (l) => ({ status: 413, error: `the body has more than ${l.parameters} form parameters` }),
+  'encoding.unsupported': () => ({ status: 415, error: 'header "Content-Encoding" names an encoding the runtime does not decode' }),
+  'charset.unsupported': () => ({ status: 415, error: 'header "Content-Type" names a charset the runtime does not decode' }),
+};
+
+/**
+ * Reads and parses the body with twilio-run's own parsers (same options, so the event is what twilio-run would
+ * build), bounded by what the headers left of the request limit. body-parser marks the request parsed, so
+ * twilio-run's parsers skip it. The raw bytes are kept for JSON signature checks (bodySHA256).
+ */
+function readBody(req: IncomingMessage, res: ServerResponse, options: GatewayOptions, limits: GatewayLimits): Promise<{ refusal?: Refusal; raw?: Buffer }> {
+  const limit = Math.max(0, limits.requestBytes - headerBytes(req));
+  let raw: Buffer | undefined;
+  const verify = (_req: unknown, _res: unknown, buf: Buffer) => (raw = buf);
+  const parsers = [
+    options.bodyParser.urlencoded({ extended: false, limit, parameterLimit: limits.parameters, verify }),
+    options.bodyParser.json({ limit, verify }),
+    // Any other body is only counted against the limit: the platform passes JSON and form bodies only.
+    options.bodyParser.raw({ type: () => true, limit }),
+  ];
+  return new Promise((resolve) => {
+    const next = (index: number) => (err?: unknown) => {
+      if (err) {
+        const type = (err as { type?: string }).type ?? '';
+        const refusal = BODY_ERRORS[type]?.(limits) ?? { status: 400, error: 'the request body could not be read' };
+        resolve({ refusal });
+        return;
+      }
+      if (index === parsers.length) {
+        const parsed = req as IncomingMessage & { body?: unknown };
+        if (Buffer.isBuffer(parsed.body)) parsed.body = {};
+        resolve({ raw });
+        return;
+      }
+      parsers[index](req, res, next(index + 1));
+    };
+    next(0)();
+  });
+}
+
+/** X-Twilio-Signature over the URL called and the posted form parameters, or the raw body for JSON. */
+export function signatureValid(req: IncomingMessage & { body?: unknown }, raw: Buffer | undefined, options: GatewayOptions): boolean {
+  const header = req.headers['x-twilio-signature'];
+  const signature = Array.isArray(header) ? header[0] : header;
+  if (!signature || !options.authToken) return false;
+  const isJson = /^application\/json/i.test(req.headers['content-type'] ?? '');
+  const params = req.method === 'POST' && !isJson && req.body && typeof req.body === 'object' ? (req.body as Record<string, string>) : {};
+  return options.signatureBaseUrls.some((base) => {
+    const url = `${base}${req.url ?? '/'}`;
+    return isJson && raw && url.includes('bodySHA256=')
+      ? validateRequestWithBody(options.authToken!, signature, url, raw.toString('utf8'))
+      : validateRequest(options.authToken!, signature, url, params);
+  });
+}
+
+/**
+ * Watches what goes out: a Function's answer over the response limit, or one that leaks internals, is replaced
+ * before a byte is sent; after `runMs` from arrival an unanswered Function gets 504 and whatever it sends later
+ * is dropped (deployed, it would have been stopped).
+ */
+class ResponseGuard {
+  private done = false;
+  private timer?: NodeJS.Timeout;
+  private readonly write: ServerResponse['write'];
+  private readonly end: ServerResponse['end'];
+
+  constructor(private readonly req: IncomingMessage, private readonly res: ServerResponse, private readonly route: Route | undefined, private readonly options: GatewayOptions, private readonly limits: GatewayLimits) {
+    this.write = res.write;
+    this.end = res.end;
+    const guard = this;
+    res.write = function write(this: ServerResponse, chunk: unknown, ...rest: unknown[]): boolean {
+      if (guard.done) return true;
+      if (!res.headersSent && guard.intercept(chunk, false)) return true;
+      return (guard.write as (...args: unknown[]) => boolean).call(res, chunk, ...rest);
+    } as ServerResponse['write'];
+    res.end = function end(this: ServerResponse, chunk?: unknown, ...rest: unknown[]): ServerResponse {
+      if (guard.done) return res;
+      if (!res.headersSent && typeof chunk !== 'function' && guard.intercept(chunk, true)) return res;
+      guard.finish();
+      return (guard.end as (...args: unknown[]) => ServerResponse).call(res, chunk, ...rest);
+    } as ServerResponse['end'];
+    res.once('close', () => this.finish());
+    if (route?.type === 'function') {
+      this.timer = setTimeout(() => this.timeout(), limits.runMs);
+      this.timer.unref();
+    }
+  }
+
+  /** true when the chunk was replaced by an answer of the gateway */
+  private intercept(chunk: unknown, last: boolean): boolean {
+    const size = chunk === undefined || chunk === null ? 0 : typeof chunk === 'string' ? Buffer.byteLength(chunk) : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? chunk.length : 0;
+    const declared = Number(this.res.getHeader('content-length') ?? NaN);
+    if (this.route?.type === 'function' && (size > this.limits.responseBytes || declared > this.limits.responseBytes)) {
+      this.options.log?.(`${this.req.method} ${pathnameOf(this.req.url)}: the Function's response of ${Number.isFinite(declared) ? declared : size} bytes is over the platform's ${this.limits.responseBytes}; answered 502`);
+      this.answer({ status: 502, error: `the Function's response is over the ${this.limits.responseBytes} bytes allowed` });
+      return true;
+    }
+    if (last && this.res.statusCode >= 400 && size > 0) {
+      const text = Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : String(chunk);
+      if (leaksInternals(text, this.options.privatePaths)) {
+        this.options.log?.(`${this.req.method} ${pathnameOf(this.req.url)}: answered ${this.res.statusCode} without the details the runtime produced:\n${text.slice(0, 4000)}`);
+        const failed = this.route?.type === 'function' && this.res.statusCode >= 500;
+        this.answer({ status: this.res.statusCode, error: failed ? 'the Function failed; the local runtime\'s output has the details' : 'the request failed; the local runtime\'s output has the details' });
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private timeout(): void {
+    if (this.done) return;
+    this.options.log?.(`${this.req.method} ${pathnameOf(this.req.url)}: no answer ${this.limits.runMs} ms after the request arrived; answered 504`);
+    if (this.res.headersSent) {
+      this.finish();
+      this.res.destroy();
+      return;
+    }
+    this.answer({ status: 504, error: `the Function did not answer within ${this.limits.runMs} ms of the request's arrival` });
+  }
+
+  private finish(): void {
+    this.done = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  /** The gateway's own answer; afterwards the response ignores everything the Function still does with it. */
+  answer(refusal: Refusal): void {
+    if (this.done) return;
+    const { res } = this;
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    const body = JSON.stringify({ error: refusal.error, status: refusal.status });
+    res.statusCode = refusal.status;
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Content-Length', Buffer.byteLength(body));
+    for (const [name, value] of Object.entries(refusal.headers ?? {})) res.setHeader(name, value);
+    // A request refused before its body was read: close rather than read a body we refused.
+    if (!this.req.complete && refusal.status === 413) res.setHeader('Connection', 'close');
+    this.finish();
+    (this.end as (chunk: string) => ServerResponse).call(res, body);
+    const mute = () => res;
+    res.setHeader = mute as unknown as ServerResponse['setHeader'];
+    res.removeHeader = () => undefined;
+    res.writeHead = mute as unknown as ServerResponse['writeHead'];
+  }
+}
+
+/** Wraps twilio-run's request listener with the platform's gateway. */
+export function platformGateway(listener: RequestListener, options: GatewayOptions): RequestListener {
+  const limits = { ...PLATFORM_LIMITS, ...options.limits };
+  return (req, res) => {
+    const arrival = Date.now();
+    stampArrival(req, arrival);
+    const route = options.route(pathnameOf(req.url));
+    const guard = new ResponseGuard(req, res, route, options, limits);
+    const refusal = checkRequest(req, limits);
+    if (refusal) {
+      guard.answer(refusal);
+      return;
+    }
+    const proceed = (raw?: Buffer) => {
+      const preflight = req.method === 'OPTIONS'; // answered by the platform itself, never signature-checked
+      if (route?.access === 'protected' && !preflight && !signatureValid(req, raw, options)) {
+        const why = !options.authToken ? 'AUTH_TOKEN is not set in the env file, so no signature can be valid' : req.headers['x-twilio-signature'] ? 'header "X-Twilio-Signature" does not match this request' : 'header "X-Twilio-Signature" is missing';
+        guard.answer({ status: 400, error: `${pathnameOf(req.url)} is protected: ${why}` });
+        return;
+      }
+      listener(req, res);
+    };
+    if (req.method !== 'POST') {
+      proceed();
+      return;
+    }
+    readBody(req, res, options, limits).then(({ refusal: bad, raw }) => (bad ? guard.answer(bad) : proceed(raw)), () => guard.answer({ status: 400, error: 'the request body could not be read' }));
+  };
+}
+
+function stampArrival(req: IncomingMessage, arrival: number): void {
+  // Replaces any value the client sent: only the gateway knows when the request arrived.
+  const raw = req.rawHeaders;
+  for (let i = raw.length - 2; i >= 0; i -= 2) if (raw[i].toLowerCase() === ARRIVAL_HEADER) raw.splice(i, 2);
+  raw.push(ARRIVAL_HEADER, String(arrival));
+  req.headers[ARRIVAL_HEADER] = String(arrival);
+}

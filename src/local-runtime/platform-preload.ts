@@ -1,0 +1,78 @@
+/**
+ * Preloaded (node -r, bundled by twilio-run.ts) into the twilio-run process: puts platform-gateway.ts in front of
+ * twilio-run's Express app. Everything is read from twilio-run's own command line (--cwd, --port, --env,
+ * --functions-folder, --assets-folder), so the gateway sees exactly the service twilio-run serves, and the
+ * routes come from the same serverless-api scan twilio-run makes.
+ */
+import * as fs from 'node:fs';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseEnv } from 'node:util';
+import { baseUrlFrom } from '../lib/settings';
+import { BodyParsers, platformGateway, Route } from './platform-gateway';
+
+// The module object itself (not an import namespace copy), so createServer can be replaced on it.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const http = require('node:http') as typeof import('node:http');
+
+function flag(name: string): string | undefined {
+  const argv = process.argv;
+  for (let i = 0; i < argv.length; i += 1) {
+    if (argv[i] === name) return argv[i + 1];
+    if (argv[i].startsWith(`${name}=`)) return argv[i].slice(name.length + 1);
+  }
+  return undefined;
+}
+
+const log = (line: string) => process.stderr.write(`[local runtime] ${line}\n`);
+const cwd = path.resolve(flag('--cwd') ?? process.cwd());
+const port = flag('--port') ?? '3000';
+const functionsFolder = flag('--functions-folder') ?? 'functions';
+const assetsFolder = flag('--assets-folder') ?? 'assets';
+const envFile = flag('--env');
+const env: NodeJS.Dict<string> = envFile && fs.existsSync(envFile) ? parseEnv(fs.readFileSync(envFile, 'utf8')) : {};
+
+// twilio-run's route scan from its own folder, and the body parser of the runtime handler it loads (its /dev entry).
+const fromTwilioRun = createRequire(process.argv[1] ?? path.join(cwd, 'package.json'));
+const fromHandler = createRequire(createRequire(path.join(cwd, 'package.json')).resolve('@twilio/runtime-handler/dev'));
+const bodyParser = fromHandler('body-parser') as BodyParsers;
+
+interface ScannedRoute { path: string; access: Route['access'] }
+const routes = new Map<string, Route>();
+const scanned = (fromTwilioRun('@twilio-labs/serverless-api') as {
+  fsHelpers: { getListOfFunctionsAndAssets(cwd: string, config: object): Promise<{ functions: ScannedRoute[]; assets: ScannedRoute[] }> };
+}).fsHelpers
+  .getListOfFunctionsAndAssets(cwd, { functionsFolderNames: [functionsFolder], assetsFolderNames: [assetsFolder] })
+  .then(({ functions, assets }) => {
+    for (const fn of functions) routes.set(fn.path, { type: 'function', access: fn.access });
+    for (const asset of assets) routes.set(asset.path, { type: 'asset', access: asset.access });
+  })
+  .catch((err: unknown) => log(`could not list the Functions and Assets: ${(err as Error).message}`));
+
+const localBase = `http://localhost:${port}`;
+const signatureBaseUrls = [...new Set([env.WEBHOOK_BASE_URL ? baseUrlFrom(env, 'WEBHOOK_BASE_URL') : localBase, localBase, `http://127.0.0.1:${port}`])];
+
+const original = http.createServer;
+http.createServer = function createServer(this: unknown, ...args: unknown[]) {
+  const index = args.findIndex((a) => typeof a === 'function');
+  const app = args[index] as (RequestListener & { handle?: unknown }) | undefined;
+  if (app && typeof app.handle === 'function') {
+    const gateway = platformGateway(app, {
+      route: (pathname) => routes.get(pathname),
+      authToken: env.AUTH_TOKEN,
+      signatureBaseUrls,
+      privatePaths: [cwd, path.resolve(cwd, functionsFolder), path.resolve(cwd, assetsFolder), `${os.tmpdir()}${path.sep}`, `${os.homedir()}${path.sep}`],
+      bodyParser,
+      log,
+    });
+    // Routes are listed before twilio-run listens; waiting here only matters for a request in the first instant.
+    args[index] = (req: IncomingMessage, res: ServerResponse) => void scanned.then(() => gateway(req, res));
+  }
+  return (original as (...a: unknown[]) => Server).apply(this, args);
+} as typeof http.createServer;
+
+// Deployed, a Function's stray rejection fails that one invocation (which then times out); it must not stop
+// the whole local runtime and every request in flight with it.
+process.on('unhandledRejection', (reason) => log(`a Function left a promise rejection unhandled: ${reason instanceof Error ? reason.message : String(reason)}`));
