@@ -24,15 +24,27 @@ function deploy() {
   try {
     tsx = require.resolve('tsx/cli', { paths: [__dirname] });
   } catch {
-    throw new Error('Deploy refused, nothing was uploaded: the project\'s tools are not installed. Run `npm install`, then deploy again.');
+    throw new Error(
+      "Deploy refused, nothing was uploaded: the project's tools are not installed. Run `npm install`, then deploy again.",
+    );
   }
   // The deploy's own arguments follow `--`: the preflight checks the --runtime and --env they may override.
-  const args = [tsx, path.join(__dirname, 'src', 'commands', 'cli.ts'), 'predeploy', '--config-runtime', runtime, '--', ...process.argv.slice(2)];
+  const args = [
+    tsx,
+    path.join(__dirname, 'src', 'commands', 'cli.ts'),
+    'predeploy',
+    '--config-runtime',
+    runtime,
+    '--',
+    ...process.argv.slice(2),
+  ];
   // The build's progress goes to stderr, so `--output-format json` keeps a clean stdout.
   const result = spawnSync(process.execPath, args, { cwd: __dirname, stdio: ['ignore', 2, 'pipe'], encoding: 'utf8' });
   if (result.status !== 0) {
     const why = (result.stderr || String(result.error || `exit ${result.status}`)).trim();
-    throw new Error(`Deploy refused, nothing was uploaded:\n${why}\nFix the above, then deploy again (\`npm run build\` runs the build on its own).`);
+    throw new Error(
+      `Deploy refused, nothing was uploaded:\n${why}\nFix the above, then deploy again (\`npm run build\` runs the build on its own).`,
+    );
   }
   deploySettings = { ...folders, runtime };
   return deploySettings;

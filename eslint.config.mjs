@@ -17,7 +17,10 @@ export default tseslint.config(
   {
     rules: {
       // a leading underscore marks a parameter or binding kept on purpose (an interface's, a key left out)
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
       // an async method that does not await still turns a throw into a rejection, as its interface promises
       '@typescript-eslint/require-await': 'off',
     },
@@ -26,7 +29,11 @@ export default tseslint.config(
     // plain JavaScript (configs, the runtime preload): Node's CommonJS, not type-checked
     files: ['**/*.js', '**/*.cjs', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
-    languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: globals.node, sourceType: 'commonjs' },
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      globals: globals.node,
+      sourceType: 'commonjs',
+    },
     rules: { ...tseslint.configs.disableTypeChecked.rules, '@typescript-eslint/no-require-imports': 'off' },
   },
   { files: ['**/*.mjs'], languageOptions: { sourceType: 'module' } },

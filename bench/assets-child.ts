@@ -5,12 +5,20 @@ import { scanAssets } from '../src/pipeline/asset-scan';
 import { stageAssets } from '../src/pipeline/asset-stage';
 import { HashCache } from '../src/pipeline/hash-cache';
 
-async function stage(src: string, out: string, cacheFile: string): Promise<{ ms: number; hashed: number; violations: number }> {
+async function stage(
+  src: string,
+  out: string,
+  cacheFile: string,
+): Promise<{ ms: number; hashed: number; violations: number }> {
   const started = process.hrtime.bigint();
   const scan = scanAssets(src);
   const check = checkAssets(scan, resolveLimits({}), 1);
   const result = await stageAssets({ scan, outDir: out, cachePolicy: [], hashCache: new HashCache(cacheFile) });
-  return { ms: Number(process.hrtime.bigint() - started) / 1e6, hashed: result.hashed, violations: check.violations.length };
+  return {
+    ms: Number(process.hrtime.bigint() - started) / 1e6,
+    hashed: result.hashed,
+    violations: check.violations.length,
+  };
 }
 
 async function main(): Promise<void> {

@@ -76,7 +76,11 @@ try {
   fs.rmSync(cpOut, { recursive: true, force: true });
   spawnSync('sync', { stdio: 'inherit' });
   const tsx = require.resolve('tsx/cli');
-  const child = spawnSync(process.execPath, [tsx, path.join(__dirname, 'assets-child.ts'), src, out, path.join(dir, 'hashes.json')], { encoding: 'utf8' });
+  const child = spawnSync(
+    process.execPath,
+    [tsx, path.join(__dirname, 'assets-child.ts'), src, out, path.join(dir, 'hashes.json')],
+    { encoding: 'utf8' },
+  );
   if (child.status !== 0) throw new Error(`build child failed: ${child.stderr}`);
   const result = JSON.parse(child.stdout.trim().split('\n').pop()!) as {
     full: { ms: number; hashed: number; violations: number };

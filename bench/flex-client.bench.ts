@@ -18,7 +18,10 @@ const ROUNDS = 5;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
-  const build = await buildWithLargeAssets({ 'docs/bench.protected.pdf': 20_000_000, 'docs/atlas.protected.pdf': 25_000_000 });
+  const build = await buildWithLargeAssets({
+    'docs/bench.protected.pdf': 20_000_000,
+    'docs/atlas.protected.pdf': 25_000_000,
+  });
   const manifest = parseManifest(fs.readFileSync(path.join(build.dir, 'assets', MANIFEST_FILE_NAME), 'utf8'));
   const asset = manifest.entries['docs/bench.pdf'];
   const atlas = manifest.entries['docs/atlas.pdf'];
@@ -63,11 +66,31 @@ async function main(): Promise<void> {
     }
     const c = median(client);
     const f = median(floor);
-    console.log(`Plugin client vs one plain GET, ${asset.bytes} bytes protected asset, Chromium against twilio-run, median of ${ROUNDS}:`);
-    console.log(formatTable([
-      ['what', 'client (ms)', 'plain GET (ms)', 'ratio client/GET', 'target', 'requests per download', 'IAM calls per download'],
-      ['20 MB protected', c.toFixed(0), f.toFixed(0), (c / f).toFixed(2), '<= 1.50', String(requests), String(Math.max(...iamPerDownload))],
-    ]));
+    console.log(
+      `Plugin client vs one plain GET, ${asset.bytes} bytes protected asset, Chromium against twilio-run, median of ${ROUNDS}:`,
+    );
+    console.log(
+      formatTable([
+        [
+          'what',
+          'client (ms)',
+          'plain GET (ms)',
+          'ratio client/GET',
+          'target',
+          'requests per download',
+          'IAM calls per download',
+        ],
+        [
+          '20 MB protected',
+          c.toFixed(0),
+          f.toFixed(0),
+          (c / f).toFixed(2),
+          '<= 1.50',
+          String(requests),
+          String(Math.max(...iamPerDownload)),
+        ],
+      ]),
+    );
 
     // Each range of the largest protected asset, one after another as a slow client would ask them.
     const times: number[] = [];
@@ -76,16 +99,25 @@ async function main(): Promise<void> {
       const res = await request(`${runtime.baseUrl}/flex/asset`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ Token: 'agent-token', name: atlas.name, Range: `bytes=${start}-`, 'If-Range': atlas.etag }).toString(),
+        body: new URLSearchParams({
+          Token: 'agent-token',
+          name: atlas.name,
+          Range: `bytes=${start}-`,
+          'If-Range': atlas.etag,
+        }).toString(),
       });
       if (res.status !== 206) throw new Error(`range at ${start}: ${res.status}`);
       times.push(performance.now() - started);
     }
-    console.log(`\nEach range of the ${atlas.bytes} bytes protected asset through the runtime (at most ${MAX_RESPONSE_BODY_BYTES} bytes each):`);
-    console.log(formatTable([
-      ['ranges', 'slowest (ms)', 'median (ms)', 'limit (ms)'],
-      [String(times.length), Math.max(...times).toFixed(0), median(times).toFixed(0), '10000'],
-    ]));
+    console.log(
+      `\nEach range of the ${atlas.bytes} bytes protected asset through the runtime (at most ${MAX_RESPONSE_BODY_BYTES} bytes each):`,
+    );
+    console.log(
+      formatTable([
+        ['ranges', 'slowest (ms)', 'median (ms)', 'limit (ms)'],
+        [String(times.length), Math.max(...times).toFixed(0), median(times).toFixed(0), '10000'],
+      ]),
+    );
   } finally {
     await browser.close();
     await runtime.stop();

@@ -44,16 +44,29 @@ const schedulePolicy = (name: string, schedule: RetrySchedule): Policy => ({
 });
 
 const tuning = process.env.RETRY_SCHEDULE ? (JSON.parse(process.env.RETRY_SCHEDULE) as RetrySchedule) : undefined;
-const policies: Policy[] = tuning ? [schedulePolicy(`candidate ${JSON.stringify(tuning)}`, tuning)] : [
-  { name: 'no retry', retries404: false, next: () => undefined },
-  // got 14 defaults: limit 2, delay 2^(n) s + up to 100 ms noise, and 404 is not in its retried status codes
-  { name: "got's default retry (404 not retried)", retries404: false, next: (n, r) => (n < 2 ? 1000 * 2 ** n + r() * 100 : undefined) },
-  { name: "got's default schedule, 404 added", retries404: true, next: (n, r) => (n < 2 ? 1000 * 2 ** n + r() * 100 : undefined) },
-  // p-retry 7 defaults: retries 10, factor 2, minTimeout 1000, no randomisation
-  { name: "p-retry's default schedule", retries404: true, next: (n) => (n < 10 ? 1000 * 2 ** n : undefined) },
-  schedulePolicy('full jitter, same cap (jitter 1)', { ...DEFAULT_SCHEDULE, jitter: 1 }),
-  schedulePolicy(`ours (base ${DEFAULT_SCHEDULE.baseMs} ms, x${DEFAULT_SCHEDULE.factor}, cap ${DEFAULT_SCHEDULE.capMs} ms, jitter ${DEFAULT_SCHEDULE.jitter})`, DEFAULT_SCHEDULE),
-];
+const policies: Policy[] = tuning
+  ? [schedulePolicy(`candidate ${JSON.stringify(tuning)}`, tuning)]
+  : [
+      { name: 'no retry', retries404: false, next: () => undefined },
+      // got 14 defaults: limit 2, delay 2^(n) s + up to 100 ms noise, and 404 is not in its retried status codes
+      {
+        name: "got's default retry (404 not retried)",
+        retries404: false,
+        next: (n, r) => (n < 2 ? 1000 * 2 ** n + r() * 100 : undefined),
+      },
+      {
+        name: "got's default schedule, 404 added",
+        retries404: true,
+        next: (n, r) => (n < 2 ? 1000 * 2 ** n + r() * 100 : undefined),
+      },
+      // p-retry 7 defaults: retries 10, factor 2, minTimeout 1000, no randomisation
+      { name: "p-retry's default schedule", retries404: true, next: (n) => (n < 10 ? 1000 * 2 ** n : undefined) },
+      schedulePolicy('full jitter, same cap (jitter 1)', { ...DEFAULT_SCHEDULE, jitter: 1 }),
+      schedulePolicy(
+        `ours (base ${DEFAULT_SCHEDULE.baseMs} ms, x${DEFAULT_SCHEDULE.factor}, cap ${DEFAULT_SCHEDULE.capMs} ms, jitter ${DEFAULT_SCHEDULE.jitter})`,
+        DEFAULT_SCHEDULE,
+      ),
+    ];
 
 function simulate(policy: Policy, deadlineMs: number) {
   const delays = prng(42);
@@ -84,7 +97,8 @@ function simulate(policy: Policy, deadlineMs: number) {
     }
   }
   lags.sort((a, b) => a - b);
-  const pct = (p: number) => (lags.length ? lags[Math.min(lags.length - 1, Math.ceil((p / 100) * lags.length) - 1)] : NaN);
+  const pct = (p: number) =>
+    lags.length ? lags[Math.min(lags.length - 1, Math.ceil((p / 100) * lags.length) - 1)] : NaN;
   return { success: succeeded / MESSAGES, p50: pct(50), p99: pct(99), perMedia: requests / MESSAGES };
 }
 
@@ -135,17 +149,26 @@ async function throughRealFetcher(deadlineMs: number) {
     server.close();
   }
   lags.sort((a, b) => a - b);
-  const pct = (p: number) => (lags.length ? lags[Math.min(lags.length - 1, Math.ceil((p / 100) * lags.length) - 1)] : NaN);
+  const pct = (p: number) =>
+    lags.length ? lags[Math.min(lags.length - 1, Math.ceil((p / 100) * lags.length) - 1)] : NaN;
   return { success: succeeded / MESSAGES, p50: pct(50), p99: pct(99), perMedia: requests / MESSAGES };
 }
 
 async function main(): Promise<void> {
   const rows = [['policy', 'success', 'p50 lag s', 'p99 lag s', 'requests/media']];
   const row = (name: string, r: { success: number; p50: number; p99: number; perMedia: number }) =>
-    rows.push([name, `${(r.success * 100).toFixed(1)}%`, Number.isNaN(r.p50) ? '-' : (r.p50 / 1000).toFixed(2), Number.isNaN(r.p99) ? '-' : (r.p99 / 1000).toFixed(2), r.perMedia.toFixed(2)]);
+    rows.push([
+      name,
+      `${(r.success * 100).toFixed(1)}%`,
+      Number.isNaN(r.p50) ? '-' : (r.p50 / 1000).toFixed(2),
+      Number.isNaN(r.p99) ? '-' : (r.p99 / 1000).toFixed(2),
+      r.perMedia.toFixed(2),
+    ]);
   for (const policy of policies) row(policy.name, simulate(policy, DEFAULT_FETCH_DEADLINE_MS));
   if (!tuning) row('ours, the real fetcher over loopback HTTP', await throughRealFetcher(DEFAULT_FETCH_DEADLINE_MS));
-  console.log(`${MESSAGES} messages, media available 0-${MAX_DELAY_MS / 1000} s after the webhook (uniform), ${RTT_MS} ms per request, fetch deadline ${DEFAULT_FETCH_DEADLINE_MS / 1000} s:`);
+  console.log(
+    `${MESSAGES} messages, media available 0-${MAX_DELAY_MS / 1000} s after the webhook (uniform), ${RTT_MS} ms per request, fetch deadline ${DEFAULT_FETCH_DEADLINE_MS / 1000} s:`,
+  );
   console.log(formatTable(rows));
   console.log('targets for ours: 100% success, p99 lag < 1.2 s, <= 5.5 requests/media');
 }

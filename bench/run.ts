@@ -11,7 +11,12 @@ const files = fs
   .filter((f) => wanted.length === 0 || wanted.some((w) => f.includes(w)))
   .sort();
 if (files.length === 0) {
-  console.error(`No benchmark matches ${wanted.join(', ') || '(none present)'}; available: ${fs.readdirSync(__dirname).filter((f) => f.endsWith('.bench.ts')).join(', ')}`);
+  console.error(
+    `No benchmark matches ${wanted.join(', ') || '(none present)'}; available: ${fs
+      .readdirSync(__dirname)
+      .filter((f) => f.endsWith('.bench.ts'))
+      .join(', ')}`,
+  );
   process.exit(2);
 }
 let failed = 0;

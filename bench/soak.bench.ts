@@ -31,9 +31,25 @@ const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
 
 type Kind = '302' | '304 redirect' | '304 private' | '200 private' | 'webhook';
 /** one in ten of each block of ten: 3 x 302, 2 x 304 on the redirect, 1 x 304 private, 3 x 200, 1 webhook */
-const MIX: Kind[] = ['302', '200 private', '304 redirect', '302', '200 private', '304 private', '302', '200 private', '304 redirect', 'webhook'];
-const EXPECTED: Record<Kind, number> = { '302': 302, '304 redirect': 304, '304 private': 304, '200 private': 200, webhook: 200 };
-
+const MIX: Kind[] = [
+  '302',
+  '200 private',
+  '304 redirect',
+  '302',
+  '200 private',
+  '304 private',
+  '302',
+  '200 private',
+  '304 redirect',
+  'webhook',
+];
+const EXPECTED: Record<Kind, number> = {
+  '302': 302,
+  '304 redirect': 304,
+  '304 private': 304,
+  '200 private': 200,
+  webhook: 200,
+};
 
 /** Media that answers 404 for NOT_FOUND_WINDOW_MS after it is first asked for, as fresh Twilio media can. */
 function startMediaHost(): Promise<{ server: http.Server; host: string }> {
@@ -45,7 +61,11 @@ function startMediaHost(): Promise<{ server: http.Server; host: string }> {
     if (Date.now() - seen < NOT_FOUND_WINDOW_MS) res.writeHead(404).end();
     else res.writeHead(200, { 'Content-Type': 'image/png', 'Content-Length': PNG.length }).end(PNG);
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, host: `127.0.0.1:${(server.address() as net.AddressInfo).port}` })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, host: `127.0.0.1:${(server.address() as net.AddressInfo).port}` }),
+    ),
+  );
 }
 
 function rssMb(pid: number | undefined): number {
@@ -58,9 +78,20 @@ function rssMb(pid: number | undefined): number {
   }
 }
 
-interface Outcome { kind: Kind; status: number; ms: number }
+interface Outcome {
+  kind: Kind;
+  status: number;
+  ms: number;
+}
 
-function send(agent: http.Agent, base: string, port: number, kind: Kind, n: number, ctx: { redirectEtag: string; privateEtag: string; mediaHost: string; runTag: string }): Promise<Outcome> {
+function send(
+  agent: http.Agent,
+  base: string,
+  port: number,
+  kind: Kind,
+  n: number,
+  ctx: { redirectEtag: string; privateEtag: string; mediaHost: string; runTag: string },
+): Promise<Outcome> {
   const started = Date.now();
   let pathAndQuery = '/media?name=images/logo.png';
   let method = 'GET';
@@ -73,12 +104,21 @@ function send(agent: http.Agent, base: string, port: number, kind: Kind, n: numb
     pathAndQuery = '/mms/inbound';
     method = 'POST';
     const params: Record<string, string> = {
-      MessageSid: `MM${String(n).padStart(32, '0')}`, AccountSid: ACCOUNT_SID, From: '+15005550006', To: '+15005550001',
-      NumMedia: '1', MediaUrl0: `http://${ctx.mediaHost}/Media/${ctx.runTag}-ME${n}`, MediaContentType0: 'image/png',
+      MessageSid: `MM${String(n).padStart(32, '0')}`,
+      AccountSid: ACCOUNT_SID,
+      From: '+15005550006',
+      To: '+15005550001',
+      NumMedia: '1',
+      MediaUrl0: `http://${ctx.mediaHost}/Media/${ctx.runTag}-ME${n}`,
+      MediaContentType0: 'image/png',
     };
     body = new URLSearchParams(params).toString();
     headers['Content-Type'] = 'application/x-www-form-urlencoded';
-    headers['X-Twilio-Signature'] = getExpectedTwilioSignature(AUTH_TOKEN, `http://localhost:${port}/mms/inbound`, params);
+    headers['X-Twilio-Signature'] = getExpectedTwilioSignature(
+      AUTH_TOKEN,
+      `http://localhost:${port}/mms/inbound`,
+      params,
+    );
   }
   return new Promise((resolve) => {
     const req = http.request(`${base}${pathAndQuery}`, { method, headers, agent }, (res) => {
@@ -112,13 +152,30 @@ interface RunResult {
   note: string;
 }
 
-async function soak(mode: string, live: boolean, total: number, functionsDir: string, assetsDir: string, mediaHost: string): Promise<RunResult> {
+async function soak(
+  mode: string,
+  live: boolean,
+  total: number,
+  functionsDir: string,
+  assetsDir: string,
+  mediaHost: string,
+): Promise<RunResult> {
   const port = await freePort();
   const envDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-soak-env-'));
   const envFile = path.join(envDir, '.env');
   fs.writeFileSync(envFile, `ACCOUNT_SID=${ACCOUNT_SID}\nAUTH_TOKEN=${AUTH_TOKEN}\nMEDIA_ALLOWED_HOSTS=${mediaHost}\n`);
-  process.env.NODE_OPTIONS = [process.env.NODE_OPTIONS, `--require ${path.join(__dirname, 'gc-on-signal.cjs')}`].filter(Boolean).join(' ');
-  const child: ChildProcess = spawnTwilioRun({ projectRoot: PROJECT_ROOT, port, functionsDir, assetsDir, envFile, detached: true, live });
+  process.env.NODE_OPTIONS = [process.env.NODE_OPTIONS, `--require ${path.join(__dirname, 'gc-on-signal.cjs')}`]
+    .filter(Boolean)
+    .join(' ');
+  const child: ChildProcess = spawnTwilioRun({
+    projectRoot: PROJECT_ROOT,
+    port,
+    functionsDir,
+    assetsDir,
+    envFile,
+    detached: true,
+    live,
+  });
   let tail = '';
   const keep = (chunk: Buffer) => (tail = (tail + chunk.toString('utf8')).slice(-4000));
   child.stdout?.on('data', keep); // drained, or a full pipe would stall the runtime
@@ -130,17 +187,40 @@ async function soak(mode: string, live: boolean, total: number, functionsDir: st
   try {
     for (let i = 0; ; i += 1) {
       if (exited) throw new Error(`${mode}: the runtime exited before answering:\n${tail}`);
-      const ok = await new Promise<boolean>((resolve) => http.get(`${base}/health`, (res) => { res.resume(); resolve(res.statusCode === 200); }).on('error', () => resolve(false)));
+      const ok = await new Promise<boolean>((resolve) =>
+        http
+          .get(`${base}/health`, (res) => {
+            res.resume();
+            resolve(res.statusCode === 200);
+          })
+          .on('error', () => resolve(false)),
+      );
       if (ok) break;
       if (i > 300) throw new Error(`${mode}: no answer on /health:\n${tail}`);
       await new Promise((r) => setTimeout(r, 200));
     }
-    const redirectEtag = await new Promise<string>((resolve) => http.get(`${base}/media?name=images/logo.png`, (res) => { res.resume(); resolve(String(res.headers.etag)); }));
-    const manifest = JSON.parse(fs.readFileSync(path.join(assetsDir, 'media-manifest.private.json'), 'utf8')) as Manifest;
+    const redirectEtag = await new Promise<string>((resolve) =>
+      http.get(`${base}/media?name=images/logo.png`, (res) => {
+        res.resume();
+        resolve(String(res.headers.etag));
+      }),
+    );
+    const manifest = JSON.parse(
+      fs.readFileSync(path.join(assetsDir, 'media-manifest.private.json'), 'utf8'),
+    ) as Manifest;
     // each run's media URLs are new to the media host, so each webhook meets the 404 window
-    const ctx = { redirectEtag, privateEtag: manifest.entries['audio/hold-music.wav'].etag, mediaHost, runTag: live ? 'live' : 'start' };
+    const ctx = {
+      redirectEtag,
+      privateEtag: manifest.entries['audio/hold-music.wav'].etag,
+      mediaHost,
+      runTag: live ? 'live' : 'start',
+    };
 
-    const run = async (count: number, offset: number, capMs: number): Promise<{ outcomes: Outcome[]; seconds: number; capped: boolean }> => {
+    const run = async (
+      count: number,
+      offset: number,
+      capMs: number,
+    ): Promise<{ outcomes: Outcome[]; seconds: number; capped: boolean }> => {
       const outcomes: Outcome[] = [];
       let next = 0;
       let capped = false;
@@ -181,9 +261,19 @@ async function soak(mode: string, live: boolean, total: number, functionsDir: st
     if (exited) notes.push(`the runtime died after ${outcomes.length} requests`);
     if (capped) notes.push(`stopped after ${LIVE_TIME_CAP_MS / 1000} s at ${outcomes.length} requests`);
     return {
-      mode, requested: total, done: outcomes.length, seconds, p99: percentile(outcomes.map((o) => o.ms), 99),
+      mode,
+      requested: total,
+      done: outcomes.length,
+      seconds,
+      p99: percentile(
+        outcomes.map((o) => o.ms),
+        99,
+      ),
       errors: outcomes.filter((o) => o.status !== EXPECTED[o.kind]).length,
-      rssStart, rssEnd, rssPeak, webhooks: webhooks.length,
+      rssStart,
+      rssEnd,
+      rssPeak,
+      webhooks: webhooks.length,
       webhooksIn10s: webhooks.filter((o) => o.status === 200 && o.ms < WEBHOOK_LIMIT_MS).length,
       note: notes.join('; '),
     };
@@ -205,7 +295,10 @@ function coldLoadMs(file: string): number {
   const script = `const t = process.hrtime.bigint(); require(${JSON.stringify(file)}); process.stdout.write(String(Number(process.hrtime.bigint() - t) / 1e6));`;
   const runs: number[] = [];
   for (let i = 0; i < 5; i += 1) {
-    const result = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, NODE_PATH: path.join(PROJECT_ROOT, 'node_modules') }, encoding: 'utf8' });
+    const result = spawnSync(process.execPath, ['-e', script], {
+      env: { ...process.env, NODE_PATH: path.join(PROJECT_ROOT, 'node_modules') },
+      encoding: 'utf8',
+    });
     if (result.status !== 0) throw new Error(`loading ${file} failed:\n${result.stderr}`);
     runs.push(Number(result.stdout));
   }
@@ -213,7 +306,11 @@ function coldLoadMs(file: string): number {
 }
 
 function listJs(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listJs(path.join(dir, e.name)) : e.name.endsWith('.js') ? [path.join(dir, e.name)] : []));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) =>
+      e.isDirectory() ? listJs(path.join(dir, e.name)) : e.name.endsWith('.js') ? [path.join(dir, e.name)] : [],
+    );
 }
 
 async function main(): Promise<void> {
@@ -226,14 +323,44 @@ async function main(): Promise<void> {
       await soak('twilio-run default live mode', true, LIVE_TOTAL, built.functionsDir, built.assetsDir, media.host),
     ];
     const f1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '-');
-    console.log(`Soak: mixed requests (3/10 302, 2/10 304 on the redirect, 1/10 private 304, 3/10 private 200, 1/10 signed webhook with media 404 for ${NOT_FOUND_WINDOW_MS} ms), ${CONCURRENCY} concurrent, after ${WARM_UP} warm-up requests (RSS at start and end after a full garbage collection):`);
-    const rows = [['runtime', 'requests', 'req/s', 'p99 ms', 'errors', 'RSS start MB', 'RSS end MB', 'RSS growth MB', 'RSS peak MB', 'webhooks < 10 s', 'note']];
+    console.log(
+      `Soak: mixed requests (3/10 302, 2/10 304 on the redirect, 1/10 private 304, 3/10 private 200, 1/10 signed webhook with media 404 for ${NOT_FOUND_WINDOW_MS} ms), ${CONCURRENCY} concurrent, after ${WARM_UP} warm-up requests (RSS at start and end after a full garbage collection):`,
+    );
+    const rows = [
+      [
+        'runtime',
+        'requests',
+        'req/s',
+        'p99 ms',
+        'errors',
+        'RSS start MB',
+        'RSS end MB',
+        'RSS growth MB',
+        'RSS peak MB',
+        'webhooks < 10 s',
+        'note',
+      ],
+    ];
     for (const r of results) {
-      rows.push([r.mode, `${r.done}/${r.requested}`, f1(r.done / r.seconds), String(r.p99), String(r.errors), f1(r.rssStart), f1(r.rssEnd), f1(r.rssEnd - r.rssStart), f1(r.rssPeak), `${r.webhooksIn10s}/${r.webhooks}`, r.note || '-']);
+      rows.push([
+        r.mode,
+        `${r.done}/${r.requested}`,
+        f1(r.done / r.seconds),
+        String(r.p99),
+        String(r.errors),
+        f1(r.rssStart),
+        f1(r.rssEnd),
+        f1(r.rssEnd - r.rssStart),
+        f1(r.rssPeak),
+        `${r.webhooksIn10s}/${r.webhooks}`,
+        r.note || '-',
+      ]);
     }
     console.log(formatTable(rows));
     const [ours, liveRun] = results;
-    console.log(`Per request: RSS growth ${f1(((ours.rssEnd - ours.rssStart) * 1024) / ours.done)} kB (npm start) vs ${f1(((liveRun.rssEnd - liveRun.rssStart) * 1024) / Math.max(1, liveRun.done))} kB (live); throughput ${(ours.done / ours.seconds / (liveRun.done / liveRun.seconds)).toFixed(1)}x live.`);
+    console.log(
+      `Per request: RSS growth ${f1(((ours.rssEnd - ours.rssStart) * 1024) / ours.done)} kB (npm start) vs ${f1(((liveRun.rssEnd - liveRun.rssStart) * 1024) / Math.max(1, liveRun.done))} kB (live); throughput ${(ours.done / ours.seconds / (liveRun.done / liveRun.seconds)).toFixed(1)}x live.`,
+    );
     console.log('Targets (npm start): 0 errors, RSS growth < 30 MB, every webhook answered within 10 s.');
 
     const empty = path.join(outDir, 'requires-nothing.js');

@@ -44,7 +44,11 @@ export interface FlexAsset {
 
 /** Base of every error this module throws: `asset` names the asset, `status` the HTTP status when there was one. */
 export class FlexAssetError extends Error {
-  constructor(message: string, readonly asset: string, readonly status?: number) {
+  constructor(
+    message: string,
+    readonly asset: string,
+    readonly status?: number,
+  ) {
     super(message);
     this.name = 'FlexAssetError';
   }
@@ -52,7 +56,11 @@ export class FlexAssetError extends Error {
 
 /** The service answered an error; `serverMessage` is its JSON `error`, which names the parameter or setting at fault. */
 export class FlexAssetHttpError extends FlexAssetError {
-  constructor(asset: string, status: number, readonly serverMessage: string) {
+  constructor(
+    asset: string,
+    status: number,
+    readonly serverMessage: string,
+  ) {
     super(`asset ${asset}: ${status} ${serverMessage}`, asset, status);
     this.name = 'FlexAssetHttpError';
   }
@@ -60,8 +68,14 @@ export class FlexAssetHttpError extends FlexAssetError {
 
 /** No readable answer: offline, or a page origin the service does not grant (CORS keeps the answer from the page). */
 export class FlexAssetNetworkError extends FlexAssetError {
-  constructor(asset: string, readonly causeError: unknown) {
-    super(`asset ${asset}: no answer from the service (network failure, or this page's origin is not in FLEX_ALLOWED_ORIGINS)`, asset);
+  constructor(
+    asset: string,
+    readonly causeError: unknown,
+  ) {
+    super(
+      `asset ${asset}: no answer from the service (network failure, or this page's origin is not in FLEX_ALLOWED_ORIGINS)`,
+      asset,
+    );
     this.name = 'FlexAssetNetworkError';
   }
 }
@@ -155,7 +169,13 @@ export class FlexAssetClient {
     this.kept.clear();
   }
 
-  private async post(name: string, token: string, params: Record<string, string>, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
+  private async post(
+    name: string,
+    token: string,
+    params: Record<string, string>,
+    headers: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<Response> {
     let res: Response;
     try {
       res = await this.fetchImpl(`${this.serviceUrl}/flex/asset`, {
@@ -185,12 +205,22 @@ export class FlexAssetClient {
     const token = await this.options.token();
     const previous = this.kept.get(name);
     let requests = 1;
-    const first = await this.post(name, token, { Range: `bytes=0-${this.partBytes - 1}` }, previous ? { 'If-None-Match': previous.etag } : {}, signal);
+    const first = await this.post(
+      name,
+      token,
+      { Range: `bytes=0-${this.partBytes - 1}` },
+      previous ? { 'If-None-Match': previous.etag } : {},
+      signal,
+    );
     if (first.status === 304 && previous) return { ...previous, revalidated: true, requests };
     if (first.status === 304) throw new FlexAssetHttpError(name, 304, 'not modified, but no copy is kept');
     const etag = first.headers.get('ETag');
     const expected = sha256FromReprDigest(first.headers.get('Repr-Digest'));
-    if (!etag || !expected) throw new FlexAssetIntegrityError(name, 'the answer carries no ETag or Repr-Digest (is ETag, Repr-Digest exposed to this origin?)');
+    if (!etag || !expected)
+      throw new FlexAssetIntegrityError(
+        name,
+        'the answer carries no ETag or Repr-Digest (is ETag, Repr-Digest exposed to this origin?)',
+      );
     const contentType = first.headers.get('Content-Type') ?? 'application/octet-stream';
 
     let bytes: Uint8Array<ArrayBuffer>;
@@ -198,26 +228,47 @@ export class FlexAssetClient {
       bytes = new Uint8Array(await first.arrayBuffer());
     } else {
       const range = CONTENT_RANGE.exec(first.headers.get('Content-Range') ?? '');
-      if (!range || Number(range[1]) !== 0) throw new FlexAssetIntegrityError(name, `unexpected Content-Range "${first.headers.get('Content-Range')}" for the first part`);
+      if (!range || Number(range[1]) !== 0)
+        throw new FlexAssetIntegrityError(
+          name,
+          `unexpected Content-Range "${first.headers.get('Content-Range')}" for the first part`,
+        );
       const total = Number(range[3]);
       bytes = new Uint8Array(total);
       const head = new Uint8Array(await first.arrayBuffer());
-      if (head.length !== Number(range[2]) + 1 || head.length > total) throw new FlexAssetIntegrityError(name, 'the first part is not as long as its Content-Range says');
+      if (head.length !== Number(range[2]) + 1 || head.length > total)
+        throw new FlexAssetIntegrityError(name, 'the first part is not as long as its Content-Range says');
       bytes.set(head, 0);
       const todo: Part[] = [];
-      for (let start = head.length; start < total; start += this.partBytes) todo.push({ start, end: Math.min(start + this.partBytes, total) - 1 });
+      for (let start = head.length; start < total; start += this.partBytes)
+        todo.push({ start, end: Math.min(start + this.partBytes, total) - 1 });
       const fetchPart = async (part: Part): Promise<void> => {
         requests += 1;
         // If-Range: a part of another version would splice two; the service answers 412 (or the whole, 200) instead.
-        const res = await this.post(name, token, { Range: `bytes=${part.start}-${part.end}`, 'If-Range': etag }, {}, signal);
+        const res = await this.post(
+          name,
+          token,
+          { Range: `bytes=${part.start}-${part.end}`, 'If-Range': etag },
+          {},
+          signal,
+        );
         if (res.status !== 206) {
           await res.body?.cancel();
           throw new ChangedDuringDownload();
         }
         const got = CONTENT_RANGE.exec(res.headers.get('Content-Range') ?? '');
         const body = new Uint8Array(await res.arrayBuffer());
-        if (!got || Number(got[1]) !== part.start || Number(got[3]) !== total || Number(got[2]) > part.end || body.length !== Number(got[2]) - part.start + 1) {
-          throw new FlexAssetIntegrityError(name, `part ${part.start}-${part.end} came back as "${res.headers.get('Content-Range')}" with ${body.length} bytes`);
+        if (
+          !got ||
+          Number(got[1]) !== part.start ||
+          Number(got[3]) !== total ||
+          Number(got[2]) > part.end ||
+          body.length !== Number(got[2]) - part.start + 1
+        ) {
+          throw new FlexAssetIntegrityError(
+            name,
+            `part ${part.start}-${part.end} came back as "${res.headers.get('Content-Range')}" with ${body.length} bytes`,
+          );
         }
         bytes.set(body, part.start);
         // A service may send less than asked (RFC 9110 15.3.7): ask for the rest.
@@ -229,8 +280,21 @@ export class FlexAssetClient {
       await Promise.all(Array.from({ length: Math.min(this.parallel, todo.length) }, worker));
     }
     const actual = hex(await crypto.subtle.digest('SHA-256', bytes));
-    if (actual !== expected) throw new FlexAssetIntegrityError(name, `sha256 ${actual} of the ${bytes.length} bytes received is not the asset's ${expected}`);
-    const asset: FlexAsset = { name, blob: new Blob([bytes], { type: contentType }), etag, sha256: actual, contentType, bytes: bytes.length, revalidated: false, requests };
+    if (actual !== expected)
+      throw new FlexAssetIntegrityError(
+        name,
+        `sha256 ${actual} of the ${bytes.length} bytes received is not the asset's ${expected}`,
+      );
+    const asset: FlexAsset = {
+      name,
+      blob: new Blob([bytes], { type: contentType }),
+      etag,
+      sha256: actual,
+      contentType,
+      bytes: bytes.length,
+      revalidated: false,
+      requests,
+    };
     this.kept.set(name, asset);
     return asset;
   }

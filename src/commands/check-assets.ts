@@ -14,7 +14,11 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { dir: path.join(PROJECT_ROOT, 'assets'), json: false, functionsDir: path.join(PROJECT_ROOT, 'src', 'functions') };
+  const args: Args = {
+    dir: path.join(PROJECT_ROOT, 'assets'),
+    json: false,
+    functionsDir: path.join(PROJECT_ROOT, 'src', 'functions'),
+  };
   for (let i = 0; i < argv.length; i += 1) {
     const flag = argv[i];
     if (flag === '--json') args.json = true;
@@ -24,7 +28,10 @@ function parseArgs(argv: string[]): Args {
       if (flag === '--dir') args.dir = path.resolve(value);
       else args.functionsDir = path.resolve(value);
       i += 1;
-    } else throw new MediaConfigError(`unknown argument "${flag}" (usage: assets:check [--dir DIR] [--functions DIR] [--json])`);
+    } else
+      throw new MediaConfigError(
+        `unknown argument "${flag}" (usage: assets:check [--dir DIR] [--functions DIR] [--json])`,
+      );
   }
   return args;
 }
@@ -34,7 +41,12 @@ export function main(argv: string[]): number {
   try {
     args = parseArgs(argv);
     const config = loadMediaConfig(PROJECT_ROOT);
-    const check = checkAssets(scanAssets(args.dir), resolveLimits(config.limits), listFunctions([args.functionsDir]).length, config.notMedia);
+    const check = checkAssets(
+      scanAssets(args.dir),
+      resolveLimits(config.limits),
+      listFunctions([args.functionsDir]).length,
+      config.notMedia,
+    );
     if (args.json) {
       console.log(JSON.stringify({ ok: check.violations.length === 0, dir: args.dir, ...check }, null, 2));
     } else {

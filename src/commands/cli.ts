@@ -15,7 +15,8 @@ function parsePort(raw: string | undefined): number {
 
 function describeBuildError(error: unknown): string {
   if (error instanceof TypeCheckError) return `Build failed. ${error.message}`;
-  if (error instanceof AssetLimitError) return `Build failed: ${error.message}\n\n${formatUsage(error.check)}\nNothing was written to dist/assets.`;
+  if (error instanceof AssetLimitError)
+    return `Build failed: ${error.message}\n\n${formatUsage(error.check)}\nNothing was written to dist/assets.`;
   return `${process.argv[2] === 'predeploy' ? 'Deploy check' : 'Build'} failed: ${error instanceof Error ? error.message : String(error)}`;
 }
 
@@ -35,7 +36,9 @@ function launch(result: BuildResult, port: number): ChildProcess {
     stdio: 'inherit',
   });
   const shown = host === '0.0.0.0' ? 'localhost' : host;
-  console.log(`\nLocal runtime: http://${shown}:${port}/health  (functions from ${path.relative(PROJECT_ROOT, result.functionsDir)})`);
+  console.log(
+    `\nLocal runtime: http://${shown}:${port}/health  (functions from ${path.relative(PROJECT_ROOT, result.functionsDir)})`,
+  );
   return child;
 }
 

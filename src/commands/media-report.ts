@@ -33,7 +33,9 @@ export async function main(argv: string[], stdin: NodeJS.ReadableStream = proces
       try {
         text += fs.readFileSync(file, 'utf8') + '\n';
       } catch (err) {
-        console.error(`media:report: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        console.error(
+          `media:report: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        );
         return 2;
       }
     }

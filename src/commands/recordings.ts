@@ -4,7 +4,17 @@
 // 2 bad arguments or configuration.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { archiveRecordings, DateRange, IndexEntry, INDEX_NAME, LEDGER_NAME, parseJsonLines, purgeRecordings, RecordingSource, twilioRecordingSource } from '../lib/recordings/archive';
+import {
+  archiveRecordings,
+  DateRange,
+  IndexEntry,
+  INDEX_NAME,
+  LEDGER_NAME,
+  parseJsonLines,
+  purgeRecordings,
+  RecordingSource,
+  twilioRecordingSource,
+} from '../lib/recordings/archive';
 import { auditRows, formatAuditTable } from '../lib/recordings/audit';
 import { ArchiveDestination, LocalFolderDestination } from '../lib/recordings/destination';
 import { jsonLine, LogRecord } from '../lib/log';
@@ -38,7 +48,11 @@ interface Args {
 function parseDate(flag: string, value: string, endOfDay: boolean): Date {
   const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(value);
   const date = new Date(dateOnly ? `${value}T${endOfDay ? '23:59:59.999' : '00:00:00.000'}Z` : value);
-  if (!(dateOnly || /^\d{4}-\d{2}-\d{2}T/.test(value)) || Number.isNaN(date.getTime()) || (dateOnly && date.toISOString().slice(0, 10) !== value)) {
+  if (
+    !(dateOnly || /^\d{4}-\d{2}-\d{2}T/.test(value)) ||
+    Number.isNaN(date.getTime()) ||
+    (dateOnly && date.toISOString().slice(0, 10) !== value)
+  ) {
     throw new UsageError(`${flag}: "${value}" is not a date (YYYY-MM-DD) or an ISO 8601 date-time`);
   }
   return date;
@@ -66,18 +80,25 @@ export function parseArgs(argv: string[]): Args {
     else if (flag === '--dest') args.dest = value();
     else if (flag === '--timeout' && command === 'archive') {
       const v = value();
-      if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 3600) throw new UsageError(`--timeout: "${v}" is not a whole number of seconds from 1 to 3600`);
+      if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 3600)
+        throw new UsageError(`--timeout: "${v}" is not a whole number of seconds from 1 to 3600`);
       args.timeoutMs = Number(v) * 1000;
     } else throw new UsageError(`unknown option "${flag}" for ${command}`);
   }
   if (args.range.since && args.range.until && args.range.since > args.range.until) {
-    throw new UsageError(`--since (${args.range.since.toISOString()}) is after --until (${args.range.until.toISOString()})`);
+    throw new UsageError(
+      `--since (${args.range.since.toISOString()}) is after --until (${args.range.until.toISOString()})`,
+    );
   }
   return args;
 }
 
 /** The archive named by --dest or RECORDINGS_ARCHIVE: a folder, or an S3-compatible bucket. */
-export async function openDestination(dest: string | undefined, env: NodeJS.ProcessEnv, cwd: string): Promise<ArchiveDestination & { close?(): void }> {
+export async function openDestination(
+  dest: string | undefined,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Promise<ArchiveDestination & { close?(): void }> {
   const target = dest ?? env.RECORDINGS_ARCHIVE ?? 'recordings-archive';
   const flag = dest ? '--dest' : env.RECORDINGS_ARCHIVE ? 'RECORDINGS_ARCHIVE' : '--dest';
   if (target.startsWith('s3://')) {
@@ -85,9 +106,11 @@ export async function openDestination(dest: string | undefined, env: NodeJS.Proc
     const { parseS3Destination, S3Destination } = await import('../lib/recordings/s3-destination');
     return new S3Destination(parseS3Destination(target, env, flag));
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) throw new UsageError(`${flag}: "${target}" is neither a folder nor s3://BUCKET/PREFIX`);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target))
+    throw new UsageError(`${flag}: "${target}" is neither a folder nor s3://BUCKET/PREFIX`);
   const folder = path.resolve(cwd, target);
-  if (fs.existsSync(folder) && !fs.statSync(folder).isDirectory()) throw new UsageError(`${flag}: "${target}" is a file, not a folder`);
+  if (fs.existsSync(folder) && !fs.statSync(folder).isDirectory())
+    throw new UsageError(`${flag}: "${target}" is a file, not a folder`);
   return new LocalFolderDestination(folder);
 }
 
@@ -119,14 +142,20 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     if (args.command === 'audit') {
       const index = parseJsonLines<IndexEntry>(await destination.readText(INDEX_NAME));
       const rows = auditRows(await source.list(args.range), index);
-      io.out(args.json ? JSON.stringify({ archive: destination.description, recordings: rows }, null, 2) : formatAuditTable(rows, destination.description));
+      io.out(
+        args.json
+          ? JSON.stringify({ archive: destination.description, recordings: rows }, null, 2)
+          : formatAuditTable(rows, destination.description),
+      );
       return 0;
     }
     if (args.command === 'archive') {
       const result = await archiveRecordings({ source, destination, range: args.range, log });
       if (args.json) io.out(JSON.stringify({ archive: destination.description, ...result }, null, 2));
       else {
-        io.out(`Archive ${destination.description}: ${result.archived.length} archived now, ${result.alreadyArchived.length} already archived, ${result.skipped.length} skipped, ${result.failed.length} failed`);
+        io.out(
+          `Archive ${destination.description}: ${result.archived.length} archived now, ${result.alreadyArchived.length} already archived, ${result.skipped.length} skipped, ${result.failed.length} failed`,
+        );
         for (const s of result.skipped) io.out(`  skipped ${s.sid}: ${s.reason}`);
         for (const f of result.failed) io.out(`  FAILED  ${f.sid}: ${f.reason} (run archive again to retry)`);
       }
@@ -136,10 +165,14 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     if (args.json) io.out(JSON.stringify({ archive: destination.description, ...result }, null, 2));
     else {
       if (result.dryRun) {
-        io.out(`Dry run: ${result.wouldDelete.length} recording${result.wouldDelete.length === 1 ? '' : 's'} would be deleted from Twilio (their archived copies verify). Run again with --yes to delete.`);
+        io.out(
+          `Dry run: ${result.wouldDelete.length} recording${result.wouldDelete.length === 1 ? '' : 's'} would be deleted from Twilio (their archived copies verify). Run again with --yes to delete.`,
+        );
         for (const sid of result.wouldDelete) io.out(`  would delete ${sid}`);
       } else {
-        io.out(`Deleted ${result.deleted.length} recording${result.deleted.length === 1 ? '' : 's'} from Twilio; ${result.ledgerAdded.length} added to ${LEDGER_NAME} in ${destination.description}`);
+        io.out(
+          `Deleted ${result.deleted.length} recording${result.deleted.length === 1 ? '' : 's'} from Twilio; ${result.ledgerAdded.length} added to ${LEDGER_NAME} in ${destination.description}`,
+        );
         for (const sid of result.deleted) io.out(`  deleted ${sid}`);
       }
       for (const r of result.refused) io.out(`  kept    ${r.sid}: ${r.reason}`);
@@ -148,7 +181,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   } catch (err) {
     // a Twilio RestException carries status and code; print those, never the request (it has the credentials)
     const e = err as { status?: number; code?: number; message?: string };
-    io.err(`recordings ${args.command}: ${e.status ? `Twilio answered ${e.status}${e.code ? ` (error ${e.code})` : ''}: ` : ''}${e.message ?? String(err)}`);
+    io.err(
+      `recordings ${args.command}: ${e.status ? `Twilio answered ${e.status}${e.code ? ` (error ${e.code})` : ''}: ` : ''}${e.message ?? String(err)}`,
+    );
     return 1;
   } finally {
     destination.close?.();

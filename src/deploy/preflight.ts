@@ -9,7 +9,11 @@ import { deployVariableProblems } from './variables';
 // exactly the variables twilio-run is about to send.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const twilioRunEnv = require('twilio-run/dist/config/utils/env') as {
-  readLocalEnvFile(flags: { cwd: string; env?: string; loadSystemEnv?: boolean }): Promise<{ localEnv: Record<string, string>; envPath: string }>;
+  readLocalEnvFile(flags: {
+    cwd: string;
+    env?: string;
+    loadSystemEnv?: boolean;
+  }): Promise<{ localEnv: Record<string, string>; envPath: string }>;
   filterEnvVariablesForDeploy(env: Record<string, string>): Record<string, string>;
 };
 
@@ -29,7 +33,11 @@ export interface PreflightOptions {
 }
 
 /** The variables a deploy would upload, read and filtered by twilio-run's own code. */
-export async function variablesToUpload(projectRoot: string, envFile?: string, loadSystemEnv = false): Promise<Record<string, string>> {
+export async function variablesToUpload(
+  projectRoot: string,
+  envFile?: string,
+  loadSystemEnv = false,
+): Promise<Record<string, string>> {
   const { localEnv } = await twilioRunEnv.readLocalEnvFile({ cwd: projectRoot, env: envFile, loadSystemEnv });
   return twilioRunEnv.filterEnvVariablesForDeploy(localEnv);
 }
@@ -42,14 +50,18 @@ export async function variablesToUpload(projectRoot: string, envFile?: string, l
  */
 export async function preflightDeploy(options: PreflightOptions): Promise<string[]> {
   const root = options.projectRoot;
-  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+  };
   const problems: string[] = [];
   const handler = runtimeHandlerProblem(pkg.dependencies);
   if (handler) problems.push(handler);
   const runtime = runtimeProblem(options.runtime, options.runtimeSource);
   if (runtime) problems.push(runtime);
   const envFile = options.envFile ?? '.env';
-  problems.push(...deployVariableProblems(await variablesToUpload(root, options.envFile, options.loadSystemEnv), envFile));
+  problems.push(
+    ...deployVariableProblems(await variablesToUpload(root, options.envFile, options.loadSystemEnv), envFile),
+  );
   if (problems.length > 0) return problems;
 
   const outDir = path.join(root, 'dist');

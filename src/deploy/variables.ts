@@ -59,7 +59,9 @@ export function deployVariableProblems(upload: Record<string, string>, envFile: 
   const problems: string[] = [];
   for (const [key, value] of Object.entries(upload)) {
     if (LOCAL_SETTINGS.includes(key)) {
-      problems.push(`${envFile}: ${key} is a setting of the local commands, and a deploy would upload it to every Function's environment: move it to .env.local`);
+      problems.push(
+        `${envFile}: ${key} is a setting of the local commands, and a deploy would upload it to every Function's environment: move it to .env.local`,
+      );
     } else if (RUNTIME_PROVIDED.includes(key)) {
       problems.push(`${envFile}: ${key} is set by Twilio's runtime; remove it`);
     } else if (!FUNCTION_VARIABLES.includes(key)) {
@@ -68,11 +70,15 @@ export function deployVariableProblems(upload: Record<string, string>, envFile: 
       );
     }
     if (key.length > VARIABLE_LIMITS.keyChars) {
-      problems.push(`${envFile}: the name ${key.slice(0, 40)}... is ${key.length} characters; Twilio refuses more than ${VARIABLE_LIMITS.keyChars}`);
+      problems.push(
+        `${envFile}: the name ${key.slice(0, 40)}... is ${key.length} characters; Twilio refuses more than ${VARIABLE_LIMITS.keyChars}`,
+      );
     }
     const bytes = Buffer.byteLength(value, 'utf8');
     if (bytes > VARIABLE_LIMITS.valueBytes) {
-      problems.push(`${envFile}: the value of ${key} is ${bytes} bytes; Twilio refuses more than ${VARIABLE_LIMITS.valueBytes} (error 82006)`);
+      problems.push(
+        `${envFile}: the value of ${key} is ${bytes} bytes; Twilio refuses more than ${VARIABLE_LIMITS.valueBytes} (error 82006)`,
+      );
     }
   }
   const contextBytes = Buffer.byteLength(JSON.stringify(upload), 'utf8') + CONTEXT_METADATA_BYTES;

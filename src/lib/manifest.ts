@@ -47,15 +47,33 @@ export class ManifestError extends Error {}
  */
 export function parseManifest(text: string, source = MANIFEST_FILE_NAME): Manifest {
   const manifest = parseJsonFile(text, source, (message) => new ManifestError(message)) as Manifest;
-  if (!manifest || typeof manifest !== 'object' || manifest.schema !== 1 || typeof manifest.entries !== 'object' || !manifest.entries) {
+  if (
+    !manifest ||
+    typeof manifest !== 'object' ||
+    manifest.schema !== 1 ||
+    typeof manifest.entries !== 'object' ||
+    !manifest.entries
+  ) {
     throw new ManifestError(`${source}: expected {"schema": 1, "entries": {...}}`);
   }
-  const stringFields = ['name', 'visibility', 'path', 'version', 'contentType', 'etag', 'lastModified', 'sha256', 'cacheControl'] as const;
+  const stringFields = [
+    'name',
+    'visibility',
+    'path',
+    'version',
+    'contentType',
+    'etag',
+    'lastModified',
+    'sha256',
+    'cacheControl',
+  ] as const;
   for (const [key, entry] of Object.entries(manifest.entries)) {
     for (const field of stringFields) {
-      if (typeof entry?.[field] !== 'string') throw new ManifestError(`${source}: entry "${key}" has no string "${field}"`);
+      if (typeof entry?.[field] !== 'string')
+        throw new ManifestError(`${source}: entry "${key}" has no string "${field}"`);
     }
-    if (!Number.isInteger(entry.bytes) || entry.bytes < 0) throw new ManifestError(`${source}: entry "${key}" has no byte count`);
+    if (!Number.isInteger(entry.bytes) || entry.bytes < 0)
+      throw new ManifestError(`${source}: entry "${key}" has no byte count`);
     if (!['public', 'protected', 'private'].includes(entry.visibility)) {
       throw new ManifestError(`${source}: entry "${key}" has unknown visibility "${entry.visibility}"`);
     }

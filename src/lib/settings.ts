@@ -91,14 +91,18 @@ export function credentialsFrom(env: CredentialEnv): Credentials | undefined {
   const apiSecret = env.API_SECRET?.trim();
   const accountSid = env.ACCOUNT_SID?.trim() || undefined;
   if (apiKey || apiSecret) {
-    if (!apiSecret) throw new SettingsError('API_SECRET', 'API_SECRET is not set, but API_KEY is: set both, or neither');
+    if (!apiSecret)
+      throw new SettingsError('API_SECRET', 'API_SECRET is not set, but API_KEY is: set both, or neither');
     if (!apiKey) throw new SettingsError('API_KEY', 'API_KEY is not set, but API_SECRET is: set both, or neither');
     return { accountSid, username: apiKey, password: apiSecret, kind: 'API_KEY' };
   }
   const authToken = env.AUTH_TOKEN?.trim();
   if (accountSid && authToken) return { accountSid, username: accountSid, password: authToken, kind: 'AUTH_TOKEN' };
   if (accountSid) {
-    throw new SettingsError('AUTH_TOKEN', 'AUTH_TOKEN is not set, but ACCOUNT_SID is: set both (or API_KEY and API_SECRET)');
+    throw new SettingsError(
+      'AUTH_TOKEN',
+      'AUTH_TOKEN is not set, but ACCOUNT_SID is: set both (or API_KEY and API_SECRET)',
+    );
   }
   if (authToken) throw new SettingsError('ACCOUNT_SID', 'ACCOUNT_SID is not set, but AUTH_TOKEN is: set both');
   return undefined;
@@ -133,11 +137,15 @@ export function baseUrlFrom(env: ServiceEnv, overrideVariable: string): string {
       url = undefined;
     }
     if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
-      throw new SettingsError(overrideVariable, `${overrideVariable} "${override.slice(0, 100)}" is not an absolute http(s) URL`);
+      throw new SettingsError(
+        overrideVariable,
+        `${overrideVariable} "${override.slice(0, 100)}" is not an absolute http(s) URL`,
+      );
     }
     return override.replace(/\/+$/, '');
   }
   const domain = env.DOMAIN_NAME?.trim();
-  if (!domain) throw new SettingsError('DOMAIN_NAME', 'DOMAIN_NAME is not set: cannot build absolute URLs of this service');
+  if (!domain)
+    throw new SettingsError('DOMAIN_NAME', 'DOMAIN_NAME is not set: cannot build absolute URLs of this service');
   return `${LOCAL_DOMAIN.test(domain) ? 'http' : 'https'}://${domain}`;
 }

@@ -19,7 +19,8 @@ export function postedParams(event: object): Record<string, string> {
   for (const [key, value] of Object.entries(event)) {
     if (key === 'request') continue;
     if (typeof value === 'string') params[key] = value;
-    else if (Array.isArray(value)) params[key] = value as unknown as string; // validateRequest signs each value of a repeated key
+    else if (Array.isArray(value))
+      params[key] = value as unknown as string; // validateRequest signs each value of a repeated key
     else if (value !== undefined && value !== null) params[key] = String(value);
   }
   return params;
@@ -46,8 +47,14 @@ export type SignatureCheck = { ok: true } | { ok: false; status: 403; reason: st
  * Checks X-Twilio-Signature with the twilio library over every posted parameter, also locally, where twilio-run
  * does not check protected Functions. Missing token or header, or a mismatch: 403.
  */
-export function checkSignature(input: { authToken: string | undefined; signature: string | string[] | undefined; url: string; params: Record<string, string> }): SignatureCheck {
-  if (!input.authToken) return { ok: false, status: 403, reason: 'AUTH_TOKEN is not configured, so no signature can be checked' };
+export function checkSignature(input: {
+  authToken: string | undefined;
+  signature: string | string[] | undefined;
+  url: string;
+  params: Record<string, string>;
+}): SignatureCheck {
+  if (!input.authToken)
+    return { ok: false, status: 403, reason: 'AUTH_TOKEN is not configured, so no signature can be checked' };
   const signature = Array.isArray(input.signature) ? input.signature[0] : input.signature;
   if (!signature) return { ok: false, status: 403, reason: 'header "X-Twilio-Signature" is missing' };
   if (!validateRequest(input.authToken, signature, input.url, input.params)) {

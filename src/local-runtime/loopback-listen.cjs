@@ -6,7 +6,8 @@ const net = require('node:net');
 const host = process.env.TWILIO_RUN_HOST || '127.0.0.1';
 const originalListen = net.Server.prototype.listen;
 net.Server.prototype.listen = function listenOnHost(...args) {
-  const portOnly = (typeof args[0] === 'number' || typeof args[0] === 'string') &&
+  const portOnly =
+    (typeof args[0] === 'number' || typeof args[0] === 'string') &&
     (args.length === 1 || typeof args[1] === 'function');
   if (portOnly) args.splice(1, 0, host);
   return originalListen.apply(this, args);

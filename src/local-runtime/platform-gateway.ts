@@ -66,13 +66,19 @@ const STACK_LINE = /^\s*at .+(?::\d+:\d+\)?|\(native\)|\(<anonymous>\))\s*$/m;
 
 /** A body the caller must not see: a stack trace, or a path on this machine. */
 export function leaksInternals(body: string, privatePaths: string[]): boolean {
-  return STACK_LINE.test(body) || /"stack"\s*:/.test(body) || /node_modules[\\/]/.test(body) || privatePaths.some((p) => p && body.includes(p));
+  return (
+    STACK_LINE.test(body) ||
+    /"stack"\s*:/.test(body) ||
+    /node_modules[\\/]/.test(body) ||
+    privatePaths.some((p) => p && body.includes(p))
+  );
 }
 
 function headerBytes(req: IncomingMessage): number {
   // request line + each "name: value\r\n" + the blank line
   let bytes = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`.length + 2;
-  for (let i = 0; i < req.rawHeaders.length; i += 2) bytes += Buffer.byteLength(req.rawHeaders[i]) + Buffer.byteLength(req.rawHeaders[i + 1]) + 4;
+  for (let i = 0; i < req.rawHeaders.length; i += 2)
+    bytes += Buffer.byteLength(req.rawHeaders[i]) + Buffer.byteLength(req.rawHeaders[i + 1]) + 4;
   return bytes;
 }
 
@@ -91,23 +97,46 @@ function pathnameOf(url: string | undefined): string {
 export function checkRequest(req: IncomingMessage, limits: GatewayLimits): Refusal | undefined {
   const method = req.method ?? '';
   if (!ALLOWED_METHODS.includes(method)) {
-    return { status: 405, error: `method ${method} is not supported: Functions and Assets answer ${ALLOWED_METHODS.join(', ')} only`, headers: { Allow: ALLOWED_METHODS.join(', ') } };
+    return {
+      status: 405,
+      error: `method ${method} is not supported: Functions and Assets answer ${ALLOWED_METHODS.join(', ')} only`,
+      headers: { Allow: ALLOWED_METHODS.join(', ') },
+    };
   }
-  if (method === 'GET' && hasBody(req)) return { status: 403, error: 'a GET request must not have a body (header "Content-Length" or "Transfer-Encoding")' };
+  if (method === 'GET' && hasBody(req))
+    return {
+      status: 403,
+      error: 'a GET request must not have a body (header "Content-Length" or "Transfer-Encoding")',
+    };
   const declared = Number(req.headers['content-length'] ?? 0);
   const head = headerBytes(req);
   if (head > limits.requestBytes || (Number.isFinite(declared) && head + declared > limits.requestBytes)) {
-    return { status: 413, error: `the request is over the ${limits.requestBytes} bytes allowed, headers and cookies included` };
+    return {
+      status: 413,
+      error: `the request is over the ${limits.requestBytes} bytes allowed, headers and cookies included`,
+    };
   }
   return undefined;
 }
 
 const BODY_ERRORS: Record<string, (limits: GatewayLimits) => Refusal> = {
-  'entity.too.large': (l) => ({ status: 413, error: `the request is over the ${l.requestBytes} bytes allowed, headers and cookies included` }),
-  'entity.parse.failed': () => ({ status: 400, error: 'the body is not valid JSON (header "Content-Type" says application/json)' }),
+  'entity.too.large': (l) => ({
+    status: 413,
+    error: `the request is over the ${l.requestBytes} bytes allowed, headers and cookies included`,
+  }),
+  'entity.parse.failed': () => ({
+    status: 400,
+    error: 'the body is not valid JSON (header "Content-Type" says application/json)',
+  }),
   'parameters.too.many': (l) => ({ status: 413, error: `the body has more than ${l.parameters} form parameters` }),
-  'encoding.unsupported': () => ({ status: 415, error: 'header "Content-Encoding" names an encoding the runtime does not decode' }),
-  'charset.unsupported': () => ({ status: 415, error: 'header "Content-Type" names a charset the runtime does not decode' }),
+  'encoding.unsupported': () => ({
+    status: 415,
+    error: 'header "Content-Encoding" names an encoding the runtime does not decode',
+  }),
+  'charset.unsupported': () => ({
+    status: 415,
+    error: 'header "Content-Type" names a charset the runtime does not decode',
+  }),
 };
 
 /**
@@ -115,7 +144,12 @@ const BODY_ERRORS: Record<string, (limits: GatewayLimits) => Refusal> = {
  * build), bounded by what the headers left of the request limit. body-parser marks the request parsed, so
  * twilio-run's parsers skip it. The raw bytes are kept for JSON signature checks (bodySHA256).
  */
-function readBody(req: IncomingMessage, res: ServerResponse, options: GatewayOptions, limits: GatewayLimits): Promise<{ refusal?: Refusal; raw?: Buffer }> {
+function readBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: GatewayOptions,
+  limits: GatewayLimits,
+): Promise<{ refusal?: Refusal; raw?: Buffer }> {
   const limit = Math.max(0, limits.requestBytes - headerBytes(req));
   let raw: Buffer | undefined;
   const verify = (_req: unknown, _res: unknown, buf: Buffer) => (raw = buf);
@@ -146,12 +180,19 @@ function readBody(req: IncomingMessage, res: ServerResponse, options: GatewayOpt
 }
 
 /** X-Twilio-Signature over the URL called and the posted form parameters, or the raw body for JSON. */
-export function signatureValid(req: IncomingMessage & { body?: unknown }, raw: Buffer | undefined, options: GatewayOptions): boolean {
+export function signatureValid(
+  req: IncomingMessage & { body?: unknown },
+  raw: Buffer | undefined,
+  options: GatewayOptions,
+): boolean {
   const header = req.headers['x-twilio-signature'];
   const signature = Array.isArray(header) ? header[0] : header;
   if (!signature || !options.authToken) return false;
   const isJson = /^application\/json/i.test(req.headers['content-type'] ?? '');
-  const params = req.method === 'POST' && !isJson && req.body && typeof req.body === 'object' ? (req.body as Record<string, string>) : {};
+  const params =
+    req.method === 'POST' && !isJson && req.body && typeof req.body === 'object'
+      ? (req.body as Record<string, string>)
+      : {};
   return options.signatureBaseUrls.some((base) => {
     const url = `${base}${req.url ?? '/'}`;
     return isJson && raw && url.includes('bodySHA256=')
@@ -171,7 +212,13 @@ class ResponseGuard {
   private readonly write: ServerResponse['write'];
   private readonly end: ServerResponse['end'];
 
-  constructor(private readonly req: IncomingMessage, private readonly res: ServerResponse, private readonly route: Route | undefined, private readonly options: GatewayOptions, private readonly limits: GatewayLimits) {
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly route: Route | undefined,
+    private readonly options: GatewayOptions,
+    private readonly limits: GatewayLimits,
+  ) {
     this.write = res.write;
     this.end = res.end;
     const guard = this;
@@ -195,19 +242,39 @@ class ResponseGuard {
 
   /** true when the chunk was replaced by an answer of the gateway */
   private intercept(chunk: unknown, last: boolean): boolean {
-    const size = chunk === undefined || chunk === null ? 0 : typeof chunk === 'string' ? Buffer.byteLength(chunk) : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? chunk.length : 0;
+    const size =
+      chunk === undefined || chunk === null
+        ? 0
+        : typeof chunk === 'string'
+          ? Buffer.byteLength(chunk)
+          : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array
+            ? chunk.length
+            : 0;
     const declared = Number(this.res.getHeader('content-length') ?? NaN);
     if (this.route?.type === 'function' && (size > this.limits.responseBytes || declared > this.limits.responseBytes)) {
-      this.options.log?.(`${this.req.method} ${pathnameOf(this.req.url)}: the Function's response of ${Number.isFinite(declared) ? declared : size} bytes is over the platform's ${this.limits.responseBytes}; answered 502`);
-      this.answer({ status: 502, error: `the Function's response is over the ${this.limits.responseBytes} bytes allowed` });
+      this.options.log?.(
+        `${this.req.method} ${pathnameOf(this.req.url)}: the Function's response of ${Number.isFinite(declared) ? declared : size} bytes is over the platform's ${this.limits.responseBytes}; answered 502`,
+      );
+      this.answer({
+        status: 502,
+        error: `the Function's response is over the ${this.limits.responseBytes} bytes allowed`,
+      });
       return true;
     }
     if (last && this.res.statusCode >= 400 && size > 0) {
-      const text = Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : String(chunk);
+      const text =
+        Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : String(chunk);
       if (leaksInternals(text, this.options.privatePaths)) {
-        this.options.log?.(`${this.req.method} ${pathnameOf(this.req.url)}: answered ${this.res.statusCode} without the details the runtime produced:\n${text.slice(0, 4000)}`);
+        this.options.log?.(
+          `${this.req.method} ${pathnameOf(this.req.url)}: answered ${this.res.statusCode} without the details the runtime produced:\n${text.slice(0, 4000)}`,
+        );
         const failed = this.route?.type === 'function' && this.res.statusCode >= 500;
-        this.answer({ status: this.res.statusCode, error: failed ? 'the Function failed; the local runtime\'s output has the details' : 'the request failed; the local runtime\'s output has the details' });
+        this.answer({
+          status: this.res.statusCode,
+          error: failed
+            ? "the Function failed; the local runtime's output has the details"
+            : "the request failed; the local runtime's output has the details",
+        });
         return true;
       }
     }
@@ -216,13 +283,18 @@ class ResponseGuard {
 
   private timeout(): void {
     if (this.done) return;
-    this.options.log?.(`${this.req.method} ${pathnameOf(this.req.url)}: no answer ${this.limits.runMs} ms after the request arrived; answered 504`);
+    this.options.log?.(
+      `${this.req.method} ${pathnameOf(this.req.url)}: no answer ${this.limits.runMs} ms after the request arrived; answered 504`,
+    );
     if (this.res.headersSent) {
       this.finish();
       this.res.destroy();
       return;
     }
-    this.answer({ status: 504, error: `the Function did not answer within ${this.limits.runMs} ms of the request's arrival` });
+    this.answer({
+      status: 504,
+      error: `the Function did not answer within ${this.limits.runMs} ms of the request's arrival`,
+    });
   }
 
   private finish(): void {
@@ -246,9 +318,9 @@ class ResponseGuard {
     this.finish();
     (this.end as (chunk: string) => ServerResponse).call(res, body);
     const mute = () => res;
-    res.setHeader = mute as unknown as ServerResponse['setHeader'];
+    res.setHeader = mute;
     res.removeHeader = () => undefined;
-    res.writeHead = mute as unknown as ServerResponse['writeHead'];
+    res.writeHead = mute;
   }
 }
 
@@ -268,7 +340,11 @@ export function platformGateway(listener: RequestListener, options: GatewayOptio
     const proceed = (raw?: Buffer) => {
       const preflight = req.method === 'OPTIONS'; // answered by the platform itself, never signature-checked
       if (route?.access === 'protected' && !preflight && !signatureValid(req, raw, options)) {
-        const why = !options.authToken ? 'AUTH_TOKEN is not set in the env file, so no signature can be valid' : req.headers['x-twilio-signature'] ? 'header "X-Twilio-Signature" does not match this request' : 'header "X-Twilio-Signature" is missing';
+        const why = !options.authToken
+          ? 'AUTH_TOKEN is not set in the env file, so no signature can be valid'
+          : req.headers['x-twilio-signature']
+            ? 'header "X-Twilio-Signature" does not match this request'
+            : 'header "X-Twilio-Signature" is missing';
         guard.answer({ status: 400, error: `${pathnameOf(req.url)} is protected: ${why}` });
         return;
       }
@@ -278,7 +354,10 @@ export function platformGateway(listener: RequestListener, options: GatewayOptio
       proceed();
       return;
     }
-    readBody(req, res, options, limits).then(({ refusal: bad, raw }) => (bad ? guard.answer(bad) : proceed(raw)), () => guard.answer({ status: 400, error: 'the request body could not be read' }));
+    readBody(req, res, options, limits).then(
+      ({ refusal: bad, raw }) => (bad ? guard.answer(bad) : proceed(raw)),
+      () => guard.answer({ status: 400, error: 'the request body could not be read' }),
+    );
   };
 }
 

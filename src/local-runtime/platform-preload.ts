@@ -39,11 +39,21 @@ const fromTwilioRun = createRequire(process.argv[1] ?? path.join(cwd, 'package.j
 const fromHandler = createRequire(createRequire(path.join(cwd, 'package.json')).resolve('@twilio/runtime-handler/dev'));
 const bodyParser = fromHandler('body-parser') as BodyParsers;
 
-interface ScannedRoute { path: string; access: Route['access'] }
+interface ScannedRoute {
+  path: string;
+  access: Route['access'];
+}
 const routes = new Map<string, Route>();
-const scanned = (fromTwilioRun('@twilio-labs/serverless-api') as {
-  fsHelpers: { getListOfFunctionsAndAssets(cwd: string, config: object): Promise<{ functions: ScannedRoute[]; assets: ScannedRoute[] }> };
-}).fsHelpers
+const scanned = (
+  fromTwilioRun('@twilio-labs/serverless-api') as {
+    fsHelpers: {
+      getListOfFunctionsAndAssets(
+        cwd: string,
+        config: object,
+      ): Promise<{ functions: ScannedRoute[]; assets: ScannedRoute[] }>;
+    };
+  }
+).fsHelpers
   .getListOfFunctionsAndAssets(cwd, { functionsFolderNames: [functionsFolder], assetsFolderNames: [assetsFolder] })
   .then(({ functions, assets }) => {
     for (const fn of functions) routes.set(fn.path, { type: 'function', access: fn.access });
@@ -52,7 +62,13 @@ const scanned = (fromTwilioRun('@twilio-labs/serverless-api') as {
   .catch((err: unknown) => log(`could not list the Functions and Assets: ${(err as Error).message}`));
 
 const localBase = `http://localhost:${port}`;
-const signatureBaseUrls = [...new Set([env.WEBHOOK_BASE_URL ? baseUrlFrom(env, 'WEBHOOK_BASE_URL') : localBase, localBase, `http://127.0.0.1:${port}`])];
+const signatureBaseUrls = [
+  ...new Set([
+    env.WEBHOOK_BASE_URL ? baseUrlFrom(env, 'WEBHOOK_BASE_URL') : localBase,
+    localBase,
+    `http://127.0.0.1:${port}`,
+  ]),
+];
 
 const original = http.createServer;
 http.createServer = function createServer(this: unknown, ...args: unknown[]) {
@@ -63,7 +79,13 @@ http.createServer = function createServer(this: unknown, ...args: unknown[]) {
       route: (pathname) => routes.get(pathname),
       authToken: env.AUTH_TOKEN,
       signatureBaseUrls,
-      privatePaths: [cwd, path.resolve(cwd, functionsFolder), path.resolve(cwd, assetsFolder), `${os.tmpdir()}${path.sep}`, `${os.homedir()}${path.sep}`],
+      privatePaths: [
+        cwd,
+        path.resolve(cwd, functionsFolder),
+        path.resolve(cwd, assetsFolder),
+        `${os.tmpdir()}${path.sep}`,
+        `${os.homedir()}${path.sep}`,
+      ],
       bodyParser,
       log,
     });
@@ -71,8 +93,10 @@ http.createServer = function createServer(this: unknown, ...args: unknown[]) {
     args[index] = (req: IncomingMessage, res: ServerResponse) => void scanned.then(() => gateway(req, res));
   }
   return (original as (...a: unknown[]) => Server).apply(this, args);
-} as typeof http.createServer;
+};
 
 // Deployed, a Function's stray rejection fails that one invocation (which then times out); it must not stop
 // the whole local runtime and every request in flight with it.
-process.on('unhandledRejection', (reason) => log(`a Function left a promise rejection unhandled: ${reason instanceof Error ? reason.message : String(reason)}`));
+process.on('unhandledRejection', (reason) =>
+  log(`a Function left a promise rejection unhandled: ${reason instanceof Error ? reason.message : String(reason)}`),
+);

@@ -95,7 +95,9 @@ export function spawnTwilioRun(options: RuntimeOptions): ChildProcess {
       TWILIO_RUN_HOST: options.host ?? process.env.TWILIO_RUN_HOST ?? '127.0.0.1',
       // Built Functions keep npm packages external, as Twilio installs them beside the deployed Functions.
       // A build outside the project (tests build into the temp folder) must still find the project's packages.
-      NODE_PATH: [path.join(options.projectRoot, 'node_modules'), process.env.NODE_PATH].filter(Boolean).join(path.delimiter),
+      NODE_PATH: [path.join(options.projectRoot, 'node_modules'), process.env.NODE_PATH]
+        .filter(Boolean)
+        .join(path.delimiter),
       FORCE_COLOR: '0',
     },
     stdio: options.stdio === 'inherit' ? 'inherit' : ['ignore', 'pipe', 'pipe'],

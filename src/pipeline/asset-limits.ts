@@ -2,7 +2,15 @@ import * as path from 'node:path';
 import { MANIFEST_ASSET_PATH, MANIFEST_FILE_NAME } from '../lib/manifest';
 import { MAX_RESPONSE_BODY_BYTES } from '../lib/response-limit';
 import { formatTable } from '../lib/text-table';
-import { AssetScan, isNotMedia, SkippedFile, SourceAsset, twilioPathAndAccess, VERSION_LENGTH, versionedRel } from './asset-scan';
+import {
+  AssetScan,
+  isNotMedia,
+  SkippedFile,
+  SourceAsset,
+  twilioPathAndAccess,
+  VERSION_LENGTH,
+  versionedRel,
+} from './asset-scan';
 import type { LimitKey } from './media-config';
 
 /**
@@ -85,20 +93,39 @@ export function checkAssets(
     private: { files: 1, bytes: 0, largest: 0, largestLimit: limits.privateFileBytes, rule: 'private-file-size' },
   };
   for (const file of scan.files) {
-    const deployed = file.visibility === 'private' ? file.deployedPath : twilioPathAndAccess(versionedRel(file, VERSION_PLACEHOLDER)).path;
+    const deployed =
+      file.visibility === 'private'
+        ? file.deployedPath
+        : twilioPathAndAccess(versionedRel(file, VERSION_PLACEHOLDER)).path;
     const forbidden = file.deployedPath.match(FORBIDDEN);
     if (forbidden) {
-      add(file.rel, 'forbidden-character', `${file.rel}: path contains ${[...new Set(forbidden)].map((c) => JSON.stringify(c)).join(' ')}, which Twilio refuses in asset paths (# ; , ? : @ + & $ ( ) ' ")`);
+      add(
+        file.rel,
+        'forbidden-character',
+        `${file.rel}: path contains ${[...new Set(forbidden)].map((c) => JSON.stringify(c)).join(' ')}, which Twilio refuses in asset paths (# ; , ? : @ + & $ ( ) ' ")`,
+      );
     }
     if (deployed.length > limits.pathLength) {
-      add(file.rel, 'path-length', `${file.rel}: deployed path is ${deployed.length} characters (with its ${VERSION_LENGTH}-character version), limit ${limits.pathLength}`);
+      add(
+        file.rel,
+        'path-length',
+        `${file.rel}: deployed path is ${deployed.length} characters (with its ${VERSION_LENGTH}-character version), limit ${limits.pathLength}`,
+      );
     }
     if (file.deployedPath === MANIFEST_ASSET_PATH) {
-      add(file.rel, 'reserved-path', `${file.rel}: deploys to ${MANIFEST_ASSET_PATH}, which the build reserves for the media manifest`);
+      add(
+        file.rel,
+        'reserved-path',
+        `${file.rel}: deploys to ${MANIFEST_ASSET_PATH}, which the build reserves for the media manifest`,
+      );
     }
     const other = byPath.get(file.deployedPath);
     if (other) {
-      add(file.rel, 'collision', `${file.rel}: deploys to the same path ${file.deployedPath} as ${other.rel}; rename one of them`);
+      add(
+        file.rel,
+        'collision',
+        `${file.rel}: deploys to the same path ${file.deployedPath} as ${other.rel}; rename one of them`,
+      );
     } else {
       byPath.set(file.deployedPath, file);
     }
@@ -107,7 +134,11 @@ export function checkAssets(
     kind.bytes += file.bytes;
     kind.largest = Math.max(kind.largest, file.bytes);
     if (file.bytes > kind.largestLimit) {
-      add(file.rel, kind.rule, `${file.rel}: ${file.visibility} asset is ${humanBytes(file.bytes)}, limit ${humanBytes(kind.largestLimit)}`);
+      add(
+        file.rel,
+        kind.rule,
+        `${file.rel}: ${file.visibility} asset is ${humanBytes(file.bytes)}, limit ${humanBytes(kind.largestLimit)}`,
+      );
     }
     if (file.visibility === 'private') {
       // A private file has no URL: /media answers it whole from a Function, whose response is at most 4 MB.
@@ -130,13 +161,25 @@ export function checkAssets(
   }
   const where = path.relative(process.cwd(), scan.dir) || '.';
   if (tally.public.files > limits.publicFiles) {
-    add(where, 'file-count', `${where}/: ${tally.public.files} public and protected assets, limit ${limits.publicFiles} per build`);
+    add(
+      where,
+      'file-count',
+      `${where}/: ${tally.public.files} public and protected assets, limit ${limits.publicFiles} per build`,
+    );
   }
   if (tally.private.files > limits.privateFiles) {
-    add(where, 'private-file-count', `${where}/: ${tally.private.files} private assets (including the generated ${MANIFEST_FILE_NAME}), limit ${limits.privateFiles} per build`);
+    add(
+      where,
+      'private-file-count',
+      `${where}/: ${tally.private.files} private assets (including the generated ${MANIFEST_FILE_NAME}), limit ${limits.privateFiles} per build`,
+    );
   }
   if (functionCount > limits.functions) {
-    add('src/functions', 'function-count', `src/functions/: ${functionCount} Functions, limit ${limits.functions} per build`);
+    add(
+      'src/functions',
+      'function-count',
+      `src/functions/: ${functionCount} Functions, limit ${limits.functions} per build`,
+    );
   }
   return {
     violations,
@@ -149,7 +192,17 @@ export function checkAssets(
   };
 }
 
-function usageOf({ files, bytes, largest, largestLimit }: { files: number; bytes: number; largest: number; largestLimit: number }) {
+function usageOf({
+  files,
+  bytes,
+  largest,
+  largestLimit,
+}: {
+  files: number;
+  bytes: number;
+  largest: number;
+  largestLimit: number;
+}) {
   return { files, bytes, largest, largestLimit };
 }
 

@@ -92,7 +92,15 @@ export function scanAssets(dir: string): AssetScan {
     const abs = path.join(dir, ...segments);
     const stat = fs.statSync(abs);
     const { path: deployedPath, access } = twilioPathAndAccess(rel);
-    files.push({ rel, abs, bytes: stat.size, mtimeMs: stat.mtimeMs, visibility: access, deployedPath, name: deployedPath.slice(1) });
+    files.push({
+      rel,
+      abs,
+      bytes: stat.size,
+      mtimeMs: stat.mtimeMs,
+      visibility: access,
+      deployedPath,
+      name: deployedPath.slice(1),
+    });
   }
   return { dir, files, skipped };
 }

@@ -79,7 +79,11 @@ export async function stageAssets(options: StageOptions): Promise<StageResult> {
       outRel = file.visibility === 'private' ? file.rel : versionedRel(file, sha256.slice(0, VERSION_LENGTH));
       const target = path.join(outDir, ...outRel.split('/'));
       const existing = fs.statSync(target, { throwIfNoEntry: false });
-      if (!existing || existing.size !== stat.size || (file.visibility === 'private' && existing.mtimeMs < stat.mtimeMs)) {
+      if (
+        !existing ||
+        existing.size !== stat.size ||
+        (file.visibility === 'private' && existing.mtimeMs < stat.mtimeMs)
+      ) {
         fs.mkdirSync(path.dirname(target), { recursive: true });
         fs.copyFileSync(file.abs, target, fs.constants.COPYFILE_FICLONE);
       }

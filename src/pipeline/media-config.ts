@@ -10,7 +10,14 @@ import { parseJsonFile } from '../lib/json';
  */
 export const MEDIA_CONFIG_FILE = 'media.config.json';
 
-export const LIMIT_KEYS = ['publicFileBytes', 'publicFiles', 'privateFileBytes', 'privateFiles', 'functions', 'pathLength'] as const;
+export const LIMIT_KEYS = [
+  'publicFileBytes',
+  'publicFiles',
+  'privateFileBytes',
+  'privateFiles',
+  'functions',
+  'pathLength',
+] as const;
 export type LimitKey = (typeof LIMIT_KEYS)[number];
 
 export interface MediaConfig {
@@ -32,14 +39,22 @@ export function loadMediaConfig(projectRoot: string, fileName = MEDIA_CONFIG_FIL
 
 export function parseMediaConfig(text: string, file: string): MediaConfig {
   const data = parseJsonFile(text, file, (message) => new MediaConfigError(message));
-  if (!data || typeof data !== 'object' || Array.isArray(data)) throw new MediaConfigError(`${file}: expected a JSON object`);
+  if (!data || typeof data !== 'object' || Array.isArray(data))
+    throw new MediaConfigError(`${file}: expected a JSON object`);
   const { limits, cachePolicy, notMedia, $comment: _comment, ...rest } = data as Record<string, unknown>;
   const unknownKeys = Object.keys(rest);
   if (unknownKeys.length) {
-    throw new MediaConfigError(`${file}: unknown key "${unknownKeys[0]}" (allowed: limits, cachePolicy, notMedia, $comment)`);
+    throw new MediaConfigError(
+      `${file}: unknown key "${unknownKeys[0]}" (allowed: limits, cachePolicy, notMedia, $comment)`,
+    );
   }
   try {
-    return { file, limits: parseLimits(limits, file), cachePolicy: parseCachePolicy(cachePolicy, file), notMedia: parseNotMedia(notMedia, file) };
+    return {
+      file,
+      limits: parseLimits(limits, file),
+      cachePolicy: parseCachePolicy(cachePolicy, file),
+      notMedia: parseNotMedia(notMedia, file),
+    };
   } catch (err) {
     if (err instanceof MediaConfigError) throw err;
     throw new MediaConfigError((err as Error).message);
@@ -48,7 +63,8 @@ export function parseMediaConfig(text: string, file: string): MediaConfig {
 
 function parseLimits(value: unknown, file: string): Partial<Record<LimitKey, number>> {
   if (value === undefined) return {};
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new MediaConfigError(`${file}: "limits" must be an object`);
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    throw new MediaConfigError(`${file}: "limits" must be an object`);
   const limits: Partial<Record<LimitKey, number>> = {};
   for (const [key, raw] of Object.entries(value)) {
     if (!(LIMIT_KEYS as readonly string[]).includes(key)) {
@@ -64,10 +80,17 @@ function parseLimits(value: unknown, file: string): Partial<Record<LimitKey, num
 
 function parseNotMedia(value: unknown, file: string): string[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value)) throw new MediaConfigError(`${file}: "notMedia" must be an array of glob patterns over logical names, e.g. ["data/**"]`);
+  if (!Array.isArray(value))
+    throw new MediaConfigError(
+      `${file}: "notMedia" must be an array of glob patterns over logical names, e.g. ["data/**"]`,
+    );
   return value.map((pattern: unknown, i) => {
-    if (typeof pattern !== 'string' || pattern.trim() === '') throw new MediaConfigError(`${file}: notMedia[${i}] must be a non-empty glob such as "data/**"`);
-    if (pattern.startsWith('/')) throw new MediaConfigError(`${file}: notMedia[${i}] "${pattern}" must be a logical name pattern without a leading "/"`);
+    if (typeof pattern !== 'string' || pattern.trim() === '')
+      throw new MediaConfigError(`${file}: notMedia[${i}] must be a non-empty glob such as "data/**"`);
+    if (pattern.startsWith('/'))
+      throw new MediaConfigError(
+        `${file}: notMedia[${i}] "${pattern}" must be a logical name pattern without a leading "/"`,
+      );
     return pattern;
   });
 }

@@ -68,7 +68,8 @@ export async function buildProject(options: BuildOptions = {}): Promise<BuildRes
   for (const skipped of check.skipped) log(`skipped ${skipped.rel}: ${skipped.reason}`);
   if (check.violations.length > 0) throw new AssetLimitError(check);
 
-  const hashCacheFile = options.hashCacheFile === undefined ? path.join(root, '.build-cache', 'asset-hashes.json') : options.hashCacheFile;
+  const hashCacheFile =
+    options.hashCacheFile === undefined ? path.join(root, '.build-cache', 'asset-hashes.json') : options.hashCacheFile;
   const started = Date.now();
   let lastProgress = started;
   const staged = await stageAssets({
@@ -82,7 +83,9 @@ export async function buildProject(options: BuildOptions = {}): Promise<BuildRes
       if (now - lastProgress < 2000 && done < total) return;
       if (now - started < 2000) return;
       lastProgress = now;
-      log(`assets: hashed ${done}/${total} new or changed files, ${Math.round((100 * bytes) / Math.max(bytesToHash, 1))}% of their bytes`);
+      log(
+        `assets: hashed ${done}/${total} new or changed files, ${Math.round((100 * bytes) / Math.max(bytesToHash, 1))}% of their bytes`,
+      );
     },
   });
   // What is really deployed: every staged file plus the generated manifest (a private asset).
@@ -101,7 +104,9 @@ export async function buildProject(options: BuildOptions = {}): Promise<BuildRes
     define: { __BUILD_INFO__: JSON.stringify(info) },
   });
   log(`built ${entries.length} functions into ${path.relative(root, functionsDir) || functionsDir}`);
-  log(`staged ${info.assets.total} assets into ${path.relative(root, assetsDir) || assetsDir} (${staged.hashed} hashed, ${staged.reused} unchanged)`);
+  log(
+    `staged ${info.assets.total} assets into ${path.relative(root, assetsDir) || assetsDir} (${staged.hashed} hashed, ${staged.reused} unchanged)`,
+  );
   log(formatUsage(check));
   writeBuildStamp(outDir, stampInputs);
   return { outDir, functionsDir, assetsDir, info, check, hashed: staged.hashed, reused: staged.reused };

@@ -2,7 +2,10 @@ import * as path from 'node:path';
 import ts from 'typescript';
 
 export class TypeCheckError extends Error {
-  constructor(readonly report: string, readonly count: number) {
+  constructor(
+    readonly report: string,
+    readonly count: number,
+  ) {
     super(`TypeScript found ${count} error${count === 1 ? '' : 's'}:\n${report}`);
     this.name = 'TypeCheckError';
   }

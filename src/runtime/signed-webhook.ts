@@ -17,21 +17,29 @@ export function signedWebhook<Env>(
   routePath: string,
   handle: (request: SignedWebhookRequest<ServiceEnv & Env>) => Promise<PlainResponse>,
 ): ServerlessFunctionSignature<ServiceEnv & Env, EventOf<Record<string, unknown>>> {
-  return twilioFunction<Record<string, unknown>, Env>(routePath.replace(/^\//, ''), async ({ params: event, headers, context, receivedAt, log }) => {
-    const params = postedParams(event);
-    const url = webhookUrl(context, routePath);
-    const verdict = checkSignature({ authToken: context.AUTH_TOKEN, signature: headers['x-twilio-signature'], url, params });
-    if (!verdict.ok) {
-      const sid = params.MessageSid ?? params.RecordingSid ?? params.CallSid;
-      log({
-        level: 'warn',
-        event: 'webhook_rejected',
-        reason: verdict.reason,
-        ...(sid ? { sid: sid.slice(0, ECHO_CHARS) } : {}),
-        receivedAt: isoWithOffset(receivedAt),
+  return twilioFunction<Record<string, unknown>, Env>(
+    routePath.replace(/^\//, ''),
+    async ({ params: event, headers, context, receivedAt, log }) => {
+      const params = postedParams(event);
+      const url = webhookUrl(context, routePath);
+      const verdict = checkSignature({
+        authToken: context.AUTH_TOKEN,
+        signature: headers['x-twilio-signature'],
+        url,
+        params,
       });
-      return errorResponse(verdict.status, verdict.reason);
-    }
-    return handle({ params, url, env: context, receivedAt, log });
-  });
+      if (!verdict.ok) {
+        const sid = params.MessageSid ?? params.RecordingSid ?? params.CallSid;
+        log({
+          level: 'warn',
+          event: 'webhook_rejected',
+          reason: verdict.reason,
+          ...(sid ? { sid: sid.slice(0, ECHO_CHARS) } : {}),
+          receivedAt: isoWithOffset(receivedAt),
+        });
+        return errorResponse(verdict.status, verdict.reason);
+      }
+      return handle({ params, url, env: context, receivedAt, log });
+    },
+  );
 }

@@ -20,7 +20,10 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-deploy-'));
 /** The project as a fresh clone has it: tracked and new files of the working tree, node_modules linked. */
 function clone(name: string): string {
   const dir = path.join(work, name);
-  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: PROJECT_ROOT, encoding: 'utf8' })
+  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+  })
     .split('\0')
     .filter(Boolean);
   for (const file of files) {
@@ -71,7 +74,8 @@ function files(dir: string): string[] {
 
 const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 const byPath = (a: { path: string }, b: { path: string }) => a.path.localeCompare(b.path);
-const shown = (list: Upload[]) => list.map(({ path: p, visibility, bytes, sha256: h }) => ({ path: p, visibility, bytes, sha256: h })).sort(byPath);
+const shown = (list: Upload[]) =>
+  list.map(({ path: p, visibility, bytes, sha256: h }) => ({ path: p, visibility, bytes, sha256: h })).sort(byPath);
 
 /** What twilio-run must upload from dist/: every built Function and every staged asset, derived independently. */
 function expectedUploads(root: string) {
@@ -86,12 +90,28 @@ function expectedUploads(root: string) {
     };
   });
   const manifestFile = path.join(root, 'dist', 'assets', MANIFEST_FILE_NAME);
-  const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as { entries: Record<string, { path: string; visibility: string; bytes: number; sha256: string }> };
+  const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as {
+    entries: Record<string, { path: string; visibility: string; bytes: number; sha256: string }>;
+  };
   const assets = [
-    ...Object.values(manifest.entries).map((e) => ({ path: e.path, visibility: e.visibility, bytes: e.bytes, sha256: e.sha256 })),
-    { path: MANIFEST_ASSET_PATH, visibility: 'private', bytes: fs.statSync(manifestFile).size, sha256: sha256(manifestFile) },
+    ...Object.values(manifest.entries).map((e) => ({
+      path: e.path,
+      visibility: e.visibility,
+      bytes: e.bytes,
+      sha256: e.sha256,
+    })),
+    {
+      path: MANIFEST_ASSET_PATH,
+      visibility: 'private',
+      bytes: fs.statSync(manifestFile).size,
+      sha256: sha256(manifestFile),
+    },
   ];
-  return { functions: functions.sort(byPath), assets: assets.sort(byPath), assetFiles: files(path.join(root, 'dist', 'assets')).length };
+  return {
+    functions: functions.sort(byPath),
+    assets: assets.sort(byPath),
+    assetFiles: files(path.join(root, 'dist', 'assets')).length,
+  };
 }
 
 function setPin(root: string, version: string): void {
@@ -117,7 +137,9 @@ afterAll(() => {
 
 describe('a bare `twilio-run deploy` from a fresh clone', () => {
   const root = clone('fresh');
-  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  };
   let before = 0;
   const uploadsOfThisRun = () => api.uploads.slice(before);
   beforeAll(async () => {
@@ -131,8 +153,14 @@ describe('a bare `twilio-run deploy` from a fresh clone', () => {
   });
 
   beforeAll(() => {
-    fs.writeFileSync(path.join(root, '.env'), `${CREDENTIALS}MMS_REPLY=Thanks, we got it.\nLOG_LEVEL=debug\nMMS_FROM=\n`);
-    fs.writeFileSync(path.join(root, '.env.local'), 'AWS_SECRET_ACCESS_KEY=local-secret\nS3_ENDPOINT=http://127.0.0.1:9000\n');
+    fs.writeFileSync(
+      path.join(root, '.env'),
+      `${CREDENTIALS}MMS_REPLY=Thanks, we got it.\nLOG_LEVEL=debug\nMMS_FROM=\n`,
+    );
+    fs.writeFileSync(
+      path.join(root, '.env.local'),
+      'AWS_SECRET_ACCESS_KEY=local-secret\nS3_ENDPOINT=http://127.0.0.1:9000\n',
+    );
   });
 
   it('builds dist/, then uploads exactly that build with an accepted handler, node22 and only Function variables', async () => {
@@ -153,7 +181,9 @@ describe('a bare `twilio-run deploy` from a fresh clone', () => {
     expect(expected.assets).toHaveLength(expected.assetFiles);
     expect(build.functionVersions).toHaveLength(expected.functions.length);
     expect(build.assetVersions).toHaveLength(expected.assets.length);
-    expect(expected.functions.map((f) => `${f.path} ${f.visibility}`)).toEqual(expect.arrayContaining(['/health public', '/mms/inbound protected']));
+    expect(expected.functions.map((f) => `${f.path} ${f.visibility}`)).toEqual(
+      expect.arrayContaining(['/health public', '/mms/inbound protected']),
+    );
 
     // .env minus the credentials and empty values; nothing of .env.local
     expect(Object.fromEntries(api.variables)).toEqual({ MMS_REPLY: 'Thanks, we got it.', LOG_LEVEL: 'debug' });
@@ -168,7 +198,9 @@ describe('a bare `twilio-run deploy` from a fresh clone', () => {
     fs.writeFileSync(path.join(root, 'assets', 'notes.txt'), 'a new asset\n');
     const run = await twilioRunDeploy(root, api);
     expectExit(run, 0);
-    expect(run.output).toMatch(/Building before the deploy: the sources changed since dist\/ was built: (src\/functions\/added\.ts|assets\/notes\.txt) is new/);
+    expect(run.output).toMatch(
+      /Building before the deploy: the sources changed since dist\/ was built: (src\/functions\/added\.ts|assets\/notes\.txt) is new/,
+    );
     expect(api.builds.map((b) => b.runtime)).toEqual(['node22', 'node22']);
     const expected = expectedUploads(root);
     expect(shown(uploadsOfThisRun().filter((u) => u.kind === 'Functions'))).toEqual(expected.functions);
@@ -200,11 +232,31 @@ describe('a deploy Twilio would refuse stops before any request', () => {
   });
 
   const cases: [string, () => void, string[], RegExp][] = [
-    ['a handler version Twilio does not list', () => setPin(root, '2.1.0'), [], /"@twilio\/runtime-handler": "2\.1\.0" is not a version Twilio's platform accepts[^\n]*2\.0\.1/],
+    [
+      'a handler version Twilio does not list',
+      () => setPin(root, '2.1.0'),
+      [],
+      /"@twilio\/runtime-handler": "2\.1\.0" is not a version Twilio's platform accepts[^\n]*2\.0\.1/,
+    ],
     ['a handler range', () => setPin(root, '^2.0.1'), [], /"\^2\.0\.1" is not an exact version/],
-    ['a runtime Twilio no longer supports', () => undefined, ['--runtime', 'node18'], /runtime "node18" is not one Twilio supports \(error 82007/],
-    ['a local secret in .env', () => fs.appendFileSync(path.join(root, '.env'), 'AWS_SECRET_ACCESS_KEY=s3cr3t\n'), [], /AWS_SECRET_ACCESS_KEY is a setting of the local commands[^\n]*move it to \.env\.local/],
-    ['a variable over 450 bytes', () => fs.appendFileSync(path.join(root, '.env'), `MMS_REPLY=${'x'.repeat(451)}\n`), [], /the value of MMS_REPLY is 451 bytes; Twilio refuses more than 450 \(error 82006\)/],
+    [
+      'a runtime Twilio no longer supports',
+      () => undefined,
+      ['--runtime', 'node18'],
+      /runtime "node18" is not one Twilio supports \(error 82007/,
+    ],
+    [
+      'a local secret in .env',
+      () => fs.appendFileSync(path.join(root, '.env'), 'AWS_SECRET_ACCESS_KEY=s3cr3t\n'),
+      [],
+      /AWS_SECRET_ACCESS_KEY is a setting of the local commands[^\n]*move it to \.env\.local/,
+    ],
+    [
+      'a variable over 450 bytes',
+      () => fs.appendFileSync(path.join(root, '.env'), `MMS_REPLY=${'x'.repeat(451)}\n`),
+      [],
+      /the value of MMS_REPLY is 451 bytes; Twilio refuses more than 450 \(error 82006\)/,
+    ],
   ];
 
   it.each(cases)('%s', async (_name, arrange, args, message) => {
@@ -218,7 +270,7 @@ describe('a deploy Twilio would refuse stops before any request', () => {
     expect(run.output).not.toContain('s3cr3t');
   });
 
-  it('an asset tree over Twilio\'s limits fails the build, naming the file', async () => {
+  it("an asset tree over Twilio's limits fails the build, naming the file", async () => {
     const big = path.join(root, 'assets', 'video', 'huge.mp4');
     fs.mkdirSync(path.dirname(big), { recursive: true });
     fs.writeFileSync(big, '');
@@ -236,7 +288,7 @@ describe('a deploy Twilio would refuse stops before any request', () => {
   });
 });
 
-describe('the fake refuses what Twilio refuses, through twilio-run\'s own deploy code without the preflight', () => {
+describe("the fake refuses what Twilio refuses, through twilio-run's own deploy code without the preflight", () => {
   // A plain JSON config runs no project code: this is what a deploy did before .twilioserverlessrc.js.
   const root = clone('unchecked');
   const pristine = fs.readFileSync(path.join(root, 'package.json'), 'utf8');
@@ -245,7 +297,11 @@ describe('the fake refuses what Twilio refuses, through twilio-run\'s own deploy
 
   beforeAll(async () => {
     fs.writeFileSync(plain, JSON.stringify({ functionsFolder: 'dist/functions', assetsFolder: 'dist/assets' }));
-    execFileSync(process.execPath, [require.resolve('tsx/cli', { paths: [PROJECT_ROOT] }), 'src/commands/cli.ts', 'build'], { cwd: root, stdio: 'ignore' });
+    execFileSync(
+      process.execPath,
+      [require.resolve('tsx/cli', { paths: [PROJECT_ROOT] }), 'src/commands/cli.ts', 'build'],
+      { cwd: root, stdio: 'ignore' },
+    );
   });
   beforeEach(() => {
     fs.writeFileSync(path.join(root, 'package.json'), pristine);

@@ -29,7 +29,10 @@ describe('POST /flex/asset on the real twilio-run', () => {
     // Fake protected asset host: like Twilio's, it answers only requests signed with the Auth Token.
     assetHost = await startFakeHost((req, res) => {
       const signature = req.headers['x-twilio-signature'];
-      if (typeof signature !== 'string' || !twilio.validateRequest(TEST_AUTH_TOKEN, signature, `${assetHost.url}${req.url}`, {})) {
+      if (
+        typeof signature !== 'string' ||
+        !twilio.validateRequest(TEST_AUTH_TOKEN, signature, `${assetHost.url}${req.url}`, {})
+      ) {
         res.writeHead(403);
         res.end('signature required');
         return;
@@ -45,7 +48,9 @@ describe('POST /flex/asset on the real twilio-run', () => {
     second = await startWithIam(iam.url);
     noIam = await startWithIam(`http://127.0.0.1:${await freePort()}`);
     // every request asks IAM here, so each test sees its own token checks; `second` keeps the default cache
-    runtime = await startWithIam(iam.url, { env: { PROTECTED_ASSET_BASE_URL: assetHost.url, FLEX_TOKEN_TIMEOUT_MS: '1000', FLEX_TOKEN_CACHE_SECONDS: '0' } });
+    runtime = await startWithIam(iam.url, {
+      env: { PROTECTED_ASSET_BASE_URL: assetHost.url, FLEX_TOKEN_TIMEOUT_MS: '1000', FLEX_TOKEN_CACHE_SECONDS: '0' },
+    });
   });
 
   afterAll(async () => {
@@ -61,7 +66,10 @@ describe('POST /flex/asset on the real twilio-run', () => {
     assetHost.requests.length = 0;
   });
 
-  function post(params: Record<string, string>, headers: Record<string, string> = { Origin: FLEX }): Promise<RawResponse> {
+  function post(
+    params: Record<string, string>,
+    headers: Record<string, string> = { Origin: FLEX },
+  ): Promise<RawResponse> {
     return request(`${runtime.baseUrl}/flex/asset`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers },
@@ -108,11 +116,16 @@ describe('POST /flex/asset on the real twilio-run', () => {
   });
 
   it('a warm instance asks IAM once for a token used three times', async () => {
-    const ask = () => request(`${second.baseUrl}/flex/asset`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: FLEX },
-      body: new URLSearchParams({ Token: 'agent-token', name: 'audio/hold-music.wav', Range: 'bytes=0-99' }).toString(),
-    });
+    const ask = () =>
+      request(`${second.baseUrl}/flex/asset`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: FLEX },
+        body: new URLSearchParams({
+          Token: 'agent-token',
+          name: 'audio/hold-music.wav',
+          Range: 'bytes=0-99',
+        }).toString(),
+      });
     for (let i = 0; i < 3; i++) {
       const res = await ask();
       expect(res.status).toBe(206);
@@ -125,7 +138,10 @@ describe('POST /flex/asset on the real twilio-run', () => {
     const error = await post({ name: 'docs/agent-guide.pdf' }, { Origin: 'https://evil.example' });
     expect(error.status).toBe(403);
     expect(error.headers['access-control-allow-origin']).toBeUndefined();
-    const success = await post({ Token: 'agent-token', name: 'docs/agent-guide.pdf' }, { Origin: 'https://evil.example' });
+    const success = await post(
+      { Token: 'agent-token', name: 'docs/agent-guide.pdf' },
+      { Origin: 'https://evil.example' },
+    );
     expect(success.status).toBe(200);
     expect(success.headers['access-control-allow-origin']).toBeUndefined();
   });
@@ -165,7 +181,10 @@ describe('POST /flex/asset on the real twilio-run', () => {
 
   it('answers 304 to a matching If-None-Match, with the ETag and the CORS grant', async () => {
     const guide = manifest.entries['docs/agent-guide.pdf'];
-    const res = await post({ Token: 'agent-token', name: 'docs/agent-guide.pdf' }, { Origin: FLEX, 'If-None-Match': guide.etag });
+    const res = await post(
+      { Token: 'agent-token', name: 'docs/agent-guide.pdf' },
+      { Origin: FLEX, 'If-None-Match': guide.etag },
+    );
     expect(res.status).toBe(304);
     expect(res.body.length).toBe(0);
     expect(res.headers.etag).toBe(guide.etag);
@@ -183,7 +202,10 @@ describe('POST /flex/asset on the real twilio-run', () => {
   });
 
   it('an expired or invalid token is 403 with the CORS grant, and nothing is fetched', async () => {
-    for (const [token, why] of [['expired-token', /expired/], ['forged-token', /Invalid token/]] as const) {
+    for (const [token, why] of [
+      ['expired-token', /expired/],
+      ['forged-token', /Invalid token/],
+    ] as const) {
       const res = await post({ Token: token, name: 'docs/agent-guide.pdf' });
       expect(res.status).toBe(403);
       expect(errorOf(res)).toMatch(why);
@@ -200,7 +222,7 @@ describe('POST /flex/asset on the real twilio-run', () => {
     expect(assetHost.requests).toHaveLength(0);
   });
 
-  it('without PROTECTED_ASSET_BASE_URL the protected asset comes from the service\'s own domain (localhost:PORT locally)', async () => {
+  it("without PROTECTED_ASSET_BASE_URL the protected asset comes from the service's own domain (localhost:PORT locally)", async () => {
     // twilio-run does not check signatures on protected assets (serverless-toolkit #31); the signed request
     // path is the one exercised above against the checking fake. Here: the URL the Function derives is right.
     const res = await request(`${second.baseUrl}/flex/asset`, {

@@ -49,8 +49,14 @@ describe('the plugin client in a real browser (Chromium) against the real twilio
   let other: PluginPage;
 
   beforeAll(async () => {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does`);
-    build = await buildWithLargeAssets({ 'docs/manual.protected.pdf': 12_000_000, 'docs/atlas.protected.pdf': 25_000_000 });
+    if (!fs.existsSync(CHROMIUM))
+      throw new Error(
+        `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does`,
+      );
+    build = await buildWithLargeAssets({
+      'docs/manual.protected.pdf': 12_000_000,
+      'docs/atlas.protected.pdf': 25_000_000,
+    });
     const clientJs = await bundleClient();
     allowed = await startPluginPage(clientJs);
     other = await startPluginPage(clientJs);
@@ -85,10 +91,19 @@ describe('the plugin client in a real browser (Chromium) against the real twilio
   }
 
   it('an allowed origin gets a small private asset in one request, intact, then revalidates it (304)', async () => {
-    const expected = parseManifest(fs.readFileSync(path.join(build.dir, 'assets', MANIFEST_FILE_NAME), 'utf8')).entries['audio/hold-music.wav'];
+    const expected = parseManifest(fs.readFileSync(path.join(build.dir, 'assets', MANIFEST_FILE_NAME), 'utf8')).entries[
+      'audio/hold-music.wav'
+    ];
     const result = await run(allowed, 'audio/hold-music.wav');
     expect(result.error).toBeUndefined();
-    expect(result).toMatchObject({ ok: true, sha256: expected.sha256, blobSha256: expected.sha256, bytes: expected.bytes, requests: 1, revalidated: false });
+    expect(result).toMatchObject({
+      ok: true,
+      sha256: expected.sha256,
+      blobSha256: expected.sha256,
+      bytes: expected.bytes,
+      requests: 1,
+      revalidated: false,
+    });
     expect(result.again).toEqual({ revalidated: true, requests: 1 });
   });
 
@@ -96,7 +111,12 @@ describe('the plugin client in a real browser (Chromium) against the real twilio
     // a token this runtime has not seen: the first request asks IAM, the other parts and the revalidation do not
     const result = await run(allowed, 'docs/manual.pdf', 'agent-token-manual');
     expect(result.error).toBeUndefined();
-    expect(result).toMatchObject({ ok: true, sha256: build.sha256['docs/manual.pdf'], blobSha256: build.sha256['docs/manual.pdf'], bytes: 12_000_000 });
+    expect(result).toMatchObject({
+      ok: true,
+      sha256: build.sha256['docs/manual.pdf'],
+      blobSha256: build.sha256['docs/manual.pdf'],
+      bytes: 12_000_000,
+    });
     expect(result.requests).toBe(Math.ceil(12_000_000 / MAX_RESPONSE_BODY_BYTES));
     expect(result.again).toEqual({ revalidated: true, requests: 1 });
     expect(iam.requests).toHaveLength(1);
@@ -109,7 +129,7 @@ describe('the plugin client in a real browser (Chromium) against the real twilio
     expect(result.error?.message).toMatch(/FLEX_ALLOWED_ORIGINS/);
   });
 
-  it('a refused token reaches the page as a typed error with the service\'s message', async () => {
+  it("a refused token reaches the page as a typed error with the service's message", async () => {
     const result = await run(allowed, 'audio/hold-music.wav', 'forged-token');
     expect(result.error).toMatchObject({ name: 'FlexAssetHttpError', status: 403 });
     expect(result.error?.message).toMatch(/Invalid token/);
@@ -117,13 +137,20 @@ describe('the plugin client in a real browser (Chromium) against the real twilio
 
   it('the 25 MB protected asset comes in 7 ranges through the real runtime, each answer within 4,000,000 bytes', async () => {
     const total = 25_000_000;
-    const atlas = parseManifest(fs.readFileSync(path.join(build.dir, 'assets', MANIFEST_FILE_NAME), 'utf8')).entries['docs/atlas.pdf'];
+    const atlas = parseManifest(fs.readFileSync(path.join(build.dir, 'assets', MANIFEST_FILE_NAME), 'utf8')).entries[
+      'docs/atlas.pdf'
+    ];
     const parts: Buffer[] = [];
     for (let start = 0; start < total;) {
       const res = await request(`${runtime.baseUrl}/flex/asset`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: allowed.origin },
-        body: new URLSearchParams({ Token: 'agent-token', name: 'docs/atlas.pdf', Range: `bytes=${start}-`, 'If-Range': atlas.etag }).toString(),
+        body: new URLSearchParams({
+          Token: 'agent-token',
+          name: 'docs/atlas.pdf',
+          Range: `bytes=${start}-`,
+          'If-Range': atlas.etag,
+        }).toString(),
       });
       expect(res.status).toBe(206);
       const headerBytes = Object.entries(res.headers).reduce((sum, [k, v]) => sum + k.length + String(v).length + 4, 0);

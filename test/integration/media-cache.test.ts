@@ -13,7 +13,10 @@ import { RunningRuntime, startRuntime } from '../support/runtime';
  * nothing changes the cache must revalidate with a 304 instead of downloading again.
  */
 class SharedCache {
-  private readonly store = new Map<string, { policy: CachePolicy; status: number; headers: Record<string, string>; body: Buffer }>();
+  private readonly store = new Map<
+    string,
+    { policy: CachePolicy; status: number; headers: Record<string, string>; body: Buffer }
+  >();
   revalidated304 = 0;
   fullResponses = 0;
 

@@ -20,7 +20,8 @@ describe('/media, /studio/media-url and /voice/greeting on the real twilio-run',
     await runtime?.stop();
   });
 
-  const media = (query: string, headers: Record<string, string> = {}) => request(`${runtime.baseUrl}/media?${query}`, { headers });
+  const media = (query: string, headers: Record<string, string> = {}) =>
+    request(`${runtime.baseUrl}/media?${query}`, { headers });
   const hold = () => manifest.entries['audio/hold-music.wav'];
   const HOLD = 'name=audio/hold-music.wav';
 
@@ -214,8 +215,12 @@ describe('/media, /studio/media-url and /voice/greeting on the real twilio-run',
         contentType: 'audio/wav',
         bytes: entry.bytes,
       });
-      const privateInfo = JSON.parse((await request(`${runtime.baseUrl}/studio/media-url?name=audio/hold-music.wav`)).body.toString());
-      expect(privateInfo.url).toBe(`http://localhost:${runtime.port}/media?name=audio%2Fhold-music.wav&v=${hold().version}`);
+      const privateInfo = JSON.parse(
+        (await request(`${runtime.baseUrl}/studio/media-url?name=audio/hold-music.wav`)).body.toString(),
+      );
+      expect(privateInfo.url).toBe(
+        `http://localhost:${runtime.port}/media?name=audio%2Fhold-music.wav&v=${hold().version}`,
+      );
       expect((await request(`${runtime.baseUrl}/studio/media-url?name=nope.wav`)).status).toBe(404);
     });
 

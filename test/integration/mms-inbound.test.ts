@@ -56,7 +56,11 @@ describe('POST /mms/inbound on the real twilio-run', () => {
       params[`MediaContentType${i}`] = 'image/png';
     });
     const url = `http://localhost:${runtime.port}/mms/inbound`;
-    const signature = twilio.getExpectedTwilioSignature(options.forge ? 'not-the-auth-token' : TEST_AUTH_TOKEN, url, params);
+    const signature = twilio.getExpectedTwilioSignature(
+      options.forge ? 'not-the-auth-token' : TEST_AUTH_TOKEN,
+      url,
+      params,
+    );
     const res = await request(`${runtime.baseUrl}/mms/inbound`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': signature },
@@ -83,14 +87,22 @@ describe('POST /mms/inbound on the real twilio-run', () => {
 
   it('gets media through a 404 window shorter than the deadline', async () => {
     const availableAt = Date.now() + 1000;
-    routes.set('/Media/window', (_req, res) => (Date.now() < availableAt ? res.writeHead(404).end() : res.writeHead(200, { 'Content-Type': 'image/png' }).end(PNG)));
+    routes.set('/Media/window', (_req, res) =>
+      Date.now() < availableAt
+        ? res.writeHead(404).end()
+        : res.writeHead(200, { 'Content-Type': 'image/png' }).end(PNG),
+    );
     const { res, messageSid } = await webhook(['/Media/window']);
     expectTwiml200(res);
     const [log] = fetchLog(messageSid);
     expect(log).toMatchObject({ outcome: 'succeeded', messageSid, bytes: PNG.length, contentType: 'image/png' });
     expect(log.notFoundCount).toBeGreaterThan(0);
-    expect(requestsTo(media, '/Media/window')[0].headers.authorization).toBe(`Basic ${Buffer.from(`${TEST_ACCOUNT_SID}:${TEST_AUTH_TOKEN}`).toString('base64')}`);
-    expect(runtime.output()).toMatch(new RegExp(`"event":"media_received","messageSid":"${messageSid}".*"sha256":"[0-9a-f]{64}"`));
+    expect(requestsTo(media, '/Media/window')[0].headers.authorization).toBe(
+      `Basic ${Buffer.from(`${TEST_ACCOUNT_SID}:${TEST_AUTH_TOKEN}`).toString('base64')}`,
+    );
+    expect(runtime.output()).toMatch(
+      new RegExp(`"event":"media_received","messageSid":"${messageSid}".*"sha256":"[0-9a-f]{64}"`),
+    );
   });
 
   it('gives up on a permanent 404 before the deadline and still answers TwiML 200', async () => {
@@ -99,13 +111,17 @@ describe('POST /mms/inbound on the real twilio-run', () => {
     expectTwiml200(res);
     const [log] = fetchLog(messageSid);
     expect(log).toMatchObject({ outcome: 'gave_up' });
-    expect(Date.parse(log.endedAt as string) - Date.parse(log.webhookReceivedAt as string)).toBeLessThanOrEqual(DEADLINE_MS);
+    expect(Date.parse(log.endedAt as string) - Date.parse(log.webhookReceivedAt as string)).toBeLessThanOrEqual(
+      DEADLINE_MS,
+    );
     expect(requestsTo(media, '/Media/gone').length).toBeGreaterThan(1);
   });
 
   it('logs inconsistent input and processes the valid part', async () => {
     routes.set('/Media/fine', (_req, res) => res.writeHead(200, { 'Content-Type': 'image/png' }).end(PNG));
-    const { res, messageSid } = await webhook(['/Media/fine'], { extra: { NumMedia: '2', MediaUrl5: `${media.url}/Media/extra` } });
+    const { res, messageSid } = await webhook(['/Media/fine'], {
+      extra: { NumMedia: '2', MediaUrl5: `${media.url}/Media/extra` },
+    });
     expectTwiml200(res);
     expect(fetchLog(messageSid)).toHaveLength(1);
     expect(runtime.output()).toContain('NumMedia is 2 but parameter \\"MediaUrl1\\" is missing');
@@ -124,7 +140,9 @@ describe('POST /mms/inbound on the real twilio-run', () => {
       body: `MessageSid=MMx&NumMedia=1&MediaUrl0=${encodeURIComponent(`${media.url}/Media/forged`)}`,
     });
     expect(missing.status).toBe(400);
-    expect(JSON.parse(missing.body.toString()).error).toBe('/mms/inbound is protected: header "X-Twilio-Signature" is missing');
+    expect(JSON.parse(missing.body.toString()).error).toBe(
+      '/mms/inbound is protected: header "X-Twilio-Signature" is missing',
+    );
     expect(requestsTo(media, '/Media/forged')).toHaveLength(0);
   });
 
@@ -142,7 +160,8 @@ describe('POST /mms/inbound on the real twilio-run', () => {
     // All runs of this file fall on one day unless it crosses midnight: then judge the day holding the most.
     const report = buildReport(records, 2);
     const day = [...report.days].sort((a, b) => b.fetches - a.fetches)[0];
-    const total = (key: 'fetches' | 'with404' | 'transient404' | 'gaveUp') => report.days.reduce((n, d) => n + d[key], 0);
+    const total = (key: 'fetches' | 'with404' | 'transient404' | 'gaveUp') =>
+      report.days.reduce((n, d) => n + d[key], 0);
     expect([total('fetches'), total('with404'), total('transient404'), total('gaveUp')]).toEqual([3, 2, 1, 1]); // gave up: the permanent 404
     expect(day.p50DelayMs).not.toBeNull();
     const markdown = formatMarkdown(report);
@@ -150,6 +169,8 @@ describe('POST /mms/inbound on the real twilio-run', () => {
     expect(markdown).toContain(`${media.url}/Media/gone`);
     expect(markdown).toMatch(/\| MM0+2 \| .*\/Media\/gone \| \d{4}-\d\d-\d\dT[\d:.]+[+-]\d\d:\d\d \|/);
     expect(formatMarkdown(buildReport(records, 24))).not.toContain('## Escalation');
-    expect(formatCsv(report).split('\n')).toContain(`${day.day},${day.fetches},${day.messages},${day.with404},${day.transient404},${day.notFoundResponses},${day.retries},${day.gaveUp},${day.p50DelayMs},${day.p95DelayMs},${day.escalate}`);
+    expect(formatCsv(report).split('\n')).toContain(
+      `${day.day},${day.fetches},${day.messages},${day.with404},${day.transient404},${day.notFoundResponses},${day.retries},${day.gaveUp},${day.p50DelayMs},${day.p95DelayMs},${day.escalate}`,
+    );
   });
 });

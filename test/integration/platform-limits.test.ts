@@ -19,7 +19,7 @@ function expectClean(res: RawResponse): Record<string, unknown> {
   return JSON.parse(text) as Record<string, unknown>;
 }
 
-describe('the local runtime enforces the platform\'s limits, as the deployed gateway does', () => {
+describe("the local runtime enforces the platform's limits, as the deployed gateway does", () => {
   let runtime: RunningRuntime;
   beforeAll(async () => {
     runtime = await startRuntime();
@@ -40,7 +40,11 @@ describe('the local runtime enforces the platform\'s limits, as the deployed gat
 
   it('refuses a GET with a body with 403, before the Function runs', async () => {
     // Node sends a GET's body only with a length or chunked encoding said explicitly
-    const res = await request(url('/diag/limits'), { method: 'GET', body: 'a=1', headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': '3' } });
+    const res = await request(url('/diag/limits'), {
+      method: 'GET',
+      body: 'a=1',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': '3' },
+    });
     expect(res.status).toBe(403);
     expect(expectClean(res).error).toContain('GET request must not have a body');
     const streamed = await request(url('/diag/limits'), { method: 'GET', chunks: [Buffer.from('a=1')] });
@@ -49,32 +53,56 @@ describe('the local runtime enforces the platform\'s limits, as the deployed gat
 
   it('refuses a request over 1 MB (headers included) with 413, by its Content-Length or while reading a chunked body', async () => {
     const big = `a=${'x'.repeat(MB)}`;
-    const declared = await request(url('/diag/limits'), { method: 'POST', body: big, headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+    const declared = await request(url('/diag/limits'), {
+      method: 'POST',
+      body: big,
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    });
     expect(declared.status).toBe(413);
     expect(expectClean(declared).error).toContain('1048576 bytes');
-    const streamed = await request(url('/diag/limits'), { method: 'POST', chunks: Array.from({ length: 12 }, () => Buffer.alloc(100 * 1024, 0x61)), headers: { 'Content-Type': 'application/json' } });
+    const streamed = await request(url('/diag/limits'), {
+      method: 'POST',
+      chunks: Array.from({ length: 12 }, () => Buffer.alloc(100 * 1024, 0x61)),
+      headers: { 'Content-Type': 'application/json' },
+    });
     expect(streamed.status).toBe(413);
     expectClean(streamed);
     // just under the limit is fine
-    const fits = await request(url('/diag/limits'), { method: 'POST', body: `a=${'x'.repeat(MB - 4096)}`, headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+    const fits = await request(url('/diag/limits'), {
+      method: 'POST',
+      body: `a=${'x'.repeat(MB - 4096)}`,
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    });
     expect(fits.status).toBe(200);
   });
 
   it('answers malformed JSON with 400 and over 1000 form parameters with 413, as JSON without a stack trace', async () => {
     const browser = { 'User-Agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120 Safari/537.36' };
-    const json = await request(url('/diag/limits'), { method: 'POST', body: '{"a":', headers: { 'Content-Type': 'application/json', ...browser } });
+    const json = await request(url('/diag/limits'), {
+      method: 'POST',
+      body: '{"a":',
+      headers: { 'Content-Type': 'application/json', ...browser },
+    });
     expect(json.status).toBe(400);
     expect(expectClean(json).error).toContain('not valid JSON');
     const form = Array.from({ length: 1001 }, (_, i) => `p${i}=1`).join('&');
-    const many = await request(url('/diag/limits'), { method: 'POST', body: form, headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...browser } });
+    const many = await request(url('/diag/limits'), {
+      method: 'POST',
+      body: form,
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...browser },
+    });
     expect(many.status).toBe(413);
     expect(expectClean(many).error).toContain('more than 1000 form parameters');
-    const thousand = await request(url('/diag/limits'), { method: 'POST', body: Array.from({ length: 1000 }, (_, i) => `p${i}=1`).join('&'), headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+    const thousand = await request(url('/diag/limits'), {
+      method: 'POST',
+      body: Array.from({ length: 1000 }, (_, i) => `p${i}=1`).join('&'),
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    });
     expect(thousand.status).toBe(200);
     expect(JSON.parse(thousand.body.toString()).parameters).toBe(1000);
   });
 
-  it('replaces a Function\'s response over 4 MB with 502; 4 MB exactly passes', async () => {
+  it("replaces a Function's response over 4 MB with 502; 4 MB exactly passes", async () => {
     const over = await request(url(`/diag/limits?bytes=${4 * MB + 1}`));
     expect(over.status).toBe(502);
     expect(expectClean(over).error).toContain('4194304 bytes');
@@ -83,7 +111,7 @@ describe('the local runtime enforces the platform\'s limits, as the deployed gat
     expect(at.body.length).toBe(4 * MB);
   });
 
-  it('answers a Function\'s error without its stack trace or file path, to browsers and to other clients', async () => {
+  it("answers a Function's error without its stack trace or file path, to browsers and to other clients", async () => {
     for (const fail of ['callback', 'throw']) {
       for (const ua of ['curl/8.0', 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120 Safari/537.36']) {
         const res = await request(url(`/diag/limits?fail=${fail}`), { headers: { 'User-Agent': ua } });
@@ -96,7 +124,10 @@ describe('the local runtime enforces the platform\'s limits, as the deployed gat
 
   it('answers 504 ten seconds after arrival when the Function has not answered, and keeps serving', async () => {
     const started = Date.now();
-    const [slow, rejected] = await Promise.all([request(url('/diag/limits?sleepMs=12000')), request(url('/diag/limits?fail=reject'))]);
+    const [slow, rejected] = await Promise.all([
+      request(url('/diag/limits?sleepMs=12000')),
+      request(url('/diag/limits?fail=reject')),
+    ]);
     const elapsed = Date.now() - started;
     for (const res of [slow, rejected]) {
       expect(res.status).toBe(504);
@@ -110,7 +141,9 @@ describe('the local runtime enforces the platform\'s limits, as the deployed gat
 
   describe('protected Functions and assets need a valid X-Twilio-Signature (400 otherwise, before any code runs)', () => {
     function protectedAssetPath(): string {
-      const manifest = JSON.parse(fs.readFileSync(path.join(sharedBuildDir(), 'assets', 'media-manifest.private.json'), 'utf8')) as { entries: Record<string, { visibility: string; path: string }> };
+      const manifest = JSON.parse(
+        fs.readFileSync(path.join(sharedBuildDir(), 'assets', 'media-manifest.private.json'), 'utf8'),
+      ) as { entries: Record<string, { visibility: string; path: string }> };
       const entry = Object.values(manifest.entries).find((e) => e.visibility === 'protected');
       if (!entry) throw new Error('the build has no protected asset');
       return entry.path;
@@ -121,37 +154,51 @@ describe('the local runtime enforces the platform\'s limits, as the deployed gat
       const unsigned = await request(url(assetPath));
       expect(unsigned.status).toBe(400);
       expect(expectClean(unsigned).error).toContain('"X-Twilio-Signature" is missing');
-      const forged = await request(url(assetPath), { headers: { 'X-Twilio-Signature': twilioSignature(runtime.port, assetPath, {}, 'wrong-token') } });
+      const forged = await request(url(assetPath), {
+        headers: { 'X-Twilio-Signature': twilioSignature(runtime.port, assetPath, {}, 'wrong-token') },
+      });
       expect(forged.status).toBe(400);
       expect(expectClean(forged).error).toContain('does not match');
-      const signed = await request(url(assetPath), { headers: { 'X-Twilio-Signature': twilioSignature(runtime.port, assetPath) } });
+      const signed = await request(url(assetPath), {
+        headers: { 'X-Twilio-Signature': twilioSignature(runtime.port, assetPath) },
+      });
       expect(signed.status).toBe(200);
       expect(signed.body.subarray(0, 4).toString()).toBe('%PDF');
     });
 
     it('runs a protected Function only for a signature over every posted parameter', async () => {
       const params = { From: '+15005550006', Body: 'hello' };
-      const post = (signature: string, body = params) => request(url('/diag/signed'), {
-        method: 'POST', body: new URLSearchParams(body).toString(),
-        headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': signature },
-      });
+      const post = (signature: string, body = params) =>
+        request(url('/diag/signed'), {
+          method: 'POST',
+          body: new URLSearchParams(body).toString(),
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': signature },
+        });
       const ok = await post(twilioSignature(runtime.port, '/diag/signed', params));
       expect(ok.status).toBe(200);
       expect(JSON.parse(ok.body.toString())).toMatchObject({ reached: true, params });
-      const tampered = await post(twilioSignature(runtime.port, '/diag/signed', params), { ...params, Body: 'changed' });
+      const tampered = await post(twilioSignature(runtime.port, '/diag/signed', params), {
+        ...params,
+        Body: 'changed',
+      });
       expect(tampered.status).toBe(400);
       expectClean(tampered);
       const unsigned = await request(url('/diag/signed'));
       expect(unsigned.status).toBe(400);
-      const preflight = await request(url('/diag/signed'), { method: 'OPTIONS', headers: { Origin: 'https://flex.twilio.com', 'Access-Control-Request-Method': 'POST' } });
+      const preflight = await request(url('/diag/signed'), {
+        method: 'OPTIONS',
+        headers: { Origin: 'https://flex.twilio.com', 'Access-Control-Request-Method': 'POST' },
+      });
       expect(preflight.status).toBe(204);
     });
   });
 
-  it('stamps the request\'s arrival for the Functions, replacing any value a client sent', async () => {
+  it("stamps the request's arrival for the Functions, replacing any value a client sent", async () => {
     const before = Date.now();
     const res = await request(url('/diag/headers'), { headers: { [ARRIVAL_HEADER]: '1' } });
-    const stamped = Number((JSON.parse(res.body.toString()) as { headers: Record<string, string> }).headers[ARRIVAL_HEADER]);
+    const stamped = Number(
+      (JSON.parse(res.body.toString()) as { headers: Record<string, string> }).headers[ARRIVAL_HEADER],
+    );
     expect(stamped).toBeGreaterThanOrEqual(before);
     expect(stamped).toBeLessThanOrEqual(Date.now());
   });

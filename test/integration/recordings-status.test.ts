@@ -23,7 +23,13 @@ describe('POST /recordings/status on the real twilio-run', () => {
       ],
     });
     offList = await startFakeHost((_req, res) => res.end('never'));
-    runtime = await startRuntime({ env: { MEDIA_ALLOWED_HOSTS: api.host.host, MEDIA_FETCH_DEADLINE_MS: String(DEADLINE_MS), MEDIA_ATTEMPT_TIMEOUT_MS: '600' } });
+    runtime = await startRuntime({
+      env: {
+        MEDIA_ALLOWED_HOSTS: api.host.host,
+        MEDIA_FETCH_DEADLINE_MS: String(DEADLINE_MS),
+        MEDIA_ATTEMPT_TIMEOUT_MS: '600',
+      },
+    });
   });
   afterAll(async () => {
     await runtime?.stop();
@@ -33,12 +39,17 @@ describe('POST /recordings/status on the real twilio-run', () => {
     api.host.requests.length = 0;
   });
 
-  const recordingUrl = (sid: string, base = api.baseUrl) => `${base}/2010-04-01/Accounts/${TEST_ACCOUNT_SID}/Recordings/${sid}`;
+  const recordingUrl = (sid: string, base = api.baseUrl) =>
+    `${base}/2010-04-01/Accounts/${TEST_ACCOUNT_SID}/Recordings/${sid}`;
 
   /** A callback signed as Twilio signs it, for the URL Twilio would have called. */
   async function callback(params: Record<string, string>, options: { forge?: boolean } = {}) {
     const url = `http://localhost:${runtime.port}/recordings/status`;
-    const signature = twilio.getExpectedTwilioSignature(options.forge ? 'not-the-auth-token' : TEST_AUTH_TOKEN, url, params);
+    const signature = twilio.getExpectedTwilioSignature(
+      options.forge ? 'not-the-auth-token' : TEST_AUTH_TOKEN,
+      url,
+      params,
+    );
     const started = Date.now();
     const res = await request(`${runtime.baseUrl}/recordings/status`, {
       method: 'POST',
@@ -51,8 +62,15 @@ describe('POST /recordings/status on the real twilio-run', () => {
   }
 
   const completed = (sid: string, extra: Record<string, string> = {}) => ({
-    AccountSid: TEST_ACCOUNT_SID, CallSid: 'CA1', RecordingSid: sid, RecordingUrl: recordingUrl(sid), RecordingStatus: 'completed',
-    RecordingDuration: '4', RecordingChannels: '1', RecordingSource: 'RecordVerb', ...extra,
+    AccountSid: TEST_ACCOUNT_SID,
+    CallSid: 'CA1',
+    RecordingSid: sid,
+    RecordingUrl: recordingUrl(sid),
+    RecordingStatus: 'completed',
+    RecordingDuration: '4',
+    RecordingChannels: '1',
+    RecordingSource: 'RecordVerb',
+    ...extra,
   });
 
   function logsOf(event: string, sid: string): Record<string, unknown>[] {
@@ -72,10 +90,20 @@ describe('POST /recordings/status on the real twilio-run', () => {
     expect(wavRequests.length).toBeGreaterThan(1);
     expect(wavRequests.every((r) => r.headers.range === 'bytes=0-43')).toBe(true);
     const [fetch] = logsOf('media_fetch', re(1));
-    expect(fetch).toMatchObject({ outcome: 'succeeded', recordingSid: re(1), callSid: 'CA1', totalBytes: wav(1).length });
+    expect(fetch).toMatchObject({
+      outcome: 'succeeded',
+      recordingSid: re(1),
+      callSid: 'CA1',
+      totalBytes: wav(1).length,
+    });
     expect((fetch.attempts as { status: number }[])[0].status).toBe(404);
     expect(fetch.webhookReceivedAt).toMatch(/[+-]\d\d:\d\d$/);
-    expect(logsOf('recording_status', re(1)).at(-1)).toMatchObject({ level: 'info', available: true, bytes: wav(1).length, durationSeconds: 4 });
+    expect(logsOf('recording_status', re(1)).at(-1)).toMatchObject({
+      level: 'info',
+      available: true,
+      bytes: wav(1).length,
+      durationSeconds: 4,
+    });
     expect(runtime.output()).not.toContain(TEST_AUTH_TOKEN);
   });
 
@@ -91,12 +119,26 @@ describe('POST /recordings/status on the real twilio-run', () => {
     expect(res.status).toBe(200);
     expect(body.available).toBe(false);
     expect(ms).toBeLessThan(DEADLINE_MS + 1500);
-    expect(logsOf('recording_status', re(3)).at(-1)).toMatchObject({ level: 'warn', available: false, problem: expect.stringMatching(/could not be fetched/) });
+    expect(logsOf('recording_status', re(3)).at(-1)).toMatchObject({
+      level: 'warn',
+      available: false,
+      problem: expect.stringMatching(/could not be fetched/),
+    });
   });
 
   it('absent and failed are logged with their ErrorCode, nothing fetched', async () => {
-    for (const [status, n] of [['absent', 4], ['failed', 5]] as const) {
-      const { res } = await callback({ AccountSid: TEST_ACCOUNT_SID, CallSid: 'CA4', RecordingSid: re(n), RecordingStatus: status, ErrorCode: '13617', RecordingUrl: recordingUrl(re(n)) });
+    for (const [status, n] of [
+      ['absent', 4],
+      ['failed', 5],
+    ] as const) {
+      const { res } = await callback({
+        AccountSid: TEST_ACCOUNT_SID,
+        CallSid: 'CA4',
+        RecordingSid: re(n),
+        RecordingStatus: status,
+        ErrorCode: '13617',
+        RecordingUrl: recordingUrl(re(n)),
+      });
       expect(res.status).toBe(200);
       expect(logsOf('recording_status', re(n)).at(-1)).toMatchObject({ level: 'warn', status, errorCode: '13617' });
     }

@@ -22,13 +22,23 @@ describe('webhook deadline under concurrency', () => {
   it('answers 20 concurrent webhooks whose media host never answers, each within 10 s of being sent', async () => {
     const send = async (n: number) => {
       const params: Record<string, string> = {
-        MessageSid: `MM${String(n).padStart(32, '0')}`, AccountSid: TEST_ACCOUNT_SID, From: '+15005550006', To: '+15005550001',
-        NumMedia: '2', MediaUrl0: `${silent.url}/Media/ME${n}a`, MediaContentType0: 'image/png', MediaUrl1: `${silent.url}/Media/ME${n}b`, MediaContentType1: 'image/png',
+        MessageSid: `MM${String(n).padStart(32, '0')}`,
+        AccountSid: TEST_ACCOUNT_SID,
+        From: '+15005550006',
+        To: '+15005550001',
+        NumMedia: '2',
+        MediaUrl0: `${silent.url}/Media/ME${n}a`,
+        MediaContentType0: 'image/png',
+        MediaUrl1: `${silent.url}/Media/ME${n}b`,
+        MediaContentType1: 'image/png',
       };
       const sent = Date.now();
       const res = await request(`${runtime.baseUrl}/mms/inbound`, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': twilioSignature(runtime.port, '/mms/inbound', params) },
+        headers: {
+          'Content-Type': 'application/x-www-form-urlencoded',
+          'X-Twilio-Signature': twilioSignature(runtime.port, '/mms/inbound', params),
+        },
         body: new URLSearchParams(params).toString(),
       });
       return { status: res.status, body: res.body.toString(), ms: Date.now() - sent };

@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import type * as http from 'node:http';
-import { ACCEPTED_RUNTIME_HANDLER_VERSIONS, RUNTIME_HANDLER, SUPPORTED_RUNTIMES, VARIABLE_LIMITS } from '../../src/deploy/platform';
+import {
+  ACCEPTED_RUNTIME_HANDLER_VERSIONS,
+  RUNTIME_HANDLER,
+  SUPPORTED_RUNTIMES,
+  VARIABLE_LIMITS,
+} from '../../src/deploy/platform';
 import { FakeHost, startFakeHost } from './fake-host';
 
 export interface Upload {
@@ -69,7 +74,10 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
   const variableSids = new Map<string, string>();
   const versions = new Map<string, Upload>();
   const api = { deployments: 0 };
-  const page = (key: string, items: unknown[]) => ({ meta: { key, next_page_url: null, page: 0, page_size: 50 }, [key]: items });
+  const page = (key: string, items: unknown[]) => ({
+    meta: { key, next_page_url: null, page: 0, page_size: 50 },
+    [key]: items,
+  });
 
   const serviceResource = (s: Service) => ({ sid: s.sid, unique_name: s.uniqueName, friendly_name: s.uniqueName });
 
@@ -86,7 +94,10 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
     builds.push(request);
     const handler = dependencies.find((d) => d.name === RUNTIME_HANDLER);
     if (handler && !ACCEPTED_RUNTIME_HANDLER_VERSIONS.includes(handler.version)) {
-      return refusal(20001, `Some dependencies could not be validated. No matching version found for ${handler.name}@${handler.version}`);
+      return refusal(
+        20001,
+        `Some dependencies could not be validated. No matching version found for ${handler.name}@${handler.version}`,
+      );
     }
     const runtime = request.runtime ?? s.lastRuntime ?? 'node22';
     if (!SUPPORTED_RUNTIMES.includes(runtime)) return refusal(82007, `Unsupported Runtime: ${runtime}`);
@@ -100,7 +111,8 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
   function setVariable(form: URLSearchParams, existingSid: string | null): Answer {
     const name = (existingSid && [...variableSids].find(([, v]) => v === existingSid)?.[0]) || (form.get('Key') ?? '');
     const value = form.get('Value') ?? '';
-    if (name.length > VARIABLE_LIMITS.keyChars) return refusal(82006, `Variable key longer than ${VARIABLE_LIMITS.keyChars} characters`);
+    if (name.length > VARIABLE_LIMITS.keyChars)
+      return refusal(82006, `Variable key longer than ${VARIABLE_LIMITS.keyChars} characters`);
     if (Buffer.byteLength(value, 'utf8') > VARIABLE_LIMITS.valueBytes) {
       return refusal(82006, `Variable value of ${name} is larger than ${VARIABLE_LIMITS.valueBytes} bytes`);
     }
@@ -110,9 +122,12 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
   }
 
   async function upload(kind: Upload['kind'], req: http.IncomingMessage, body: Buffer): Promise<Answer> {
-    const form = await new Response(body, { headers: { 'content-type': req.headers['content-type'] ?? '' } }).formData();
+    const form = await new Response(body, {
+      headers: { 'content-type': req.headers['content-type'] ?? '' },
+    }).formData();
     const content = form.get('Content');
-    const bytes = content instanceof Blob ? Buffer.from(await content.arrayBuffer()) : Buffer.from(String(content ?? ''));
+    const bytes =
+      content instanceof Blob ? Buffer.from(await content.arrayBuffer()) : Buffer.from(String(content ?? ''));
     const record: Upload = {
       kind,
       path: String(form.get('Path') ?? ''),
@@ -131,14 +146,24 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
     const host = String(req.headers['x-original-host'] ?? 'serverless.twilio.com');
     const url = new URL(req.url ?? '/', 'http://fake');
     requests.push(`${method} ${host} ${url.pathname}`);
-    const form = new URLSearchParams(method === 'POST' && !/multipart/.test(String(req.headers['content-type'])) ? body.toString('utf8') : '');
+    const form = new URLSearchParams(
+      method === 'POST' && !/multipart/.test(String(req.headers['content-type'])) ? body.toString('utf8') : '',
+    );
     const parts = url.pathname.split('/').filter(Boolean); // v1, Services, ZS.., ...
     if (parts[0] !== 'v1' || parts[1] !== 'Services') return [404, { message: `unexpected ${method} ${url.pathname}` }];
     if (parts.length === 2) {
       if (method === 'GET') return [200, page('services', services.map(serviceResource))];
       const uniqueName = form.get('UniqueName') ?? '';
-      if (services.some((s) => s.uniqueName === uniqueName)) return [409, { code: 54301, message: 'Unique name already in use', status: 409 }];
-      const created: Service = { sid: sid('ZS'), uniqueName, lastRuntime: undefined, environments: [], functions: [], assets: [] };
+      if (services.some((s) => s.uniqueName === uniqueName))
+        return [409, { code: 54301, message: 'Unique name already in use', status: 409 }];
+      const created: Service = {
+        sid: sid('ZS'),
+        uniqueName,
+        lastRuntime: undefined,
+        environments: [],
+        functions: [],
+        assets: [],
+      };
       services.push(created);
       return [201, serviceResource(created)];
     }
@@ -153,7 +178,12 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
         return [200, page('environments', s.environments)];
       case 'POST Environments': {
         const suffix = form.get('DomainSuffix') ?? '';
-        const env = { sid: sid('ZE'), unique_name: form.get('UniqueName') ?? '', domain_suffix: suffix, domain_name: `${s.uniqueName}-1234${suffix ? `-${suffix}` : ''}.twil.io` };
+        const env = {
+          sid: sid('ZE'),
+          unique_name: form.get('UniqueName') ?? '',
+          domain_suffix: suffix,
+          domain_name: `${s.uniqueName}-1234${suffix ? `-${suffix}` : ''}.twil.io`,
+        };
         s.environments.push(env);
         return [201, env];
       }
@@ -169,7 +199,8 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
       }
       case 'POST Functions/:sid/Versions':
       case 'POST Assets/:sid/Versions':
-        if (host !== 'serverless-upload.twilio.com') return [404, { message: `uploads go to serverless-upload, not ${host}` }];
+        if (host !== 'serverless-upload.twilio.com')
+          return [404, { message: `uploads go to serverless-upload, not ${host}` }];
         return upload(rest[0] as Upload['kind'], req, body);
       case 'POST Builds':
         return build(s, form);
@@ -178,7 +209,13 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
       case 'GET Builds/:sid':
         return [200, { sid: rest[1], status: 'completed', runtime: s.lastRuntime }];
       case 'GET Environments/:sid/Variables':
-        return [200, page('variables', [...variables].map(([key, value]) => ({ sid: variableSids.get(key), key, value })))];
+        return [
+          200,
+          page(
+            'variables',
+            [...variables].map(([key, value]) => ({ sid: variableSids.get(key), key, value })),
+          ),
+        ];
       case 'POST Environments/:sid/Variables':
         return setVariable(form, null);
       case 'POST Environments/:sid/Variables/:sid':

@@ -52,7 +52,12 @@ export function wav(seed: number, dataBytes = 800): Buffer {
  * A fake of Twilio's REST API for Recordings on 127.0.0.1, driven through the real twilio client: Basic auth,
  * paging with next_page_uri (pageSize per page at most), DateCreated>/< filters, fetch, delete, .wav download.
  */
-export async function startFakeTwilioApi(options: { accountSid: string; authToken: string; recordings: FakeRecording[]; pageSize?: number }): Promise<FakeTwilioApi> {
+export async function startFakeTwilioApi(options: {
+  accountSid: string;
+  authToken: string;
+  recordings: FakeRecording[];
+  pageSize?: number;
+}): Promise<FakeTwilioApi> {
   const recordings = new Map(options.recordings.map((r) => [r.sid, r]));
   const deleted: string[] = [];
   const pageSize = options.pageSize ?? 2;
@@ -81,7 +86,10 @@ export async function startFakeTwilioApi(options: { accountSid: string; authToke
   });
   const host = await startFakeHost((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    if (req.headers.authorization !== expectedAuth) return res.writeHead(401, { 'Content-Type': 'application/json' }).end('{"code":20003,"message":"Authenticate","status":401}');
+    if (req.headers.authorization !== expectedAuth)
+      return res
+        .writeHead(401, { 'Content-Type': 'application/json' })
+        .end('{"code":20003,"message":"Authenticate","status":401}');
     if (req.method === 'GET' && url.pathname === `${prefix}.json`) {
       const after = url.searchParams.get('DateCreated>');
       const before = url.searchParams.get('DateCreated<');
@@ -110,8 +118,12 @@ export async function startFakeTwilioApi(options: { accountSid: string; authToke
     }
     const one = new RegExp(`^${prefix}/(RE\\w+)\\.(json|wav)$`).exec(url.pathname);
     const recording = one ? recordings.get(one[1]) : undefined;
-    if (!one || !recording) return res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"code":20404,"message":"not found","status":404}');
-    if (one[2] === 'json' && req.method === 'GET') return res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(resource(recording)));
+    if (!one || !recording)
+      return res
+        .writeHead(404, { 'Content-Type': 'application/json' })
+        .end('{"code":20404,"message":"not found","status":404}');
+    if (one[2] === 'json' && req.method === 'GET')
+      return res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(resource(recording)));
     if (one[2] === 'json' && req.method === 'DELETE') {
       if (recording.status === 'deleted') return res.writeHead(404).end();
       recording.status = 'deleted';
@@ -120,14 +132,17 @@ export async function startFakeTwilioApi(options: { accountSid: string; authToke
       return res.writeHead(204).end();
     }
     if (one[2] === 'wav' && req.method === 'GET') {
-      if (recording.status !== 'completed' || (recording.availableAt && Date.now() < recording.availableAt)) return res.writeHead(404).end();
+      if (recording.status !== 'completed' || (recording.availableAt && Date.now() < recording.availableAt))
+        return res.writeHead(404).end();
       if (recording.cutDownloads) {
         recording.cutDownloads -= 1;
         res.writeHead(200, { 'Content-Type': 'audio/x-wav', 'Content-Length': String(recording.audio.length) });
         res.write(recording.audio.subarray(0, recording.audio.length >> 1));
         return setTimeout(() => req.socket.destroy(), 20);
       }
-      return res.writeHead(200, { 'Content-Type': 'audio/x-wav', 'Content-Length': String(recording.audio.length) }).end(recording.audio);
+      return res
+        .writeHead(200, { 'Content-Type': 'audio/x-wav', 'Content-Length': String(recording.audio.length) })
+        .end(recording.audio);
     }
     return res.writeHead(405).end();
   });

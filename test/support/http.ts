@@ -12,7 +12,12 @@ export interface RawResponse {
  */
 export function request(
   url: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer; /** sent chunked, without Content-Length */ chunks?: Buffer[] } = {},
+  options: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string | Buffer;
+    /** sent chunked, without Content-Length */ chunks?: Buffer[];
+  } = {},
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const headers = options.chunks ? { ...options.headers, 'Transfer-Encoding': 'chunked' } : options.headers;

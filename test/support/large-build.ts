@@ -37,6 +37,11 @@ export async function buildWithLargeAssets(files: Record<string, number>): Promi
     fs.writeFileSync(path.join(assets, rel), bytes);
     sha256[rel.replace(/\.(protected|private)(\.[^.]+)$/, '$2')] = createHash('sha256').update(bytes).digest('hex');
   }
-  await buildProject({ projectRoot: PROJECT_ROOT, assetsDir: assets, outDir: path.join(dir, 'dist'), hashCacheFile: null });
+  await buildProject({
+    projectRoot: PROJECT_ROOT,
+    assetsDir: assets,
+    outDir: path.join(dir, 'dist'),
+    hashCacheFile: null,
+  });
   return { dir: path.join(dir, 'dist'), sha256, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }

@@ -4,9 +4,11 @@
 const nativeRequire = process.getBuiltinModule('node:module').createRequire(__filename);
 // nock 15's interceptors call Promise.withResolvers (Node 22); on Node 20 give it to the main realm's Promise,
 // the one nock runs with (jest's sandbox has its own).
-process.getBuiltinModule('node:vm').runInThisContext(
-  'Promise.withResolvers ??= function () { let resolve, reject; const promise = new this((a, b) => { resolve = a; reject = b; }); return { promise, resolve, reject }; };',
-);
+process
+  .getBuiltinModule('node:vm')
+  .runInThisContext(
+    'Promise.withResolvers ??= function () { let resolve, reject; const promise = new this((a, b) => { resolve = a; reject = b; }); return { promise, resolve, reject }; };',
+  );
 
 /**
  * Loaded through the native require, nock is one module shared by every test file that a jest worker runs, so

@@ -13,7 +13,11 @@ export interface PluginPage {
 export async function bundleClient(): Promise<string> {
   const bundled = await esbuild.build({
     entryPoints: [path.join(PROJECT_ROOT, 'src', 'client', 'flex-asset-client.ts')],
-    bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false,
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
   });
   return bundled.outputFiles[0].text;
 }

@@ -40,11 +40,15 @@ process.on('exit', () => {
   for (const child of running) killGroup(child, 'SIGKILL');
 });
 
-
 export function writeEnvFile(env: Record<string, string>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-env-'));
   const file = path.join(dir, '.env');
-  fs.writeFileSync(file, Object.entries(env).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('\n') + '\n');
+  fs.writeFileSync(
+    file,
+    Object.entries(env)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join('\n') + '\n',
+  );
   return file;
 }
 
@@ -128,6 +132,11 @@ export async function startRuntime(options: StartOptions = {}): Promise<RunningR
  * X-Twilio-Signature for a request to the local runtime, as Twilio makes it: over http://localhost:PORT plus the
  * path and query it called, and every posted form parameter, keyed with the Auth Token.
  */
-export function twilioSignature(port: number, pathAndQuery: string, params: Record<string, string> = {}, authToken = TEST_AUTH_TOKEN): string {
+export function twilioSignature(
+  port: number,
+  pathAndQuery: string,
+  params: Record<string, string> = {},
+  authToken = TEST_AUTH_TOKEN,
+): string {
   return twilio.getExpectedTwilioSignature(authToken, `http://localhost:${port}${pathAndQuery}`, params);
 }

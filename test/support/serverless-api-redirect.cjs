@@ -30,7 +30,11 @@ async function forward(req) {
   }
   const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : Buffer.from(await req.arrayBuffer());
   const res = await fetch(`${target}${url.pathname}${url.search}`, { method: req.method, headers, body });
-  return [res.status, Buffer.from(await res.arrayBuffer()), { 'content-type': res.headers.get('content-type') ?? 'application/json' }];
+  return [
+    res.status,
+    Buffer.from(await res.arrayBuffer()),
+    { 'content-type': res.headers.get('content-type') ?? 'application/json' },
+  ];
 }
 
 nock.disableNetConnect();

@@ -2,7 +2,7 @@ import { ARRIVAL_HEADER, requestArrival } from '../../src/lib/http/arrival';
 
 describe('requestArrival', () => {
   const now = 1_800_000_000_000;
-  it('takes the gateway\'s stamp', () => {
+  it("takes the gateway's stamp", () => {
     expect(requestArrival({ [ARRIVAL_HEADER]: String(now - 2500) }, now)).toBe(now - 2500);
   });
   it('falls back to now without a usable stamp (deployed, or garbage)', () => {

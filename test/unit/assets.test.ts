@@ -38,7 +38,8 @@ function many(count: number, prefix: string, marker = ''): Record<string, number
   return Object.fromEntries(Array.from({ length: count }, (_, i) => [`${prefix}/f${i}${marker}.txt`, 1]));
 }
 
-const check = (dir: string, functions = 1, overrides = {}) => checkAssets(scanAssets(dir), resolveLimits(overrides), functions);
+const check = (dir: string, functions = 1, overrides = {}) =>
+  checkAssets(scanAssets(dir), resolveLimits(overrides), functions);
 const rules = (dir: string, functions = 1) => check(dir, functions).violations.map((v) => v.rule);
 
 describe('visibility and deployed path', () => {
@@ -64,7 +65,9 @@ describe('visibility and deployed path', () => {
       const theirs = getPathAndAccessFromFileInfo({ name: versioned, path: `/abs/${versioned}` });
       expect(theirs.access).toBe(access);
       const ext = path.extname(plain);
-      expect(theirs.path).toBe(ext ? plain.replace(new RegExp(`\\${ext}$`), `.abcdef012345${ext}`) : `${plain}.abcdef012345`);
+      expect(theirs.path).toBe(
+        ext ? plain.replace(new RegExp(`\\${ext}$`), `.abcdef012345${ext}`) : `${plain}.abcdef012345`,
+      );
     }
   });
 
@@ -87,25 +90,37 @@ describe('limits', () => {
   it('24 MB passes, 26 MB fails, naming the file and both sizes', () => {
     expect(rules(tree({ 'audio/ok.wav': 24 * MB }))).toEqual([]);
     const over = check(tree({ 'audio/big.protected.wav': 26 * MB }));
-    expect(over.violations.map((v) => v.message)).toEqual(['audio/big.protected.wav: protected asset is 26.0 MB, limit 25.0 MB']);
+    expect(over.violations.map((v) => v.message)).toEqual([
+      'audio/big.protected.wav: protected asset is 26.0 MB, limit 25.0 MB',
+    ]);
   });
 
   it('50 deployed private assets pass (49 files + the manifest), 51 fail', () => {
     expect(rules(tree(many(49, 'priv', '.private')))).toEqual([]);
     const over = check(tree(many(50, 'priv', '.private')));
     expect(over.violations).toHaveLength(1);
-    expect(over.violations[0].message).toMatch(`/: 51 private assets (including the generated ${MANIFEST_FILE_NAME}), limit 50 per build`);
+    expect(over.violations[0].message).toMatch(
+      `/: 51 private assets (including the generated ${MANIFEST_FILE_NAME}), limit 50 per build`,
+    );
   });
 
-  it('a private asset of 10 MB passes, one byte more fails (declared not media, so /media\'s 4 MB rule is out of the way)', () => {
+  it("a private asset of 10 MB passes, one byte more fails (declared not media, so /media's 4 MB rule is out of the way)", () => {
     const notMedia = (dir: string) => checkAssets(scanAssets(dir), resolveLimits({}), 1, ['a.wav']).violations;
     expect(notMedia(tree({ 'a.private.wav': 10 * MB }))).toEqual([]);
-    expect(notMedia(tree({ 'a.private.wav': 10 * MB + 1 })).map((v) => v.message)).toEqual(['a.private.wav: private asset is 10.0 MB, limit 10.0 MB']);
+    expect(notMedia(tree({ 'a.private.wav': 10 * MB + 1 })).map((v) => v.message)).toEqual([
+      'a.private.wav: private asset is 10.0 MB, limit 10.0 MB',
+    ]);
   });
 
-  it('private media whose /media answer could not fit a Function\'s 4 MB is named with its size, the limit and the remedy', () => {
+  it("private media whose /media answer could not fit a Function's 4 MB is named with its size, the limit and the remedy", () => {
     expect(rules(tree({ 'audio/hold.private.wav': MAX_RESPONSE_BODY_BYTES }))).toEqual([]);
-    const over = check(tree({ 'audio/hold.private.wav': MAX_RESPONSE_BODY_BYTES + 1, 'audio/big.wav': 6 * MB, 'docs/big.protected.pdf': 6 * MB }));
+    const over = check(
+      tree({
+        'audio/hold.private.wav': MAX_RESPONSE_BODY_BYTES + 1,
+        'audio/big.wav': 6 * MB,
+        'docs/big.protected.pdf': 6 * MB,
+      }),
+    );
     expect(over.violations.map((v) => v.rule)).toEqual(['private-media-size']);
     const message = over.violations[0].message;
     expect(message).toContain(`audio/hold.private.wav: private media is ${MAX_RESPONSE_BODY_BYTES + 1} bytes`);
@@ -117,12 +132,19 @@ describe('limits', () => {
     const dir = tree({ 'data/prices.private.json': 6 * MB, 'data/table.protected.csv': 1 });
     const result = checkAssets(scanAssets(dir), resolveLimits({}), 1, ['data/**']);
     expect(result.violations.map((v) => v.rule)).toEqual(['not-media-visibility']);
-    expect(result.violations[0].message).toMatch(/^data\/table.protected.csv: matches media.config.json "notMedia", but only private files/);
+    expect(result.violations[0].message).toMatch(
+      /^data\/table.protected.csv: matches media.config.json "notMedia", but only private files/,
+    );
   });
 
   it('the manifest marks a private file declared notMedia, and only that one', async () => {
     const src = tree({ 'data/prices.private.json': '{}', 'audio/hold.private.wav': 'RIFF' });
-    const staged = await stageAssets({ scan: scanAssets(src), outDir: tmpDir(), cachePolicy: [], notMedia: ['data/**'] });
+    const staged = await stageAssets({
+      scan: scanAssets(src),
+      outDir: tmpDir(),
+      cachePolicy: [],
+      notMedia: ['data/**'],
+    });
     expect(staged.manifest.entries['data/prices.json'].notMedia).toBe(true);
     expect(staged.manifest.entries['audio/hold.wav'].notMedia).toBeUndefined();
   });
@@ -136,48 +158,85 @@ describe('limits', () => {
   it('reports two files landing on the same deployed path', () => {
     const over = check(tree({ 'audio/hold music.wav': 1, 'audio/hold-music.wav': 2, 'x.private.wav': 1, 'x.wav': 1 }));
     expect(over.violations.map((v) => v.rule)).toEqual(['collision', 'collision']);
-    expect(over.violations[0].message).toMatch(/deploys to the same path \/audio\/hold-music.wav as audio\/hold music.wav/);
+    expect(over.violations[0].message).toMatch(
+      /deploys to the same path \/audio\/hold-music.wav as audio\/hold music.wav/,
+    );
   });
 
   it('reports forbidden characters and over-long paths (counted with the version)', () => {
     const longName = 'a'.repeat(236) + '.wav'; // "/" + 236 + ".<12>" + ".wav" = 254
     const tooLong = 'a'.repeat(238) + '.wav'; // 256 deployed
     const over = check(tree({ 'bad#name.wav': 1, 'q?.wav': 1, [longName]: 1, [tooLong]: 1 }));
-    expect(over.violations.map((v) => v.rule).sort()).toEqual(['forbidden-character', 'forbidden-character', 'path-length']);
+    expect(over.violations.map((v) => v.rule).sort()).toEqual([
+      'forbidden-character',
+      'forbidden-character',
+      'path-length',
+    ]);
     expect(over.violations.find((v) => v.rule === 'path-length')!.message).toMatch(/256 characters .* limit 255/);
   });
 
   it('reports every violation of a tree in one run', () => {
-    const over = check(tree({ 'big.wav': 26 * MB, 'huge.private.wav': 11 * MB, 'a@b.wav': 1, 'c.wav': 1, 'c.private.wav': 1 }), 60);
-    expect(over.violations.map((v) => v.rule).sort()).toEqual(['collision', 'file-size', 'forbidden-character', 'function-count', 'private-file-size', 'private-media-size']);
+    const over = check(
+      tree({ 'big.wav': 26 * MB, 'huge.private.wav': 11 * MB, 'a@b.wav': 1, 'c.wav': 1, 'c.private.wav': 1 }),
+      60,
+    );
+    expect(over.violations.map((v) => v.rule).sort()).toEqual([
+      'collision',
+      'file-size',
+      'forbidden-character',
+      'function-count',
+      'private-file-size',
+      'private-media-size',
+    ]);
   });
 
   it('takes overrides from config', () => {
-    expect(check(tree(many(3, 'p')), 1, { publicFiles: 2 }).violations[0].message).toMatch(/3 public and protected assets, limit 2/);
+    expect(check(tree(many(3, 'p')), 1, { publicFiles: 2 }).violations[0].message).toMatch(
+      /3 public and protected assets, limit 2/,
+    );
     expect(resolveLimits({})).toEqual(DEFAULT_ASSET_LIMITS);
   });
 });
 
 describe('content-versioned staging', () => {
   async function stage(src: string, out: string, cacheFile: string) {
-    return stageAssets({ scan: scanAssets(src), outDir: out, cachePolicy: [{ match: 'audio/**', cache: 'max-age=60' }], hashCache: new HashCache(cacheFile) });
+    return stageAssets({
+      scan: scanAssets(src),
+      outDir: out,
+      cachePolicy: [{ match: 'audio/**', cache: 'max-age=60' }],
+      hashCache: new HashCache(cacheFile),
+    });
   }
 
   it('keeps the name of an unchanged file without re-hashing it, renames a changed one and drops its old version', async () => {
-    const src = tree({ 'audio/greeting.wav': 'hello v1', 'docs/guide.protected.pdf': '%PDF', 'audio/hold.private.wav': 'hold' });
+    const src = tree({
+      'audio/greeting.wav': 'hello v1',
+      'docs/guide.protected.pdf': '%PDF',
+      'audio/hold.private.wav': 'hold',
+    });
     const out = tmpDir();
     const cacheFile = path.join(tmpDir(), 'hashes.json');
     const first = await stage(src, out, cacheFile);
     expect(first.hashed).toBe(3);
     const greeting = first.manifest.entries['audio/greeting.wav'];
     expect(greeting.path).toMatch(/^\/audio\/greeting\.[0-9a-f]{12}\.wav$/);
-    expect(greeting).toMatchObject({ visibility: 'public', bytes: 8, contentType: 'audio/wav', cacheControl: 'max-age=60' });
+    expect(greeting).toMatchObject({
+      visibility: 'public',
+      bytes: 8,
+      contentType: 'audio/wav',
+      cacheControl: 'max-age=60',
+    });
     expect(greeting.etag).toBe(`"sha256-${greeting.sha256}"`);
-    expect(first.manifest.entries['docs/guide.pdf']).toMatchObject({ visibility: 'protected', cacheControl: 'no-cache' });
+    expect(first.manifest.entries['docs/guide.pdf']).toMatchObject({
+      visibility: 'protected',
+      cacheControl: 'no-cache',
+    });
     expect(first.manifest.entries['docs/guide.pdf'].path).toMatch(/^\/docs\/guide\.[0-9a-f]{12}\.pdf$/);
     expect(first.manifest.entries['audio/hold.wav'].path).toBe('/audio/hold.wav');
     expect(fs.readFileSync(path.join(out, 'audio', `greeting.${greeting.version}.wav`), 'utf8')).toBe('hello v1');
-    expect(parseManifest(fs.readFileSync(path.join(out, MANIFEST_FILE_NAME), 'utf8')).entries).toEqual(first.manifest.entries);
+    expect(parseManifest(fs.readFileSync(path.join(out, MANIFEST_FILE_NAME), 'utf8')).entries).toEqual(
+      first.manifest.entries,
+    );
 
     const again = await stage(src, out, cacheFile);
     expect(again.hashed).toBe(0);
@@ -201,7 +260,9 @@ describe('buildProject', () => {
     const out = path.join(tmpDir(), 'dist');
     const failure = buildProject({ projectRoot: PROJECT_ROOT, assetsDir: src, outDir: out, hashCacheFile: null });
     await expect(failure).rejects.toBeInstanceOf(AssetLimitError);
-    await expect(failure).rejects.toThrow(/breaks 2 Twilio limits:\n.*a,b.wav: path contains ",".*\n.*big.wav: public asset is 26.0 MB, limit 25.0 MB/);
+    await expect(failure).rejects.toThrow(
+      /breaks 2 Twilio limits:\n.*a,b.wav: path contains ",".*\n.*big.wav: public asset is 26.0 MB, limit 25.0 MB/,
+    );
     expect(fs.existsSync(out)).toBe(false);
   });
 });

@@ -10,7 +10,9 @@ const { readSpecializedConfig } = require('twilio-run/dist/config/global') as {
 };
 // the cosmiconfig twilio-run itself resolves, searching as its config loader does
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { cosmiconfigSync } = require(require.resolve('cosmiconfig', { paths: [path.dirname(require.resolve('twilio-run/package.json'))] })) as {
+const { cosmiconfigSync } = require(
+  require.resolve('cosmiconfig', { paths: [path.dirname(require.resolve('twilio-run/package.json'))] }),
+) as {
   cosmiconfigSync: (module: string) => { search: (from: string) => { filepath: string } | null };
 };
 
@@ -27,7 +29,11 @@ describe('.twilioserverlessrc.js', () => {
 
   it('points start at the build output with binary bodies working', () => {
     const config = readSpecializedConfig(PROJECT_ROOT, undefined, 'start');
-    expect(config).toMatchObject({ functionsFolder: 'dist/functions', assetsFolder: 'dist/assets', forkProcess: false });
+    expect(config).toMatchObject({
+      functionsFolder: 'dist/functions',
+      assetsFolder: 'dist/assets',
+      forkProcess: false,
+    });
   });
 
   it('sends a runtime Twilio supports, and runs the preflight only for deploy', () => {

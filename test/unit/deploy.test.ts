@@ -2,7 +2,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadLocalSettings } from '../../src/commands/settings';
-import { ACCEPTED_RUNTIME_HANDLER_VERSIONS, RUNTIME_HANDLER, runtimeHandlerProblem, runtimeProblem } from '../../src/deploy/platform';
+import {
+  ACCEPTED_RUNTIME_HANDLER_VERSIONS,
+  RUNTIME_HANDLER,
+  runtimeHandlerProblem,
+  runtimeProblem,
+} from '../../src/deploy/platform';
 import { CREDENTIALS, deployVariableProblems, FUNCTION_VARIABLES, LOCAL_SETTINGS } from '../../src/deploy/variables';
 import { buildInputs } from '../../src/pipeline/project';
 import { inputEntries, STAMP_FILE, staleBuildReason, writeBuildStamp } from '../../src/pipeline/stamp';
@@ -23,7 +28,9 @@ describe('the @twilio/runtime-handler pin', () => {
   });
 
   it('is the version installed, so the local runtime is the one pinned', () => {
-    const installed = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'node_modules', RUNTIME_HANDLER, 'package.json'), 'utf8'));
+    const installed = JSON.parse(
+      fs.readFileSync(path.join(PROJECT_ROOT, 'node_modules', RUNTIME_HANDLER, 'package.json'), 'utf8'),
+    );
     expect(installed.version).toBe(pkg.dependencies[RUNTIME_HANDLER]);
   });
 
@@ -42,7 +49,8 @@ describe('the @twilio/runtime-handler pin', () => {
   it('refuses a missing pin and accepts every listed version', () => {
     expect(runtimeHandlerProblem({ twilio: '^6.2.0' })).toMatch(/missing/);
     expect(runtimeHandlerProblem(undefined)).toMatch(/missing/);
-    for (const v of ['2.1.2', '2.0.1', '2.0.0', '1.3.1', '1.2.5']) expect(runtimeHandlerProblem({ [RUNTIME_HANDLER]: v })).toBeNull();
+    for (const v of ['2.1.2', '2.0.1', '2.0.0', '1.3.1', '1.2.5'])
+      expect(runtimeHandlerProblem({ [RUNTIME_HANDLER]: v })).toBeNull();
   });
 });
 
@@ -58,13 +66,17 @@ describe('the Build runtime', () => {
 
 describe('the variables a deploy uploads', () => {
   it('accepts Function variables within the limits', () => {
-    expect(deployVariableProblems({ MMS_REPLY: 'Thanks', LOG_LEVEL: 'debug', API_KEY: 'SK' + '0'.repeat(32) }, '.env')).toEqual([]);
+    expect(
+      deployVariableProblems({ MMS_REPLY: 'Thanks', LOG_LEVEL: 'debug', API_KEY: 'SK' + '0'.repeat(32) }, '.env'),
+    ).toEqual([]);
   });
 
   it('refuses local settings, runtime-provided and unknown names, naming the file and where to put them', () => {
     const problems = deployVariableProblems({ AWS_SECRET_ACCESS_KEY: 'x', DOMAIN_NAME: 'x', MY_THING: 'x' }, '.env');
     expect(problems).toEqual([
-      expect.stringMatching(/^\.env: AWS_SECRET_ACCESS_KEY is a setting of the local commands.*move it to \.env\.local$/),
+      expect.stringMatching(
+        /^\.env: AWS_SECRET_ACCESS_KEY is a setting of the local commands.*move it to \.env\.local$/,
+      ),
       expect.stringMatching(/^\.env: DOMAIN_NAME is set by Twilio's runtime/),
       expect.stringMatching(/^\.env: MY_THING is not a variable the Functions read.*FUNCTION_VARIABLES/),
     ]);
@@ -73,13 +85,19 @@ describe('the variables a deploy uploads', () => {
 
   it('counts a value in bytes, not characters: 450 bytes pass, 451 are refused with 82006', () => {
     expect(deployVariableProblems({ MMS_REPLY: 'x'.repeat(450) }, '.env')).toEqual([]);
-    expect(deployVariableProblems({ MMS_REPLY: 'é'.repeat(226) }, '.env')).toEqual([expect.stringMatching(/MMS_REPLY is 452 bytes; Twilio refuses more than 450 \(error 82006\)/)]);
+    expect(deployVariableProblems({ MMS_REPLY: 'é'.repeat(226) }, '.env')).toEqual([
+      expect.stringMatching(/MMS_REPLY is 452 bytes; Twilio refuses more than 450 \(error 82006\)/),
+    ]);
   });
 
   it('refuses a name over 128 characters and a context over 3 KB', () => {
-    expect(deployVariableProblems({ ['A'.repeat(129)]: 'x' }, '.env')).toContainEqual(expect.stringMatching(/is 129 characters; Twilio refuses more than 128/));
+    expect(deployVariableProblems({ ['A'.repeat(129)]: 'x' }, '.env')).toContainEqual(
+      expect.stringMatching(/is 129 characters; Twilio refuses more than 128/),
+    );
     const big = Object.fromEntries(FUNCTION_VARIABLES.slice(0, 7).map((k) => [k, 'x'.repeat(400)]));
-    expect(deployVariableProblems(big, '.env')).toEqual([expect.stringMatching(/about \d+ bytes of the Functions' context.*above 3072 invocations fail with 82006/)]);
+    expect(deployVariableProblems(big, '.env')).toEqual([
+      expect.stringMatching(/about \d+ bytes of the Functions' context.*above 3072 invocations fail with 82006/),
+    ]);
   });
 
   it('keeps the two lists apart', () => {

@@ -21,7 +21,17 @@ describe('schedule and classification', () => {
   });
   it('retries only what is transient', () => {
     expect([200, 404, 408, 425, 429, 500, 503, 401, 403, 400, 410].map(classifyStatus)).toEqual([
-      'done', 'retry', 'retry', 'retry', 'retry', 'retry', 'retry', 'give-up', 'give-up', 'give-up', 'give-up',
+      'done',
+      'retry',
+      'retry',
+      'retry',
+      'retry',
+      'retry',
+      'retry',
+      'give-up',
+      'give-up',
+      'give-up',
+      'give-up',
     ]);
   });
   it('matches allowlist entries by host and port', () => {
@@ -33,24 +43,44 @@ describe('schedule and classification', () => {
     expect(hostAllowed(new URL('http://127.0.0.1:8080/x'), list)).toBe(true);
     expect(hostAllowed(new URL('http://127.0.0.1:8081/x'), list)).toBe(false);
     expect(hostAllowed(new URL('file:///etc/passwd'), list)).toBe(false);
-    expect(() => parseHostList('ok.com, bad host')).toThrow('MEDIA_ALLOWED_HOSTS: "bad host" is not a host[:port] entry');
+    expect(() => parseHostList('ok.com, bad host')).toThrow(
+      'MEDIA_ALLOWED_HOSTS: "bad host" is not a host[:port] entry',
+    );
   });
 });
 
 describe('fetch settings from the environment', () => {
   it('defaults: Twilio hosts, 8 s deadline, 3 s attempts, account credentials', () => {
     expect(fetchSettingsFrom({ ACCOUNT_SID: 'AC1', AUTH_TOKEN: 't' })).toEqual({
-      allowedHosts: ['api.twilio.com'], redirectAllowedHosts: expect.arrayContaining(['api.twilio.com', '*.twiliocdn.com']),
-      deadlineMs: 8000, attemptTimeoutMs: 3000, auth: { username: 'AC1', password: 't' }, debug: false,
+      allowedHosts: ['api.twilio.com'],
+      redirectAllowedHosts: expect.arrayContaining(['api.twilio.com', '*.twiliocdn.com']),
+      deadlineMs: 8000,
+      attemptTimeoutMs: 3000,
+      auth: { username: 'AC1', password: 't' },
+      debug: false,
     });
   });
   it('an API key wins over the account credentials; MEDIA_ALLOWED_HOSTS replaces both host lists', () => {
-    const settings = fetchSettingsFrom({ ACCOUNT_SID: 'AC1', AUTH_TOKEN: 't', API_KEY: 'SK1', API_SECRET: 's', MEDIA_ALLOWED_HOSTS: '127.0.0.1:9', LOG_LEVEL: 'debug' });
-    expect(settings).toMatchObject({ auth: { username: 'SK1', password: 's' }, allowedHosts: ['127.0.0.1:9'], redirectAllowedHosts: ['127.0.0.1:9'], debug: true });
+    const settings = fetchSettingsFrom({
+      ACCOUNT_SID: 'AC1',
+      AUTH_TOKEN: 't',
+      API_KEY: 'SK1',
+      API_SECRET: 's',
+      MEDIA_ALLOWED_HOSTS: '127.0.0.1:9',
+      LOG_LEVEL: 'debug',
+    });
+    expect(settings).toMatchObject({
+      auth: { username: 'SK1', password: 's' },
+      allowedHosts: ['127.0.0.1:9'],
+      redirectAllowedHosts: ['127.0.0.1:9'],
+      debug: true,
+    });
     expect(fetchSettingsFrom({}).auth).toBeUndefined();
   });
   it('a bad value is an error naming the variable', () => {
-    expect(() => fetchSettingsFrom({ MEDIA_FETCH_DEADLINE_MS: '10000' })).toThrow('MEDIA_FETCH_DEADLINE_MS must be a whole number of milliseconds from 1 to 9500, got "10000"');
+    expect(() => fetchSettingsFrom({ MEDIA_FETCH_DEADLINE_MS: '10000' })).toThrow(
+      'MEDIA_FETCH_DEADLINE_MS must be a whole number of milliseconds from 1 to 9500, got "10000"',
+    );
     expect(() => fetchSettingsFrom({ MEDIA_ATTEMPT_TIMEOUT_MS: '1.5' })).toThrow(/^MEDIA_ATTEMPT_TIMEOUT_MS/);
   });
 });
@@ -98,10 +128,18 @@ describe('fetchMedia against scripted hosts', () => {
     expect(outcome.attempts.length).toBeGreaterThan(1);
     expect(outcome.attempts.slice(0, -1).every((a) => a.status === 404)).toBe(true);
     expect(logs).toHaveLength(1);
-    expect(logs[0]).toMatchObject({ event: 'media_fetch', outcome: 'succeeded', messageSid: 'MM1', mediaUrl: `${media.url}/Media/ME1`, contentType: 'image/png' });
+    expect(logs[0]).toMatchObject({
+      event: 'media_fetch',
+      outcome: 'succeeded',
+      messageSid: 'MM1',
+      mediaUrl: `${media.url}/Media/ME1`,
+      contentType: 'image/png',
+    });
     expect(logs[0].webhookReceivedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$/);
     expect(JSON.stringify(logs)).not.toContain(AUTH.password);
-    expect(media.requests[0].headers.authorization).toBe(`Basic ${Buffer.from(`${AUTH.username}:${AUTH.password}`).toString('base64')}`);
+    expect(media.requests[0].headers.authorization).toBe(
+      `Basic ${Buffer.from(`${AUTH.username}:${AUTH.password}`).toString('base64')}`,
+    );
   });
 
   it('gives up on a permanent 404 before the deadline', async () => {
@@ -174,7 +212,8 @@ describe('fetchMedia against scripted hosts', () => {
     media.setHandler((_req, res) => res.writeHead(302, { Location: `${offList.url}/steal` }).end());
     const outcome = await run();
     expect(outcome.ok).toBe(false);
-    if (!outcome.ok) expect(outcome.reason).toBe(`redirect to host ${offList.host}, which is not on the allowlist; not contacted`);
+    if (!outcome.ok)
+      expect(outcome.reason).toBe(`redirect to host ${offList.host}, which is not on the allowlist; not contacted`);
     const direct = await run({ url: `${offList.url}/Media/ME1` });
     expect(direct.ok).toBe(false);
     expect(offList.requests).toHaveLength(0);
@@ -191,7 +230,7 @@ describe('fetchMedia against scripted hosts', () => {
     expect(media.requests).toHaveLength(1);
   });
 
-  it('charges only a kept attempt to the budget: a cut attempt\'s bytes are given back before the retry', async () => {
+  it("charges only a kept attempt to the budget: a cut attempt's bytes are given back before the retry", async () => {
     // the issue's case, scaled down: 3000 bytes declared, cut at 2500, then served whole, within a 5000-byte budget
     let calls = 0;
     media.setHandler((_req, res) => {

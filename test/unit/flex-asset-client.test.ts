@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import {
-  DEFAULT_PART_BYTES, FlexAssetChangedError, FlexAssetClient, FlexAssetHttpError, FlexAssetIntegrityError, FlexAssetNetworkError, sha256FromReprDigest,
+  DEFAULT_PART_BYTES,
+  FlexAssetChangedError,
+  FlexAssetClient,
+  FlexAssetHttpError,
+  FlexAssetIntegrityError,
+  FlexAssetNetworkError,
+  sha256FromReprDigest,
 } from '../../src/client/flex-asset-client';
 import { MAX_RESPONSE_BODY_BYTES } from '../../src/lib/response-limit';
 import { patternBytes } from '../support/large-build';
@@ -16,7 +22,10 @@ interface Version {
  * A scripted /flex/asset in process: answers the client's form posts with 200/206/304/412 as the service does,
  * with knobs for what a real network does to a client (short parts, a redeploy mid-download, wrong bytes).
  */
-function fakeService(versions: Version[], knobs: { shortBy?: number; changeAfter?: number; corrupt?: boolean; maxBody?: number } = {}) {
+function fakeService(
+  versions: Version[],
+  knobs: { shortBy?: number; changeAfter?: number; corrupt?: boolean; maxBody?: number } = {},
+) {
   let current = 0;
   let served = 0;
   let inFlight = 0;
@@ -30,17 +39,32 @@ function fakeService(versions: Version[], knobs: { shortBy?: number; changeAfter
       const params = new URLSearchParams(String(init.body));
       seen.bodies.push(params);
       const { bytes, etag } = versions[current];
-      if (knobs.changeAfter !== undefined && ++served === knobs.changeAfter && current < versions.length - 1) current += 1;
-      const headers = new Headers({ ETag: etag, 'Repr-Digest': digestOf(knobs.corrupt ? Buffer.from('other') : bytes), 'Content-Type': 'application/pdf' });
-      if (params.get('Token') !== 'tok') return new Response(JSON.stringify({ error: 'the Flex token was refused: Invalid token', status: 403 }), { status: 403 });
+      if (knobs.changeAfter !== undefined && ++served === knobs.changeAfter && current < versions.length - 1)
+        current += 1;
+      const headers = new Headers({
+        ETag: etag,
+        'Repr-Digest': digestOf(knobs.corrupt ? Buffer.from('other') : bytes),
+        'Content-Type': 'application/pdf',
+      });
+      if (params.get('Token') !== 'tok')
+        return new Response(JSON.stringify({ error: 'the Flex token was refused: Invalid token', status: 403 }), {
+          status: 403,
+        });
       const inm = (init.headers as Record<string, string>)['If-None-Match'];
       if (inm === etag) return new Response(null, { status: 304, headers });
       const ifRange = params.get('If-Range');
       const range = /^bytes=(\d+)-(\d*)$/.exec(params.get('Range') ?? '');
-      if (ifRange && ifRange !== etag) return new Response(JSON.stringify({ error: 'precondition in header "If-Range" ...', status: 412 }), { status: 412 });
+      if (ifRange && ifRange !== etag)
+        return new Response(JSON.stringify({ error: 'precondition in header "If-Range" ...', status: 412 }), {
+          status: 412,
+        });
       if (!range) return new Response(new Uint8Array(bytes), { status: 200, headers });
       const start = Number(range[1]);
-      let end = Math.min(range[2] ? Number(range[2]) : bytes.length - 1, bytes.length - 1, start + (knobs.maxBody ?? MAX_RESPONSE_BODY_BYTES) - 1);
+      let end = Math.min(
+        range[2] ? Number(range[2]) : bytes.length - 1,
+        bytes.length - 1,
+        start + (knobs.maxBody ?? MAX_RESPONSE_BODY_BYTES) - 1,
+      );
       if (knobs.shortBy && end - start + 1 > knobs.shortBy) end -= knobs.shortBy;
       headers.set('Content-Range', `bytes ${start}-${end}/${bytes.length}`);
       return new Response(new Uint8Array(bytes.subarray(start, end + 1)), { status: 206, headers });
@@ -54,10 +78,16 @@ function fakeService(versions: Version[], knobs: { shortBy?: number; changeAfter
 const v1: Version = { bytes: patternBytes(1_000_000, 1), etag: '"sha256-v1"' };
 const v2: Version = { bytes: patternBytes(1_000_000, 2), etag: '"sha256-v2"' };
 const client = (impl: typeof fetch, extra: Partial<ConstructorParameters<typeof FlexAssetClient>[0]> = {}) =>
-  new FlexAssetClient({ serviceUrl: 'https://svc.example/', token: () => 'tok', fetch: impl, partBytes: 100_000, ...extra });
+  new FlexAssetClient({
+    serviceUrl: 'https://svc.example/',
+    token: () => 'tok',
+    fetch: impl,
+    partBytes: 100_000,
+    ...extra,
+  });
 
 describe('plugin client (src/client/flex-asset-client.ts) against a scripted service', () => {
-  it('asks for parts of the service\'s limit by default', () => {
+  it("asks for parts of the service's limit by default", () => {
     expect(DEFAULT_PART_BYTES).toBe(MAX_RESPONSE_BODY_BYTES);
   });
 
@@ -69,7 +99,9 @@ describe('plugin client (src/client/flex-asset-client.ts) against a scripted ser
     expect(asset.requests).toBe(10);
     expect(service.seen.maxInFlight).toBe(3);
     // every part after the first names the version it continues (If-Range), in the body
-    expect(service.seen.bodies.slice(1).every((b) => b.get('If-Range') === v1.etag && b.get('Token') === 'tok')).toBe(true);
+    expect(service.seen.bodies.slice(1).every((b) => b.get('If-Range') === v1.etag && b.get('Token') === 'tok')).toBe(
+      true,
+    );
   });
 
   it('a service sending less than asked (RFC 9110 15.3.7) gets asked for the rest', async () => {
@@ -91,24 +123,37 @@ describe('plugin client (src/client/flex-asset-client.ts) against a scripted ser
     let calls = 0;
     const base = fakeService([v1, v2, v3], { changeAfter: 3 });
     const again = fakeService([v2, v3], { changeAfter: 3 });
-    const impl = ((url: string, init: RequestInit) => (++calls <= 3 ? base.impl(url, init) : again.impl(url, init))) as unknown as typeof fetch;
-    await expect(client(impl, { parallel: 1 }).fetchAsset('docs/manual.pdf')).rejects.toBeInstanceOf(FlexAssetChangedError);
+    const impl = ((url: string, init: RequestInit) =>
+      ++calls <= 3 ? base.impl(url, init) : again.impl(url, init)) as unknown as typeof fetch;
+    await expect(client(impl, { parallel: 1 }).fetchAsset('docs/manual.pdf')).rejects.toBeInstanceOf(
+      FlexAssetChangedError,
+    );
   });
 
   it('bytes that do not hash to Repr-Digest are a FlexAssetIntegrityError', async () => {
-    const err = await client(fakeService([v1], { corrupt: true }).impl).fetchAsset('docs/manual.pdf').catch((e: unknown) => e);
+    const err = await client(fakeService([v1], { corrupt: true }).impl)
+      .fetchAsset('docs/manual.pdf')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FlexAssetIntegrityError);
     expect((err as Error).message).toMatch(/is not the asset's/);
   });
 
-  it('an error answer is a FlexAssetHttpError carrying the service\'s message and status', async () => {
-    const err = await client(fakeService([v1]).impl, { token: () => 'bad' }).fetchAsset('docs/manual.pdf').catch((e: unknown) => e);
+  it("an error answer is a FlexAssetHttpError carrying the service's message and status", async () => {
+    const err = await client(fakeService([v1]).impl, { token: () => 'bad' })
+      .fetchAsset('docs/manual.pdf')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FlexAssetHttpError);
-    expect(err).toMatchObject({ status: 403, serverMessage: 'the Flex token was refused: Invalid token', asset: 'docs/manual.pdf' });
+    expect(err).toMatchObject({
+      status: 403,
+      serverMessage: 'the Flex token was refused: Invalid token',
+      asset: 'docs/manual.pdf',
+    });
   });
 
   it('a fetch that throws (offline, CORS refusal) is a FlexAssetNetworkError', async () => {
-    const impl = (async () => { throw new TypeError('Failed to fetch'); }) as unknown as typeof fetch;
+    const impl = (async () => {
+      throw new TypeError('Failed to fetch');
+    }) as unknown as typeof fetch;
     await expect(client(impl).fetchAsset('x.pdf')).rejects.toBeInstanceOf(FlexAssetNetworkError);
   });
 

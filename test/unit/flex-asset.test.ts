@@ -22,9 +22,27 @@ const FLEX = 'https://flex.twilio.com';
 const PDF = Buffer.from('%PDF-1.4\n% agent guide\n\x00\x01\x02binary\n%%EOF\n', 'latin1');
 const WAV = Buffer.from('RIFF....WAVEfmt hold music', 'latin1');
 
-function entry(name: string, visibility: ManifestEntry['visibility'], path: string, bytes: Buffer, contentType: string, cacheControl = 'no-cache'): ManifestEntry {
+function entry(
+  name: string,
+  visibility: ManifestEntry['visibility'],
+  path: string,
+  bytes: Buffer,
+  contentType: string,
+  cacheControl = 'no-cache',
+): ManifestEntry {
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  return { name, visibility, path, version: sha256.slice(0, 12), bytes: bytes.length, contentType, etag: `"sha256-${sha256}"`, lastModified: 'Tue, 24 Nov 2026 20:00:00 GMT', sha256, cacheControl };
+  return {
+    name,
+    visibility,
+    path,
+    version: sha256.slice(0, 12),
+    bytes: bytes.length,
+    contentType,
+    etag: `"sha256-${sha256}"`,
+    lastModified: 'Tue, 24 Nov 2026 20:00:00 GMT',
+    sha256,
+    cacheControl,
+  };
 }
 
 /** larger than one Function answer may carry; deterministic bytes so a misplaced slice is caught */
@@ -35,11 +53,39 @@ const manifest: Manifest = {
   schema: 1,
   builtAt: '2026-11-24T20:00:00.000Z',
   entries: {
-    'docs/agent-guide.pdf': entry('docs/agent-guide.pdf', 'protected', '/docs/agent-guide.0123456789ab.pdf', PDF, 'application/pdf'),
-    'audio/hold-music.wav': entry('audio/hold-music.wav', 'private', '/audio/hold-music.wav', WAV, 'audio/wav', 'max-age=300'),
-    'images/logo.png': entry('images/logo.png', 'public', '/images/logo.0123456789ab.png', Buffer.from('PNG'), 'image/png'),
-    'docs/manual.pdf': entry('docs/manual.pdf', 'protected', '/docs/manual.0123456789ab.pdf', MANUAL, 'application/pdf'),
-    'data/prices.json': { ...entry('data/prices.json', 'private', '/data/prices.json', Buffer.from('{}'), 'application/json'), notMedia: true },
+    'docs/agent-guide.pdf': entry(
+      'docs/agent-guide.pdf',
+      'protected',
+      '/docs/agent-guide.0123456789ab.pdf',
+      PDF,
+      'application/pdf',
+    ),
+    'audio/hold-music.wav': entry(
+      'audio/hold-music.wav',
+      'private',
+      '/audio/hold-music.wav',
+      WAV,
+      'audio/wav',
+      'max-age=300',
+    ),
+    'images/logo.png': entry(
+      'images/logo.png',
+      'public',
+      '/images/logo.0123456789ab.png',
+      Buffer.from('PNG'),
+      'image/png',
+    ),
+    'docs/manual.pdf': entry(
+      'docs/manual.pdf',
+      'protected',
+      '/docs/manual.0123456789ab.pdf',
+      MANUAL,
+      'application/pdf',
+    ),
+    'data/prices.json': {
+      ...entry('data/prices.json', 'private', '/data/prices.json', Buffer.from('{}'), 'application/json'),
+      notMedia: true,
+    },
   },
 };
 const guide = manifest.entries['docs/agent-guide.pdf'];
@@ -94,7 +140,13 @@ beforeEach(() => {
 });
 
 function env(extra: FlexEnv = {}): FlexEnv {
-  return { ACCOUNT_SID: SID, AUTH_TOKEN: AUTH, DOMAIN_NAME: 'example-1234.twil.io', PROTECTED_ASSET_BASE_URL: assetHost.url, ...extra };
+  return {
+    ACCOUNT_SID: SID,
+    AUTH_TOKEN: AUTH,
+    DOMAIN_NAME: 'example-1234.twil.io',
+    PROTECTED_ASSET_BASE_URL: assetHost.url,
+    ...extra,
+  };
 }
 
 const privateReads: string[] = [];
@@ -107,9 +159,16 @@ const deps: FlexAssetDeps = {
   log: (line) => logs.push(line),
 };
 
-function ask(params: FlexAssetRequest['params'], headers: Record<string, string> = { origin: FLEX }, extraEnv: FlexEnv = {}) {
+function ask(
+  params: FlexAssetRequest['params'],
+  headers: Record<string, string> = { origin: FLEX },
+  extraEnv: FlexEnv = {},
+) {
   // as a browser posts a form; a token outside a body is refused (tested below)
-  return serveFlexAsset({ env: env(extraEnv), params, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } }, deps);
+  return serveFlexAsset(
+    { env: env(extraEnv), params, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } },
+    deps,
+  );
 }
 
 /** IAM answering the validator's POST; checks the credentials and body it receives. */
@@ -117,7 +176,14 @@ function iam(token: string) {
   return nock(IAM).post(IAM_PATH, { token }).basicAuth({ user: SID, pass: AUTH });
 }
 
-const VALID = { valid: true, code: 0, message: null, identity: 'agent_alice', worker_sid: 'WK00000000000000000000000000000000', roles: ['agent'] };
+const VALID = {
+  valid: true,
+  code: 0,
+  message: null,
+  identity: 'agent_alice',
+  worker_sid: 'WK00000000000000000000000000000000',
+  roles: ['agent'],
+};
 
 function jsonBody(body: unknown): { error: string; status: number } {
   return body as { error: string; status: number };
@@ -142,7 +208,9 @@ describe('POST /flex/asset: token check through twilio-flex-token-validator (IAM
     expect(assetHost.requests[0].method).toBe('GET');
     expect(assetHost.requests[0].url).toBe(guide.path);
     const url = `${assetHost.url}${guide.path}`;
-    expect(twilio.validateRequest(AUTH, String(assetHost.requests[0].headers['x-twilio-signature']), url, {})).toBe(true);
+    expect(twilio.validateRequest(AUTH, String(assetHost.requests[0].headers['x-twilio-signature']), url, {})).toBe(
+      true,
+    );
     // the log line names the agent but never the token or the signature
     const logged = JSON.stringify(logs);
     expect(logged).toContain('agent_alice');
@@ -154,13 +222,19 @@ describe('POST /flex/asset: token check through twilio-flex-token-validator (IAM
     const unsigned = await fetch(`${assetHost.url}${guide.path}`);
     expect(unsigned.status).toBe(403);
     const url = `${assetHost.url}${guide.path}`;
-    const forged = await fetch(url, { headers: { 'X-Twilio-Signature': twilio.getExpectedTwilioSignature('another-token', url, {}) } });
+    const forged = await fetch(url, {
+      headers: { 'X-Twilio-Signature': twilio.getExpectedTwilioSignature('another-token', url, {}) },
+    });
     expect(forged.status).toBe(403);
   });
 
   it('an asset host refusing the signature gives 502 and never the asset', async () => {
     nock(IAM).post(IAM_PATH).reply(200, VALID);
-    const res = await ask({ Token: 'good-token', name: 'docs/agent-guide.pdf' }, { origin: FLEX }, { AUTH_TOKEN: 'wrong-auth-token' });
+    const res = await ask(
+      { Token: 'good-token', name: 'docs/agent-guide.pdf' },
+      { origin: FLEX },
+      { AUTH_TOKEN: 'wrong-auth-token' },
+    );
     expect(res.status).toBe(502);
     expect(jsonBody(res.body).error).toMatch(/answered 403/);
     expect(res.headers['Access-Control-Allow-Origin']).toBe(FLEX);
@@ -217,7 +291,11 @@ describe('POST /flex/asset: token check through twilio-flex-token-validator (IAM
   it('a token service slower than FLEX_TOKEN_TIMEOUT_MS gives 504 at the bound, not the asset', async () => {
     // IAM would answer "valid" after 20 s; the Function must not wait for it.
     iam('good-token').delay(20000).reply(200, VALID);
-    const res = await ask({ Token: 'good-token', name: 'docs/agent-guide.pdf' }, { origin: FLEX }, { FLEX_TOKEN_TIMEOUT_MS: '150' });
+    const res = await ask(
+      { Token: 'good-token', name: 'docs/agent-guide.pdf' },
+      { origin: FLEX },
+      { FLEX_TOKEN_TIMEOUT_MS: '150' },
+    );
     expect(res.status).toBe(504);
     expect(jsonBody(res.body).error).toMatch(/did not answer within 150 ms/);
     expect(res.headers['Access-Control-Allow-Origin']).toBe(FLEX);
@@ -244,7 +322,11 @@ describe('POST /flex/asset: token check through twilio-flex-token-validator (IAM
 
   it('API_KEY/API_SECRET are used when there is no AUTH_TOKEN; a protected asset then needs AUTH_TOKEN to sign', async () => {
     const scope = nock(IAM).post(IAM_PATH).basicAuth({ user: 'SK123', pass: 'secret' }).reply(200, VALID);
-    const res = await ask({ Token: 't', name: 'docs/agent-guide.pdf' }, { origin: FLEX }, { AUTH_TOKEN: undefined, API_KEY: 'SK123', API_SECRET: 'secret' });
+    const res = await ask(
+      { Token: 't', name: 'docs/agent-guide.pdf' },
+      { origin: FLEX },
+      { AUTH_TOKEN: undefined, API_KEY: 'SK123', API_SECRET: 'secret' },
+    );
     expect(scope.isDone()).toBe(true);
     expect(res.status).toBe(500);
     expect(jsonBody(res.body).error).toMatch(/AUTH_TOKEN/);
@@ -252,7 +334,11 @@ describe('POST /flex/asset: token check through twilio-flex-token-validator (IAM
 
   it('TWILIO_REGION sends the check to the regional IAM host, as the validator does', async () => {
     const scope = nock('https://iam.ie1.twilio.com').post(IAM_PATH).reply(200, VALID);
-    const res = await ask({ Token: 't', name: 'audio/hold-music.wav' }, { origin: FLEX }, { TWILIO_REGION: 'ie1-dublin' });
+    const res = await ask(
+      { Token: 't', name: 'audio/hold-music.wav' },
+      { origin: FLEX },
+      { TWILIO_REGION: 'ie1-dublin' },
+    );
     expect(scope.isDone()).toBe(true);
     expect(res.status).toBe(200);
   });
@@ -289,7 +375,11 @@ describe('POST /flex/asset: CORS on the actual responses', () => {
   });
 
   it('a malformed FLEX_ALLOWED_ORIGINS is a 500 naming the variable, readable by the default Flex origin', async () => {
-    const res = await ask({ Token: 't', name: 'docs/agent-guide.pdf' }, { origin: FLEX }, { FLEX_ALLOWED_ORIGINS: '*' });
+    const res = await ask(
+      { Token: 't', name: 'docs/agent-guide.pdf' },
+      { origin: FLEX },
+      { FLEX_ALLOWED_ORIGINS: '*' },
+    );
     expect(res.status).toBe(500);
     expect(jsonBody(res.body).error).toMatch(/FLEX_ALLOWED_ORIGINS/);
     expect(res.headers['Access-Control-Allow-Origin']).toBe(FLEX);
@@ -300,7 +390,10 @@ describe('POST /flex/asset: delivery and caching', () => {
   it('a matching If-None-Match gets 304 with the 200 headers, without fetching the asset', async () => {
     iam('good-token').times(3).reply(200, VALID);
     for (const inm of [guide.etag, `W/${guide.etag}`, `"other", ${guide.etag}`]) {
-      const res = await ask({ Token: 'good-token', name: 'docs/agent-guide.pdf' }, { origin: FLEX, 'if-none-match': inm });
+      const res = await ask(
+        { Token: 'good-token', name: 'docs/agent-guide.pdf' },
+        { origin: FLEX, 'if-none-match': inm },
+      );
       expect(res.status).toBe(304);
       expect(res.body).toBe('');
       expect(res.headers.ETag).toBe(guide.etag);
@@ -312,13 +405,19 @@ describe('POST /flex/asset: delivery and caching', () => {
 
   it('a stale If-None-Match gets the 200', async () => {
     iam('good-token').reply(200, VALID);
-    const res = await ask({ Token: 'good-token', name: 'docs/agent-guide.pdf' }, { origin: FLEX, 'if-none-match': '"sha256-old"' });
+    const res = await ask(
+      { Token: 'good-token', name: 'docs/agent-guide.pdf' },
+      { origin: FLEX, 'if-none-match': '"sha256-old"' },
+    );
     expect(res.status).toBe(200);
   });
 
   it('an If-None-Match never bypasses the token check', async () => {
     iam('forged').reply(200, { valid: false, message: 'Invalid token' });
-    const res = await ask({ Token: 'forged', name: 'docs/agent-guide.pdf' }, { origin: FLEX, 'if-none-match': guide.etag });
+    const res = await ask(
+      { Token: 'forged', name: 'docs/agent-guide.pdf' },
+      { origin: FLEX, 'if-none-match': guide.etag },
+    );
     expect(res.status).toBe(403);
     expect(res.headers.ETag).toBeUndefined();
   });
@@ -351,7 +450,11 @@ describe('POST /flex/asset: delivery and caching', () => {
   it('an asset host slower than FLEX_ASSET_FETCH_TIMEOUT_MS gives 504, not the asset', async () => {
     assetDelayMs = 2000;
     iam('good-token').reply(200, VALID);
-    const res = await ask({ Token: 'good-token', name: 'docs/agent-guide.pdf' }, { origin: FLEX }, { FLEX_ASSET_FETCH_TIMEOUT_MS: '150' });
+    const res = await ask(
+      { Token: 'good-token', name: 'docs/agent-guide.pdf' },
+      { origin: FLEX },
+      { FLEX_ASSET_FETCH_TIMEOUT_MS: '150' },
+    );
     expect(res.status).toBe(504);
     expect(jsonBody(res.body).error).toMatch(/within 150 ms/);
   });
@@ -365,7 +468,11 @@ describe('POST /flex/asset: delivery and caching', () => {
   });
 
   it('bad bounds are a 500 naming the variable', async () => {
-    for (const [name, value] of [['FLEX_TOKEN_TIMEOUT_MS', 'abc'], ['FLEX_TOKEN_TIMEOUT_MS', '0'], ['FLEX_ASSET_FETCH_TIMEOUT_MS', '60000']]) {
+    for (const [name, value] of [
+      ['FLEX_TOKEN_TIMEOUT_MS', 'abc'],
+      ['FLEX_TOKEN_TIMEOUT_MS', '0'],
+      ['FLEX_ASSET_FETCH_TIMEOUT_MS', '60000'],
+    ]) {
       const res = await ask({ Token: 't', name: 'docs/agent-guide.pdf' }, { origin: FLEX }, { [name]: value });
       expect(res.status).toBe(500);
       expect(jsonBody(res.body).error).toContain(name);
@@ -390,11 +497,17 @@ describe('POST /flex/asset: the token only from a POST body, bounded before any 
 
   it('a POST whose body is shorter than the token got it from the URL: refused too', async () => {
     const scope = iam('good-token-0123456789').reply(200, VALID);
-    const res = await bare({ Token: 'good-token-0123456789', name: 'docs/agent-guide.pdf' }, { 'content-type': 'application/x-www-form-urlencoded', 'content-length': '25' });
+    const res = await bare(
+      { Token: 'good-token-0123456789', name: 'docs/agent-guide.pdf' },
+      { 'content-type': 'application/x-www-form-urlencoded', 'content-length': '25' },
+    );
     expect(res.status).toBe(400);
     expect(scope.isDone()).toBe(false);
     // the same token in a body long enough to hold it is checked
-    const ok = await bare({ Token: 'good-token-0123456789', name: 'docs/agent-guide.pdf' }, { 'content-type': 'application/json', 'content-length': '70' });
+    const ok = await bare(
+      { Token: 'good-token-0123456789', name: 'docs/agent-guide.pdf' },
+      { 'content-type': 'application/json', 'content-length': '70' },
+    );
     expect(ok.status).toBe(200);
     expect(scope.isDone()).toBe(true);
   });
@@ -429,7 +542,10 @@ describe('POST /flex/asset: verified tokens remembered by a warm instance', () =
     expect(key).toMatch(/^[0-9a-f]{64}$/);
     const cache = new VerifiedTokenCache();
     let calls = 0;
-    const refuse = async () => (calls++, { ok: false as const, status: 403 as const, reason: 'invalid' as const, message: 'no' });
+    const refuse = async () => (
+      calls++,
+      { ok: false as const, status: 403 as const, reason: 'invalid' as const, message: 'no' }
+    );
     await cache.check(key, 60_000, refuse);
     await cache.check(key, 60_000, refuse);
     expect(calls).toBe(2);
@@ -438,7 +554,7 @@ describe('POST /flex/asset: verified tokens remembered by a warm instance', () =
     expect(cache.size).toBe(1000);
   });
 
-  it('an entry lives FLEX_TOKEN_CACHE_SECONDS at most and never past the token\'s expiration; 0 turns it off', async () => {
+  it("an entry lives FLEX_TOKEN_CACHE_SECONDS at most and never past the token's expiration; 0 turns it off", async () => {
     let now = 1_000_000;
     const cache = new VerifiedTokenCache(() => now);
     let calls = 0;
@@ -460,13 +576,21 @@ describe('POST /flex/asset: verified tokens remembered by a warm instance', () =
   it('FLEX_TOKEN_CACHE_SECONDS=0 asks IAM every time', async () => {
     const scope = iam('good-token').times(2).reply(200, VALID);
     for (let i = 0; i < 2; i++) {
-      expect((await ask({ Token: 'good-token', name: 'audio/hold-music.wav' }, { origin: FLEX }, { FLEX_TOKEN_CACHE_SECONDS: '0' })).status).toBe(200);
+      expect(
+        (
+          await ask(
+            { Token: 'good-token', name: 'audio/hold-music.wav' },
+            { origin: FLEX },
+            { FLEX_TOKEN_CACHE_SECONDS: '0' },
+          )
+        ).status,
+      ).toBe(200);
     }
     expect(scope.isDone()).toBe(true);
   });
 });
 
-describe('POST /flex/asset: no answer over a Function\'s 4 MB, byte ranges instead', () => {
+describe("POST /flex/asset: no answer over a Function's 4 MB, byte ranges instead", () => {
   beforeEach(() => {
     iam('good-token').reply(200, VALID);
   });
@@ -475,7 +599,9 @@ describe('POST /flex/asset: no answer over a Function\'s 4 MB, byte ranges inste
     const res = await ask({ Token: 'good-token', name: 'docs/manual.pdf' });
     expect(res.status).toBe(400);
     const body = res.body as { error: string; maxRangeBytes: number; bytes: number };
-    expect(body.error).toMatch(new RegExp(`^header "Range" is required: docs/manual.pdf is ${MANUAL.length} bytes.*${MAX_RESPONSE_BODY_BYTES}`));
+    expect(body.error).toMatch(
+      new RegExp(`^header "Range" is required: docs/manual.pdf is ${MANUAL.length} bytes.*${MAX_RESPONSE_BODY_BYTES}`),
+    );
     expect(body.error).toContain('flex-asset-client');
     expect(body).toMatchObject({ maxRangeBytes: MAX_RESPONSE_BODY_BYTES, bytes: MANUAL.length });
     expect(res.headers['Access-Control-Allow-Origin']).toBe(FLEX);
@@ -504,11 +630,19 @@ describe('POST /flex/asset: no answer over a Function\'s 4 MB, byte ranges inste
     expect(parts).toHaveLength(2);
     expect(Buffer.concat(parts).equals(MANUAL)).toBe(true);
     // the asset host was asked for the part only (this fake ignores Range and sends the whole: checked, then cut)
-    expect(assetHost.requests.map((r) => r.headers.range)).toEqual([`bytes=0-${MAX_RESPONSE_BODY_BYTES - 1}`, `bytes=${MAX_RESPONSE_BODY_BYTES}-${MANUAL.length - 1}`]);
+    expect(assetHost.requests.map((r) => r.headers.range)).toEqual([
+      `bytes=0-${MAX_RESPONSE_BODY_BYTES - 1}`,
+      `bytes=${MAX_RESPONSE_BODY_BYTES}-${MANUAL.length - 1}`,
+    ]);
   });
 
   it('If-Range naming another version: 412 for an asset too large to send whole, never a part of the new one', async () => {
-    const res = await ask({ Token: 'good-token', name: 'docs/manual.pdf', Range: 'bytes=3900000-', 'If-Range': '"sha256-older"' });
+    const res = await ask({
+      Token: 'good-token',
+      name: 'docs/manual.pdf',
+      Range: 'bytes=3900000-',
+      'If-Range': '"sha256-older"',
+    });
     expect(res.status).toBe(412);
     expect(jsonBody(res.body).error).toMatch(/"If-Range".*changed since the download began/);
     expect(res.headers.ETag).toBe(manual.etag);
@@ -516,7 +650,12 @@ describe('POST /flex/asset: no answer over a Function\'s 4 MB, byte ranges inste
   });
 
   it('If-Range naming another version of a small asset: the whole new version (200), as RFC 9110 says', async () => {
-    const res = await ask({ Token: 'good-token', name: 'docs/agent-guide.pdf', Range: 'bytes=0-3', 'If-Range': '"sha256-older"' });
+    const res = await ask({
+      Token: 'good-token',
+      name: 'docs/agent-guide.pdf',
+      Range: 'bytes=0-3',
+      'If-Range': '"sha256-older"',
+    });
     expect(res.status).toBe(200);
     expect((res.body as Buffer).equals(PDF)).toBe(true);
   });

@@ -1,4 +1,11 @@
-import { evaluatePreconditions, evaluateRange, parseEntityTags, parseHttpDate, strongMatch, weakMatch } from '../../src/lib/http/conditional';
+import {
+  evaluatePreconditions,
+  evaluateRange,
+  parseEntityTags,
+  parseHttpDate,
+  strongMatch,
+  weakMatch,
+} from '../../src/lib/http/conditional';
 
 const current = { etag: '"sha256-abc"', lastModified: 'Tue, 24 Nov 2026 10:00:00 GMT' };
 const BEFORE = 'Tue, 24 Nov 2026 09:59:59 GMT';
@@ -35,14 +42,22 @@ describe('parseHttpDate (RFC 9110 5.6.7)', () => {
     expect(parseHttpDate('Sun Nov  6 08:49:37 1994')).toBe(seconds);
   });
   it('refuses what Date.parse would take but is no HTTP-date, and lists of dates', () => {
-    for (const value of ['1', '2026-11-24', 'yesterday', 'Sun, 06 Nov 1994 08:49:37 PST', 'Sun, 06 Nov 1994 08:49:37 GMT, Mon, 07 Nov 1994 08:49:37 GMT', '']) {
+    for (const value of [
+      '1',
+      '2026-11-24',
+      'yesterday',
+      'Sun, 06 Nov 1994 08:49:37 PST',
+      'Sun, 06 Nov 1994 08:49:37 GMT, Mon, 07 Nov 1994 08:49:37 GMT',
+      '',
+    ]) {
       expect([value, parseHttpDate(value)]).toEqual([value, undefined]);
     }
   });
 });
 
 describe('evaluatePreconditions (RFC 9110 13.2.2 order)', () => {
-  const verdict = (headers: Record<string, string | string[]>, validators = current) => evaluatePreconditions(headers, validators);
+  const verdict = (headers: Record<string, string | string[]>, validators = current) =>
+    evaluatePreconditions(headers, validators);
   const proceed = { outcome: 'proceed' };
   const notModified = { outcome: 'not-modified' };
   const failed = (header: string) => ({ outcome: 'precondition-failed', header });

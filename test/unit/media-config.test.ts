@@ -76,8 +76,16 @@ describe('parseMediaName', () => {
 
 describe('parseManifest', () => {
   const entry = {
-    name: 'audio/greeting.wav', visibility: 'public', path: '/audio/greeting.0123456789ab.wav', version: '0123456789ab',
-    bytes: 10, contentType: 'audio/wav', etag: '"sha256-x"', lastModified: 'Tue, 24 Nov 2026 10:00:00 GMT', sha256: 'ab', cacheControl: 'no-cache',
+    name: 'audio/greeting.wav',
+    visibility: 'public',
+    path: '/audio/greeting.0123456789ab.wav',
+    version: '0123456789ab',
+    bytes: 10,
+    contentType: 'audio/wav',
+    etag: '"sha256-x"',
+    lastModified: 'Tue, 24 Nov 2026 10:00:00 GMT',
+    sha256: 'ab',
+    cacheControl: 'no-cache',
   };
   it('parses a well-formed manifest', () => {
     const manifest = parseManifest(JSON.stringify({ schema: 1, builtAt: 'x', entries: { [entry.name]: entry } }));

@@ -20,7 +20,12 @@ async function callback(params: Record<string, string>) {
 describe('recording status callback: echoed values are bounded', () => {
   it('echoes an unknown 10 kB RecordingStatus cut short, saying how long it was', async () => {
     const huge = 'x'.repeat(10240);
-    const { response, logs, text } = await callback({ RecordingSid: SID, RecordingStatus: huge, CallSid: `CA${'b'.repeat(5000)}`, ErrorCode: '9'.repeat(3000) });
+    const { response, logs, text } = await callback({
+      RecordingSid: SID,
+      RecordingStatus: huge,
+      CallSid: `CA${'b'.repeat(5000)}`,
+      ErrorCode: '9'.repeat(3000),
+    });
     expect(response.status).toBe(200);
     expect(text).not.toContain('x'.repeat(100));
     expect(text).not.toContain('b'.repeat(100));

@@ -8,7 +8,10 @@ import { FakeRecording, FakeTwilioApi, startFakeTwilioApi, wav } from '../suppor
 
 // s3rver (an S3-compatible server from the package registry) has no type declarations
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const S3rver = require('s3rver') as new (options: object) => { run(): Promise<{ port: number }>; close(): Promise<void> };
+const S3rver = require('s3rver') as new (options: object) => {
+  run(): Promise<{ port: number }>;
+  close(): Promise<void>;
+};
 
 // The AWS SDK warns once per process that its releases after January 2027 need Node.js 22; the lockfile pins
 // the release these tests run, and `npm run recordings` still shows the warning to a user on Node.js 20.
@@ -23,8 +26,24 @@ function recordings(): FakeRecording[] {
   return [
     { sid: re(1), callSid: 'CA1', dateCreated: day(1), duration: '12', status: 'completed', audio: wav(1) },
     { sid: re(2), callSid: 'CA2', dateCreated: day(2), duration: '30', status: 'completed', audio: wav(2, 3000) },
-    { sid: re(3), callSid: 'CA3', dateCreated: day(3), duration: '7', status: 'completed', audio: wav(3), mediaUrl: 'https://my-bucket.s3.amazonaws.com/RE3.wav' },
-    { sid: re(5), callSid: 'CA5', dateCreated: day(5), duration: '20', status: 'deleted', dateUpdated: day(6), audio: Buffer.alloc(0) },
+    {
+      sid: re(3),
+      callSid: 'CA3',
+      dateCreated: day(3),
+      duration: '7',
+      status: 'completed',
+      audio: wav(3),
+      mediaUrl: 'https://my-bucket.s3.amazonaws.com/RE3.wav',
+    },
+    {
+      sid: re(5),
+      callSid: 'CA5',
+      dateCreated: day(5),
+      duration: '20',
+      status: 'deleted',
+      dateUpdated: day(6),
+      audio: Buffer.alloc(0),
+    },
   ];
 }
 
@@ -34,7 +53,11 @@ describe('npm run recordings', () => {
   let out: string[];
   let err: string[];
   const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
-    ACCOUNT_SID: SID, AUTH_TOKEN: TOKEN, TWILIO_API_BASE_URL: api.baseUrl, MEDIA_ALLOWED_HOSTS: api.host.host, ...extra,
+    ACCOUNT_SID: SID,
+    AUTH_TOKEN: TOKEN,
+    TWILIO_API_BASE_URL: api.baseUrl,
+    MEDIA_ALLOWED_HOSTS: api.host.host,
+    ...extra,
   });
   const run = async (argv: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
     out = [];
@@ -55,15 +78,42 @@ describe('npm run recordings', () => {
   it('refuses bad arguments and configuration with exit 2, naming the flag or variable', async () => {
     expect(await run([])).toMatchObject({ code: 2, err: expect.stringContaining('a command is needed') });
     expect(await run(['list'])).toMatchObject({ code: 2, err: expect.stringContaining('unknown command "list"') });
-    expect(await run(['audit', '--since', '2026-13-01'])).toMatchObject({ code: 2, err: expect.stringContaining('--since: "2026-13-01" is not a date') });
-    expect(await run(['audit', '--until'])).toMatchObject({ code: 2, err: expect.stringContaining('--until needs a value') });
-    expect(await run(['audit', '--since', '2026-11-05', '--until', '2026-11-01'])).toMatchObject({ code: 2, err: expect.stringContaining('--since (2026-11-05T00:00:00.000Z) is after --until') });
-    expect(await run(['archive', '--yes'])).toMatchObject({ code: 2, err: expect.stringContaining('unknown option "--yes" for archive') });
-    expect(await run(['archive', '--timeout', '0'])).toMatchObject({ code: 2, err: expect.stringContaining('--timeout: "0"') });
-    expect(await run(['archive', '--dest', 'ftp://host/x'])).toMatchObject({ code: 2, err: expect.stringContaining('--dest: "ftp://host/x" is neither a folder nor s3://') });
-    expect(await run(['archive', '--dest', 's3://No_Such'])).toMatchObject({ code: 2, err: expect.stringContaining('--dest: "s3://No_Such" is not s3://BUCKET') });
-    expect(await run(['audit'], { RECORDINGS_ARCHIVE: 's3://ok-bucket', S3_ENDPOINT: 'not a url' })).toMatchObject({ code: 2, err: expect.stringContaining('S3_ENDPOINT') });
-    expect(await run(['audit'], { ACCOUNT_SID: '' })).toMatchObject({ code: 2, err: expect.stringContaining('ACCOUNT_SID is not set') });
+    expect(await run(['audit', '--since', '2026-13-01'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--since: "2026-13-01" is not a date'),
+    });
+    expect(await run(['audit', '--until'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--until needs a value'),
+    });
+    expect(await run(['audit', '--since', '2026-11-05', '--until', '2026-11-01'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--since (2026-11-05T00:00:00.000Z) is after --until'),
+    });
+    expect(await run(['archive', '--yes'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('unknown option "--yes" for archive'),
+    });
+    expect(await run(['archive', '--timeout', '0'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--timeout: "0"'),
+    });
+    expect(await run(['archive', '--dest', 'ftp://host/x'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--dest: "ftp://host/x" is neither a folder nor s3://'),
+    });
+    expect(await run(['archive', '--dest', 's3://No_Such'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--dest: "s3://No_Such" is not s3://BUCKET'),
+    });
+    expect(await run(['audit'], { RECORDINGS_ARCHIVE: 's3://ok-bucket', S3_ENDPOINT: 'not a url' })).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('S3_ENDPOINT'),
+    });
+    expect(await run(['audit'], { ACCOUNT_SID: '' })).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('ACCOUNT_SID is not set'),
+    });
     expect(api.host.requests).toHaveLength(0);
   });
 
@@ -85,12 +135,20 @@ describe('npm run recordings', () => {
     expect(before.out).toContain('0 archived; 2 held only by Twilio');
 
     const archived = await run(['archive', '--dest', 'archive']);
-    expect(archived).toMatchObject({ code: 0, out: expect.stringContaining('2 archived now, 0 already archived, 2 skipped, 0 failed') });
+    expect(archived).toMatchObject({
+      code: 0,
+      out: expect.stringContaining('2 archived now, 0 already archived, 2 skipped, 0 failed'),
+    });
     const folder = path.join(work, 'archive');
     expect(fs.readFileSync(path.join(folder, '2026', '11', `${re(2)}.wav`)).equals(wav(2, 3000))).toBe(true);
 
-    const json = JSON.parse((await run(['audit', '--dest', 'archive', '--json'])).out) as { recordings: { sid: string; archivedKey?: string; mediaLocation: string }[] };
-    expect(json.recordings.find((r) => r.sid === re(2))).toMatchObject({ mediaLocation: 'twilio', archivedKey: `2026/11/${re(2)}.wav` });
+    const json = JSON.parse((await run(['audit', '--dest', 'archive', '--json'])).out) as {
+      recordings: { sid: string; archivedKey?: string; mediaLocation: string }[];
+    };
+    expect(json.recordings.find((r) => r.sid === re(2))).toMatchObject({
+      mediaLocation: 'twilio',
+      archivedKey: `2026/11/${re(2)}.wav`,
+    });
 
     const dry = await run(['purge', '--dest', 'archive', '--until', '2026-11-01']);
     expect(dry.out).toContain('Dry run: 1 recording would be deleted');
@@ -125,7 +183,13 @@ describe('npm run recordings', () => {
     let s3dir: string;
     beforeAll(async () => {
       s3dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-s3-'));
-      const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: s3dir, configureBuckets: [{ name: 'call-archive' }] });
+      const server = new S3rver({
+        port: 0,
+        address: '127.0.0.1',
+        silent: true,
+        directory: s3dir,
+        configureBuckets: [{ name: 'call-archive' }],
+      });
       const { port } = await server.run();
       s3 = server;
       endpoint = `http://127.0.0.1:${port}`;
@@ -134,7 +198,12 @@ describe('npm run recordings', () => {
       await s3.close();
       fs.rmSync(s3dir, { recursive: true, force: true });
     });
-    const s3env = () => ({ S3_ENDPOINT: endpoint, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' });
+    const s3env = () => ({
+      S3_ENDPOINT: endpoint,
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      AWS_REGION: 'us-east-1',
+    });
 
     it('archives with verification, refuses to purge an altered object, deletes the verified one, ledger in the bucket', async () => {
       const dest = 's3://call-archive/twilio/recordings';
@@ -152,11 +221,15 @@ describe('npm run recordings', () => {
         await bucket.put(index.get(re(2))!.key, wav(99, 3000), 'audio/wav');
 
         const purged = await run(['purge', '--dest', dest, '--yes'], s3env());
-        expect(purged.out).toContain(`kept    ${re(2)}: archived copy 2026/11/${re(2)}.wav does not match its checksum`);
+        expect(purged.out).toContain(
+          `kept    ${re(2)}: archived copy 2026/11/${re(2)}.wav does not match its checksum`,
+        );
         expect(api.deleted).toEqual([re(1)]);
         const ledger = parseJsonLines<LedgerEntry>(await bucket.readText('purge-ledger.jsonl'));
         expect([...ledger.keys()]).toEqual([re(1)]);
-        expect(ledger.get(re(1))!.metadataExpiresAt).toBe(new Date(new Date(ledger.get(re(1))!.deletedAt).getTime() + 40 * 86_400_000).toISOString());
+        expect(ledger.get(re(1))!.metadataExpiresAt).toBe(
+          new Date(new Date(ledger.get(re(1))!.deletedAt).getTime() + 40 * 86_400_000).toISOString(),
+        );
       } finally {
         bucket.close();
       }

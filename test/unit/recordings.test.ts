@@ -1,7 +1,16 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { archiveRecordings, INDEX_NAME, LEDGER_NAME, parseJsonLines, purgeRecordings, IndexEntry, LedgerEntry, twilioRecordingSource } from '../../src/lib/recordings/archive';
+import {
+  archiveRecordings,
+  INDEX_NAME,
+  LEDGER_NAME,
+  parseJsonLines,
+  purgeRecordings,
+  IndexEntry,
+  LedgerEntry,
+  twilioRecordingSource,
+} from '../../src/lib/recordings/archive';
 import { ArchiveDestination, LocalFolderDestination } from '../../src/lib/recordings/destination';
 import { summarize, twilioClientFrom } from '../../src/lib/recordings/model';
 import { FakeRecording, FakeTwilioApi, startFakeTwilioApi, wav } from '../support/fake-twilio-api';
@@ -15,10 +24,42 @@ function recordings(): FakeRecording[] {
   return [
     { sid: re(1), callSid: 'CA1', dateCreated: day(1), duration: '12', status: 'completed', audio: wav(1) },
     { sid: re(2), callSid: 'CA2', dateCreated: day(2), duration: '30', status: 'completed', audio: wav(2, 4000) },
-    { sid: re(3), callSid: 'CA3', dateCreated: day(3), duration: '7', status: 'completed', audio: wav(3), mediaUrl: 'https://my-bucket.s3.amazonaws.com/RE3.wav' },
-    { sid: re(4), callSid: 'CA4', dateCreated: day(4), duration: '-1', status: 'absent', errorCode: 13617, audio: Buffer.alloc(0) },
-    { sid: re(5), callSid: 'CA5', dateCreated: day(5), duration: '20', status: 'deleted', dateUpdated: day(6), audio: Buffer.alloc(0) },
-    { sid: re(6), callSid: 'CA6', dateCreated: day(6), duration: '5', status: 'completed', audio: wav(6), availableAt: Date.now() + 600 },
+    {
+      sid: re(3),
+      callSid: 'CA3',
+      dateCreated: day(3),
+      duration: '7',
+      status: 'completed',
+      audio: wav(3),
+      mediaUrl: 'https://my-bucket.s3.amazonaws.com/RE3.wav',
+    },
+    {
+      sid: re(4),
+      callSid: 'CA4',
+      dateCreated: day(4),
+      duration: '-1',
+      status: 'absent',
+      errorCode: 13617,
+      audio: Buffer.alloc(0),
+    },
+    {
+      sid: re(5),
+      callSid: 'CA5',
+      dateCreated: day(5),
+      duration: '20',
+      status: 'deleted',
+      dateUpdated: day(6),
+      audio: Buffer.alloc(0),
+    },
+    {
+      sid: re(6),
+      callSid: 'CA6',
+      dateCreated: day(6),
+      duration: '5',
+      status: 'completed',
+      audio: wav(6),
+      availableAt: Date.now() + 600,
+    },
   ];
 }
 
@@ -27,8 +68,14 @@ describe('recordings against a fake Twilio REST API, through the real twilio cli
   let dir: string;
   let destination: LocalFolderDestination;
   const logs: Record<string, unknown>[] = [];
-  const env = () => ({ ACCOUNT_SID: SID, AUTH_TOKEN: TOKEN, TWILIO_API_BASE_URL: api.baseUrl, MEDIA_ALLOWED_HOSTS: api.host.host });
-  const source = (downloadDeadlineMs = 5000) => twilioRecordingSource(env(), (r) => logs.push(r), { downloadDeadlineMs });
+  const env = () => ({
+    ACCOUNT_SID: SID,
+    AUTH_TOKEN: TOKEN,
+    TWILIO_API_BASE_URL: api.baseUrl,
+    MEDIA_ALLOWED_HOSTS: api.host.host,
+  });
+  const source = (downloadDeadlineMs = 5000) =>
+    twilioRecordingSource(env(), (r) => logs.push(r), { downloadDeadlineMs });
 
   beforeEach(async () => {
     api = await startFakeTwilioApi({ accountSid: SID, authToken: TOKEN, recordings: recordings(), pageSize: 2 });
@@ -44,12 +91,22 @@ describe('recordings against a fake Twilio REST API, through the real twilio cli
   it('lists every page and says where each recording lives', async () => {
     const all = await twilioClientFrom(env()).recordings.list({ pageSize: 1000 });
     expect(all.map((r) => r.sid).sort()).toEqual([1, 2, 3, 4, 5, 6].map(re));
-    expect(api.host.requests.filter((r) => r.url.startsWith(`/2010-04-01/Accounts/${SID}/Recordings.json`))).toHaveLength(3);
+    expect(
+      api.host.requests.filter((r) => r.url.startsWith(`/2010-04-01/Accounts/${SID}/Recordings.json`)),
+    ).toHaveLength(3);
     const byId = Object.fromEntries(all.map((r) => [r.sid, summarize(r)]));
-    expect(byId[re(1)]).toMatchObject({ mediaLocation: 'twilio', durationSeconds: 12, dateCreated: day(1).toISOString(), callSid: 'CA1' });
+    expect(byId[re(1)]).toMatchObject({
+      mediaLocation: 'twilio',
+      durationSeconds: 12,
+      dateCreated: day(1).toISOString(),
+      callSid: 'CA1',
+    });
     expect(byId[re(3)]).toMatchObject({ mediaLocation: 'external', mediaHost: 'my-bucket.s3.amazonaws.com' });
     expect(byId[re(4)]).toMatchObject({ mediaLocation: 'none', errorCode: 13617, durationSeconds: null });
-    expect(byId[re(5)]).toMatchObject({ mediaLocation: 'deleted', metadataPurgedAt: new Date(day(6).getTime() + 40 * 86_400_000).toISOString() });
+    expect(byId[re(5)]).toMatchObject({
+      mediaLocation: 'deleted',
+      metadataPurgedAt: new Date(day(6).getTime() + 40 * 86_400_000).toISOString(),
+    });
   });
 
   it('archives what Twilio holds, verified, through a 404 right after the callback', async () => {
@@ -57,9 +114,16 @@ describe('recordings against a fake Twilio REST API, through the real twilio cli
     expect(result.archived.sort()).toEqual([re(1), re(2), re(6)]);
     expect(result.failed).toEqual([]);
     expect(result.skipped.map((s) => s.sid).sort()).toEqual([re(3), re(4), re(5)]);
-    expect(fs.readFileSync(path.join(dir, '2026', '11', `${re(2)}.wav`)).equals(api.recordings.get(re(2))!.audio)).toBe(true);
+    expect(fs.readFileSync(path.join(dir, '2026', '11', `${re(2)}.wav`)).equals(api.recordings.get(re(2))!.audio)).toBe(
+      true,
+    );
     const index = parseJsonLines<IndexEntry>(fs.readFileSync(path.join(dir, INDEX_NAME), 'utf8'));
-    expect(index.get(re(2))).toMatchObject({ key: `2026/11/${re(2)}.wav`, bytes: 4044, callSid: 'CA2', durationSeconds: 30 });
+    expect(index.get(re(2))).toMatchObject({
+      key: `2026/11/${re(2)}.wav`,
+      bytes: 4044,
+      callSid: 'CA2',
+      durationSeconds: 30,
+    });
     const wavRequests = api.host.requests.filter((r) => r.url.endsWith(`${re(6)}.wav`));
     expect(wavRequests.length).toBeGreaterThan(1); // 404 first, then the audio
     expect(JSON.stringify(logs)).not.toContain(TOKEN);
@@ -83,7 +147,12 @@ describe('recordings against a fake Twilio REST API, through the real twilio cli
         return destination.writeText(n, t);
       },
     };
-    const first = await archiveRecordings({ source: source(800), destination: crashing, range: {}, log: () => undefined });
+    const first = await archiveRecordings({
+      source: source(800),
+      destination: crashing,
+      range: {},
+      log: () => undefined,
+    });
     expect(first.failed.map((f) => f.sid).sort()).toEqual([re(2), re(6)]);
     expect(first.failed.find((f) => f.sid === re(2))!.reason).toMatch(/^download: /);
     expect(fs.existsSync(path.join(dir, '2026', '11', `${re(2)}.wav`))).toBe(false); // never a partial file
@@ -103,7 +172,12 @@ describe('recordings against a fake Twilio REST API, through the real twilio cli
   });
 
   it('filters by date', async () => {
-    const result = await archiveRecordings({ source: source(), destination, range: { since: day(2), until: day(3) }, log: () => undefined });
+    const result = await archiveRecordings({
+      source: source(),
+      destination,
+      range: { since: day(2), until: day(3) },
+      log: () => undefined,
+    });
     expect(result.archived).toEqual([re(2)]);
   });
 
@@ -119,7 +193,14 @@ describe('recordings against a fake Twilio REST API, through the real twilio cli
     expect(api.deleted).toEqual([]);
 
     const now = new Date('2026-11-24T23:00:00.000Z');
-    const done = await purgeRecordings({ source: source(), destination, range: {}, yes: true, log: () => undefined, now: () => now });
+    const done = await purgeRecordings({
+      source: source(),
+      destination,
+      range: {},
+      yes: true,
+      log: () => undefined,
+      now: () => now,
+    });
     expect(done.deleted).toEqual([re(1)]);
     expect(api.deleted).toEqual([re(1)]);
     expect(Object.fromEntries(done.refused.map((r) => [r.sid, r.reason]))).toEqual({
@@ -127,20 +208,38 @@ describe('recordings against a fake Twilio REST API, through the real twilio cli
       [re(6)]: `archived copy 2026/11/${re(6)}.wav is missing from ${destination.description}`,
     });
     const ledger = parseJsonLines<LedgerEntry>(await destination.readText(LEDGER_NAME));
-    expect(ledger.get(re(1))).toMatchObject({ deletedAt: now.toISOString(), metadataExpiresAt: '2027-01-03T23:00:00.000Z', key: `2026/11/${re(1)}.wav` });
+    expect(ledger.get(re(1))).toMatchObject({
+      deletedAt: now.toISOString(),
+      metadataExpiresAt: '2027-01-03T23:00:00.000Z',
+      key: `2026/11/${re(1)}.wav`,
+    });
     expect(ledger.size).toBe(1);
   });
 
   it('a purge interrupted after deleting completes its ledger on the next run', async () => {
     await archiveRecordings({ source: source(), destination, range: { until: day(1) }, log: () => undefined });
     let ledgerWrites = 0;
-    const dying: ArchiveDestination = { ...destination, description: destination.description, put: destination.put.bind(destination), inspect: destination.inspect.bind(destination), readText: destination.readText.bind(destination), writeText: async () => { ledgerWrites += 1; throw new Error('interrupted'); } };
-    await expect(purgeRecordings({ source: source(), destination: dying, range: {}, yes: true, log: () => undefined })).rejects.toThrow('interrupted');
+    const dying: ArchiveDestination = {
+      ...destination,
+      description: destination.description,
+      put: destination.put.bind(destination),
+      inspect: destination.inspect.bind(destination),
+      readText: destination.readText.bind(destination),
+      writeText: async () => {
+        ledgerWrites += 1;
+        throw new Error('interrupted');
+      },
+    };
+    await expect(
+      purgeRecordings({ source: source(), destination: dying, range: {}, yes: true, log: () => undefined }),
+    ).rejects.toThrow('interrupted');
     expect(ledgerWrites).toBe(1);
     expect(api.deleted).toEqual([re(1)]);
     const again = await purgeRecordings({ source: source(), destination, range: {}, yes: true, log: () => undefined });
     expect(again.deleted).toEqual([]);
     expect(again.ledgerAdded).toEqual([re(1)]);
-    expect(parseJsonLines<LedgerEntry>(await destination.readText(LEDGER_NAME)).get(re(1))!.note).toMatch(/found already deleted/);
+    expect(parseJsonLines<LedgerEntry>(await destination.readText(LEDGER_NAME)).get(re(1))!.note).toMatch(
+      /found already deleted/,
+    );
   });
 });

@@ -40,7 +40,12 @@ const request = (params: Record<string, string>, extraEnv: Record<string, string
   log: (record: LogRecord) => void logs.push(record),
 });
 const mms = (paths: string[], extra: Record<string, string> = {}) => {
-  const params: Record<string, string> = { MessageSid: 'MM1', AccountSid: ACCOUNT_SID, NumMedia: String(paths.length), ...extra };
+  const params: Record<string, string> = {
+    MessageSid: 'MM1',
+    AccountSid: ACCOUNT_SID,
+    NumMedia: String(paths.length),
+    ...extra,
+  };
   paths.forEach((p, i) => {
     params[`MediaUrl${i}`] = `${host.url}${p}`;
     params[`MediaContentType${i}`] = 'image/png';
@@ -52,7 +57,17 @@ const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
 
 describe('parseInboundMms', () => {
   it('lists the media NumMedia declares, in index order, with their content types', () => {
-    expect(parseInboundMms({ MessageSid: 'MM1', AccountSid: 'AC1', NumMedia: '2', MediaUrl1: 'https://a.test/1', MediaContentType1: 'image/gif', MediaUrl0: 'https://a.test/0', MediaContentType0: 'image/png' })).toEqual({
+    expect(
+      parseInboundMms({
+        MessageSid: 'MM1',
+        AccountSid: 'AC1',
+        NumMedia: '2',
+        MediaUrl1: 'https://a.test/1',
+        MediaContentType1: 'image/gif',
+        MediaUrl0: 'https://a.test/0',
+        MediaContentType0: 'image/png',
+      }),
+    ).toEqual({
       messageSid: 'MM1',
       accountSid: 'AC1',
       media: [
@@ -66,7 +81,14 @@ describe('parseInboundMms', () => {
     expect(parseInboundMms({ MessageSid: 'MM1', NumMedia: '0' })).toMatchObject({ media: [], problems: [] });
   });
   it('reports each inconsistency by parameter and keeps the valid part', () => {
-    const parsed = parseInboundMms({ NumMedia: '3', MediaUrl0: 'https://a.test/0', MediaUrl1: 'not a url', MediaUrl2: 'ftp://a.test/2', MediaContentType2: 'x', MediaUrl7: 'https://a.test/7' });
+    const parsed = parseInboundMms({
+      NumMedia: '3',
+      MediaUrl0: 'https://a.test/0',
+      MediaUrl1: 'not a url',
+      MediaUrl2: 'ftp://a.test/2',
+      MediaContentType2: 'x',
+      MediaUrl7: 'https://a.test/7',
+    });
     expect(parsed.media).toEqual([{ index: 0, url: 'https://a.test/0', contentType: undefined }]);
     expect(parsed.problems).toEqual([
       'parameter "MediaContentType0" is missing',
@@ -77,26 +99,53 @@ describe('parseInboundMms', () => {
     ]);
   });
   it.each(['11', '-1', 'two', '100'])('a NumMedia of "%s" is reported and MediaUrlN counted up to 10', (raw) => {
-    const parsed = parseInboundMms({ MessageSid: 'MM1', NumMedia: raw, MediaUrl0: 'https://a.test/0', MediaContentType0: 'image/png', MediaUrl9: 'https://a.test/9', MediaContentType9: 'image/png' });
+    const parsed = parseInboundMms({
+      MessageSid: 'MM1',
+      NumMedia: raw,
+      MediaUrl0: 'https://a.test/0',
+      MediaContentType0: 'image/png',
+      MediaUrl9: 'https://a.test/9',
+      MediaContentType9: 'image/png',
+    });
     expect(parsed.media.map((m) => m.index)).toEqual([0, 9]);
     expect(parsed.problems).toEqual([`parameter "NumMedia" is "${raw}", not 0..10; counting MediaUrlN`]);
   });
   it('a declared item without its URL is reported', () => {
-    expect(parseInboundMms({ MessageSid: 'MM1', NumMedia: '2', MediaUrl1: 'https://a.test/1', MediaContentType1: 'image/png' }).problems).toEqual(['NumMedia is 2 but parameter "MediaUrl0" is missing']);
+    expect(
+      parseInboundMms({
+        MessageSid: 'MM1',
+        NumMedia: '2',
+        MediaUrl1: 'https://a.test/1',
+        MediaContentType1: 'image/png',
+      }).problems,
+    ).toEqual(['NumMedia is 2 but parameter "MediaUrl0" is missing']);
   });
 });
 
 describe('handleInboundMms', () => {
   it('fetches every item with the account credentials, hands each to onMedia, answers TwiML 200 with MMS_REPLY', async () => {
-    host.setHandler((req, res) => res.writeHead(200, { 'Content-Type': 'image/png' }).end(Buffer.concat([PNG, Buffer.from(req.url ?? '')])));
+    host.setHandler((req, res) =>
+      res.writeHead(200, { 'Content-Type': 'image/png' }).end(Buffer.concat([PNG, Buffer.from(req.url ?? '')])),
+    );
     const received: FetchedMedia[] = [];
-    const response = await handleInboundMms(request(mms(['/Media/ME0', '/Media/ME1']), { MMS_REPLY: 'Thanks!' }), (item) => void received.push(item));
-    expect(response).toEqual({ status: 200, headers: { 'Content-Type': 'text/xml; charset=utf-8', 'Cache-Control': 'no-store' }, body: '<?xml version="1.0" encoding="UTF-8"?><Response><Message>Thanks!</Message></Response>' });
-    expect(received.map((m) => [m.index, m.messageSid, m.body.toString('latin1').endsWith(`/Media/ME${m.index}`)]).sort()).toEqual([
+    const response = await handleInboundMms(
+      request(mms(['/Media/ME0', '/Media/ME1']), { MMS_REPLY: 'Thanks!' }),
+      (item) => void received.push(item),
+    );
+    expect(response).toEqual({
+      status: 200,
+      headers: { 'Content-Type': 'text/xml; charset=utf-8', 'Cache-Control': 'no-store' },
+      body: '<?xml version="1.0" encoding="UTF-8"?><Response><Message>Thanks!</Message></Response>',
+    });
+    expect(
+      received.map((m) => [m.index, m.messageSid, m.body.toString('latin1').endsWith(`/Media/ME${m.index}`)]).sort(),
+    ).toEqual([
       [0, 'MM1', true],
       [1, 'MM1', true],
     ]);
-    expect(host.requests.map((r) => r.headers.authorization)).toEqual(Array(2).fill(`Basic ${Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString('base64')}`));
+    expect(host.requests.map((r) => r.headers.authorization)).toEqual(
+      Array(2).fill(`Basic ${Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString('base64')}`),
+    );
     expect(events('media_fetch').map((l) => l.outcome)).toEqual(['succeeded', 'succeeded']);
   });
 
@@ -113,7 +162,15 @@ describe('handleInboundMms', () => {
     host.setHandler((_req, res) => res.writeHead(200, { 'Content-Type': 'image/jpeg' }).end(PNG));
     await handleInboundMms(request(mms(['/Media/ME0'])));
     expect(events('media_received')).toEqual([
-      expect.objectContaining({ level: 'warn', messageSid: 'MM1', index: 0, bytes: PNG.length, contentType: 'image/jpeg', problem: 'MediaContentType0 says image/png, the media host sent image/jpeg', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }),
+      expect.objectContaining({
+        level: 'warn',
+        messageSid: 'MM1',
+        index: 0,
+        bytes: PNG.length,
+        contentType: 'image/jpeg',
+        problem: 'MediaContentType0 says image/png, the media host sent image/jpeg',
+        sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      }),
     ]);
   });
 
@@ -123,17 +180,23 @@ describe('handleInboundMms', () => {
       throw new Error('disk full');
     });
     expect(response).toMatchObject({ status: 200, body: EMPTY_TWIML });
-    expect(events('media_handler_failed')).toEqual([expect.objectContaining({ level: 'error', index: 0, problem: 'disk full' })]);
+    expect(events('media_handler_failed')).toEqual([
+      expect.objectContaining({ level: 'error', index: 0, problem: 'disk full' }),
+    ]);
   });
 
   it('the media of one message share the 5 MB budget', async () => {
     const three = Buffer.alloc(3 * 1024 * 1024);
-    host.setHandler((_req, res) => res.writeHead(200, { 'Content-Type': 'image/png', 'Content-Length': String(three.length) }).end(three));
+    host.setHandler((_req, res) =>
+      res.writeHead(200, { 'Content-Type': 'image/png', 'Content-Length': String(three.length) }).end(three),
+    );
     let handed = 0;
     await handleInboundMms(request(mms(['/a', '/b'])), (item) => void (handed += item.body.length));
     expect(handed).toBeLessThanOrEqual(MESSAGE_MEDIA_BYTES);
     expect(events('media_fetch').filter((l) => l.outcome === 'gave_up').length).toBeGreaterThanOrEqual(1);
-    expect(events('media_fetch').find((l) => l.outcome === 'gave_up')?.reason).toMatch(new RegExp(`exceeds the ${MESSAGE_MEDIA_BYTES} bytes allowed per message`));
+    expect(events('media_fetch').find((l) => l.outcome === 'gave_up')?.reason).toMatch(
+      new RegExp(`exceeds the ${MESSAGE_MEDIA_BYTES} bytes allowed per message`),
+    );
   });
 
   it('inconsistent parameters are logged as problems, the valid media still fetched', async () => {
@@ -141,14 +204,22 @@ describe('handleInboundMms', () => {
     const received: number[] = [];
     await handleInboundMms(request(mms(['/a'], { NumMedia: '2' })), (item) => void received.push(item.index));
     expect(received).toEqual([0]);
-    expect(events('webhook_problem')).toEqual([expect.objectContaining({ level: 'warn', messageSid: 'MM1', problem: 'NumMedia is 2 but parameter "MediaUrl1" is missing' })]);
+    expect(events('webhook_problem')).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        messageSid: 'MM1',
+        problem: 'NumMedia is 2 but parameter "MediaUrl1" is missing',
+      }),
+    ]);
   });
 
   it('a bad setting fetches nothing, logs the variable at fault, and still answers TwiML 200', async () => {
     const response = await handleInboundMms(request(mms(['/a']), { API_KEY: 'SK1' }), () => undefined);
     expect(response).toMatchObject({ status: 200, body: EMPTY_TWIML });
     expect(host.requests).toHaveLength(0);
-    expect(events('config_error')).toEqual([expect.objectContaining({ level: 'error', problem: expect.stringMatching(/^API_SECRET is not set/) })]);
+    expect(events('config_error')).toEqual([
+      expect.objectContaining({ level: 'error', problem: expect.stringMatching(/^API_SECRET is not set/) }),
+    ]);
   });
 
   it('media the host never serves ends within the deadline counted from receivedAt', async () => {
@@ -189,13 +260,26 @@ describe('handleRecordingStatus', () => {
       if (Date.now() < availableAt) return res.writeHead(404).end();
       const range = /^bytes=0-(\d+)$/.exec(String(req.headers.range));
       const end = range ? Number(range[1]) : audio.length - 1;
-      return res.writeHead(206, { 'Content-Type': 'audio/x-wav', 'Content-Range': `bytes 0-${end}/${audio.length}` }).end(audio.subarray(0, end + 1));
+      return res
+        .writeHead(206, { 'Content-Type': 'audio/x-wav', 'Content-Range': `bytes 0-${end}/${audio.length}` })
+        .end(audio.subarray(0, end + 1));
     });
     const response = await handleRecordingStatus(request(callback({})));
-    expect(response).toMatchObject({ status: 200, body: { recordingSid: RE_SID, status: 'completed', available: true } });
+    expect(response).toMatchObject({
+      status: 200,
+      body: { recordingSid: RE_SID, status: 'completed', available: true },
+    });
     expect(host.requests.every((r) => r.url.endsWith(`${RE_SID}.wav`) && r.headers.range === 'bytes=0-43')).toBe(true);
     expect(host.requests.length).toBeGreaterThan(1);
-    expect(statusLog()).toEqual([expect.objectContaining({ level: 'info', available: true, bytes: audio.length, durationSeconds: 7, callSid: 'CA1' })]);
+    expect(statusLog()).toEqual([
+      expect.objectContaining({
+        level: 'info',
+        available: true,
+        bytes: audio.length,
+        durationSeconds: 7,
+        callSid: 'CA1',
+      }),
+    ]);
     expect(statusLog()[0].problem).toBeUndefined();
   });
 
@@ -205,9 +289,16 @@ describe('handleRecordingStatus', () => {
     expect(statusLog()[0]).toMatchObject({ level: 'warn', problem: 'the audio is not a WAV file' });
     logs = [];
     const audio = wav(2, 1000);
-    host.setHandler((_req, res) => res.writeHead(206, { 'Content-Type': 'audio/x-wav', 'Content-Range': `bytes 0-43/${audio.length + 10}` }).end(audio.subarray(0, 44)));
+    host.setHandler((_req, res) =>
+      res
+        .writeHead(206, { 'Content-Type': 'audio/x-wav', 'Content-Range': `bytes 0-43/${audio.length + 10}` })
+        .end(audio.subarray(0, 44)),
+    );
     await handleRecordingStatus(request(callback({})));
-    expect(statusLog()[0]).toMatchObject({ level: 'warn', problem: `WAV header says ${audio.length} bytes, the host says ${audio.length + 10}` });
+    expect(statusLog()[0]).toMatchObject({
+      level: 'warn',
+      problem: `WAV header says ${audio.length} bytes, the host says ${audio.length + 10}`,
+    });
   });
 
   it('completed but never served: available false within the deadline, still a 200 for Twilio', async () => {
@@ -215,14 +306,25 @@ describe('handleRecordingStatus', () => {
     const req = request(callback({}));
     expect(await handleRecordingStatus(req)).toMatchObject({ status: 200, body: { available: false } });
     expect(Date.now() - req.receivedAt).toBeLessThanOrEqual(1500 + 250);
-    expect(statusLog()[0]).toMatchObject({ level: 'warn', available: false, problem: expect.stringMatching(/^the audio could not be fetched/) });
+    expect(statusLog()[0]).toMatchObject({
+      level: 'warn',
+      available: false,
+      problem: expect.stringMatching(/^the audio could not be fetched/),
+    });
   });
 
   it('absent and failed are logged with their ErrorCode, nothing fetched', async () => {
-    expect(await handleRecordingStatus(request(callback({ RecordingStatus: 'absent', ErrorCode: '13617' })))).toMatchObject({ status: 200, body: { status: 'absent' } });
+    expect(
+      await handleRecordingStatus(request(callback({ RecordingStatus: 'absent', ErrorCode: '13617' }))),
+    ).toMatchObject({ status: 200, body: { status: 'absent' } });
     await handleRecordingStatus(request(callback({ RecordingStatus: 'failed' })));
     expect(statusLog()).toEqual([
-      expect.objectContaining({ level: 'warn', status: 'absent', errorCode: '13617', problem: 'recording absent with error 13617' }),
+      expect.objectContaining({
+        level: 'warn',
+        status: 'absent',
+        errorCode: '13617',
+        problem: 'recording absent with error 13617',
+      }),
       expect.objectContaining({ level: 'warn', status: 'failed', problem: 'recording failed (no ErrorCode given)' }),
     ]);
     expect(host.requests).toHaveLength(0);
@@ -239,10 +341,15 @@ describe('handleRecordingStatus', () => {
   });
 
   it('completed without RecordingUrl, or with a bad setting: availability unknown, the reason logged', async () => {
-    expect(await handleRecordingStatus(request(callback({ RecordingUrl: '' })))).toMatchObject({ status: 200, body: { available: 'unknown' } });
+    expect(await handleRecordingStatus(request(callback({ RecordingUrl: '' })))).toMatchObject({
+      status: 200,
+      body: { available: 'unknown' },
+    });
     expect(statusLog()[0].problem).toBe('parameter "RecordingUrl" is missing; availability not checked');
-    expect(await handleRecordingStatus(request(callback({}), { MEDIA_FETCH_DEADLINE_MS: '1e3' })))
-      .toMatchObject({ status: 200, body: { available: 'unknown' } });
+    expect(await handleRecordingStatus(request(callback({}), { MEDIA_FETCH_DEADLINE_MS: '1e3' }))).toMatchObject({
+      status: 200,
+      body: { available: 'unknown' },
+    });
     expect(events('config_error')[0].problem).toMatch(/^MEDIA_FETCH_DEADLINE_MS must be a whole number/);
     expect(host.requests).toHaveLength(0);
   });

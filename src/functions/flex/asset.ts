@@ -7,7 +7,11 @@ export const handler = twilioFunction<{ Token: unknown; name: unknown; Range: un
   'flex/asset',
   ({ params, headers, context, log }) =>
     serveFlexAsset(
-      { env: context, params: { Token: params.Token, name: params.name, Range: params.Range, 'If-Range': params['If-Range'] }, headers },
+      {
+        env: context,
+        params: { Token: params.Token, name: params.name, Range: params.Range, 'If-Range': params['If-Range'] },
+        headers,
+      },
       { manifest: loadManifest, readPrivateRange, log },
     ),
   // Still no asset and no stack trace, but the allowed origin can read the error.

@@ -18,7 +18,12 @@ export const handler = twilioFunction<{ To: string; Body: string; Media: string 
     const baseUrl = baseUrlOf(context);
     let message;
     try {
-      message = outboundMms(loadManifest(), baseUrl, { to: params.To, from: context.MMS_FROM, body: params.Body, media });
+      message = outboundMms(loadManifest(), baseUrl, {
+        to: params.To,
+        from: context.MMS_FROM,
+        body: params.Body,
+        media,
+      });
     } catch (err) {
       return errorResponse(400, `parameter "Media": ${(err as Error).message}`);
     }

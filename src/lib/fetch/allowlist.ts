@@ -6,11 +6,20 @@ import { SettingsError } from '../settings';
  */
 export const DEFAULT_MEDIA_HOSTS = ['api.twilio.com'];
 /** Where Twilio's media URLs redirect to (short-lived URLs on Twilio's media storage). */
-export const DEFAULT_REDIRECT_HOSTS = ['api.twilio.com', 'media.twiliocdn.com', '*.twiliocdn.com', 's3-external-1.amazonaws.com', '*.s3.amazonaws.com'];
+export const DEFAULT_REDIRECT_HOSTS = [
+  'api.twilio.com',
+  'media.twiliocdn.com',
+  '*.twiliocdn.com',
+  's3-external-1.amazonaws.com',
+  '*.s3.amazonaws.com',
+];
 
 export function parseHostList(value: string | undefined, variable = 'MEDIA_ALLOWED_HOSTS'): string[] | undefined {
   if (value === undefined || value.trim() === '') return undefined;
-  const hosts = value.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  const hosts = value
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean);
   for (const host of hosts) {
     if (!/^(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/.test(host) && !/^\[[0-9a-f:]+\](:\d{1,5})?$/.test(host)) {
       throw new SettingsError(variable, `${variable}: "${host}" is not a host[:port] entry`);

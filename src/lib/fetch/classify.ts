@@ -15,7 +15,10 @@ export function classifyStatus(status: number): Verdict {
 
 /** Errors that end the fetch at once, whatever the schedule says. */
 export class FatalFetchError extends Error {
-  constructor(message: string, readonly status?: number) {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
     super(message);
   }
 }

@@ -54,7 +54,10 @@ export interface FetchMediaOptions {
 }
 
 export class ByteBudget {
-  constructor(public remaining: number, readonly limit: number = remaining) {}
+  constructor(
+    public remaining: number,
+    readonly limit: number = remaining,
+  ) {}
   take(bytes: number): boolean {
     this.remaining -= bytes;
     return this.remaining >= 0;
@@ -76,7 +79,16 @@ export interface AttemptRecord {
 }
 
 export type FetchOutcome =
-  | { ok: true; status: number; contentType: string; body: Buffer; totalBytes?: number; attempts: AttemptRecord[]; startedAt: number; endedAt: number }
+  | {
+      ok: true;
+      status: number;
+      contentType: string;
+      body: Buffer;
+      totalBytes?: number;
+      attempts: AttemptRecord[];
+      startedAt: number;
+      endedAt: number;
+    }
   | { ok: false; reason: string; status?: number; attempts: AttemptRecord[]; startedAt: number; endedAt: number };
 
 interface AttemptResult {
@@ -120,7 +132,11 @@ export async function fetchMedia(options: FetchMediaOptions): Promise<FetchOutco
       notFoundCount: attempts.filter((a) => a.status === 404).length,
       attempts: attempts.map((a) => ({ status: a.status ?? a.error, ms: a.durationMs })),
       ...(outcome.ok
-        ? { bytes: outcome.body.length, contentType: outcome.contentType, ...(outcome.totalBytes !== undefined ? { totalBytes: outcome.totalBytes } : {}) }
+        ? {
+            bytes: outcome.body.length,
+            contentType: outcome.contentType,
+            ...(outcome.totalBytes !== undefined ? { totalBytes: outcome.totalBytes } : {}),
+          }
         : { reason: outcome.reason }),
     });
     return outcome;
@@ -133,7 +149,13 @@ export async function fetchMedia(options: FetchMediaOptions): Promise<FetchOutco
     return finish({ ok: false, reason: 'media URL is not a valid URL', attempts, startedAt, endedAt: now() });
   }
   if (!hostAllowed(initial, options.allowedHosts)) {
-    return finish({ ok: false, reason: `host ${initial.host} is not on the media allowlist`, attempts, startedAt, endedAt: now() });
+    return finish({
+      ok: false,
+      reason: `host ${initial.host} is not on the media allowlist`,
+      attempts,
+      startedAt,
+      endedAt: now(),
+    });
   }
 
   for (let attempt = 1; ; attempt += 1) {
@@ -152,18 +174,38 @@ export async function fetchMedia(options: FetchMediaOptions): Promise<FetchOutco
     if (options.debug) options.log?.({ level: 'debug', event: 'media_fetch_attempt', ...base, ...record });
     if (result.verdict === 'done') {
       return finish({
-        ok: true, status: result.status!, contentType: result.contentType ?? 'application/octet-stream', body: result.body!,
-        ...(result.totalBytes !== undefined ? { totalBytes: result.totalBytes } : {}), attempts, startedAt, endedAt: now(),
+        ok: true,
+        status: result.status!,
+        contentType: result.contentType ?? 'application/octet-stream',
+        body: result.body!,
+        ...(result.totalBytes !== undefined ? { totalBytes: result.totalBytes } : {}),
+        attempts,
+        startedAt,
+        endedAt: now(),
       });
     }
     if (result.verdict === 'give-up') {
-      return finish({ ok: false, reason: result.error ?? `HTTP ${result.status} is not retried`, status: result.status, attempts, startedAt, endedAt: now() });
+      return finish({
+        ok: false,
+        reason: result.error ?? `HTTP ${result.status} is not retried`,
+        status: result.status,
+        attempts,
+        startedAt,
+        endedAt: now(),
+      });
     }
     let delay = retryDelay(attempt - 1, schedule, options.random);
     const retryAfter = parseRetryAfter(result.retryAfter, now());
     if (retryAfter !== undefined) {
       if (now() + retryAfter + MIN_ATTEMPT_MS > options.deadlineAt) {
-        return finish({ ok: false, reason: `Retry-After of ${retryAfter} ms does not fit the deadline`, status: result.status, attempts, startedAt, endedAt: now() });
+        return finish({
+          ok: false,
+          reason: `Retry-After of ${retryAfter} ms does not fit the deadline`,
+          status: result.status,
+          attempts,
+          startedAt,
+          endedAt: now(),
+        });
       }
       delay = Math.max(delay, retryAfter);
     }
@@ -171,7 +213,14 @@ export async function fetchMedia(options: FetchMediaOptions): Promise<FetchOutco
       // One last attempt just before the deadline beats giving up with time left.
       const last = options.deadlineAt - MIN_ATTEMPT_MS - now();
       if (retryAfter !== undefined || last < MIN_FINAL_WAIT_MS) {
-        return finish({ ok: false, reason: `deadline reached after ${attempt} attempts`, status: result.status, attempts, startedAt, endedAt: now() });
+        return finish({
+          ok: false,
+          reason: `deadline reached after ${attempt} attempts`,
+          status: result.status,
+          attempts,
+          startedAt,
+          endedAt: now(),
+        });
       }
       delay = last;
     }
@@ -201,7 +250,11 @@ async function attemptOnce(initial: URL, options: FetchMediaOptions, timeoutMs: 
           return { verdict: 'give-up', status, error: 'redirect Location is not a valid URL' };
         }
         if (!hostAllowed(next, redirectHosts)) {
-          return { verdict: 'give-up', status, error: `redirect to host ${next.host}, which is not on the allowlist; not contacted` };
+          return {
+            verdict: 'give-up',
+            status,
+            error: `redirect to host ${next.host}, which is not on the allowlist; not contacted`,
+          };
         }
         url = next;
         continue;
@@ -214,7 +267,14 @@ async function attemptOnce(initial: URL, options: FetchMediaOptions, timeoutMs: 
       }
       const totalBytes = sizeOf(res);
       const body = await readBody(res, options.budget, options.probeBytes);
-      return { verdict: 'done', status, host, body, contentType: header(res.headers['content-type']), ...(totalBytes !== undefined ? { totalBytes } : {}) };
+      return {
+        verdict: 'done',
+        status,
+        host,
+        body,
+        contentType: header(res.headers['content-type']),
+        ...(totalBytes !== undefined ? { totalBytes } : {}),
+      };
     }
     return { verdict: 'give-up', error: `more than ${maxRedirects} redirects` };
   } catch (err) {
@@ -237,7 +297,12 @@ function sizeOf(res: http.IncomingMessage): number | undefined {
   return Number.isSafeInteger(size) ? size : undefined;
 }
 
-function requestOnce(url: URL, auth: FetchMediaOptions['auth'], signal: AbortSignal, probeBytes?: number): Promise<http.IncomingMessage> {
+function requestOnce(
+  url: URL,
+  auth: FetchMediaOptions['auth'],
+  signal: AbortSignal,
+  probeBytes?: number,
+): Promise<http.IncomingMessage> {
   const client = url.protocol === 'https:' ? https : http;
   const headers: Record<string, string> = { Accept: '*/*', 'User-Agent': 'twilio-media-assets' };
   if (probeBytes) headers.Range = `bytes=0-${probeBytes - 1}`;
@@ -253,7 +318,12 @@ function readBody(res: http.IncomingMessage, budget: ByteBudget | undefined, pro
   const declared = Number(res.headers['content-length']);
   if (budget && Number.isFinite(declared) && declared > budget.remaining) {
     res.destroy();
-    return Promise.reject(new FatalFetchError(`media of ${declared} bytes exceeds the ${budget.limit} bytes allowed per message`, res.statusCode));
+    return Promise.reject(
+      new FatalFetchError(
+        `media of ${declared} bytes exceeds the ${budget.limit} bytes allowed per message`,
+        res.statusCode,
+      ),
+    );
   }
   let charged = 0;
   const read = new Promise<Buffer>((resolve, reject) => {
@@ -278,7 +348,8 @@ function readBody(res: http.IncomingMessage, budget: ByteBudget | undefined, pro
     });
     res.on('end', () => {
       // a body shorter than its Content-Length is a cut connection, never a complete download
-      if (Number.isFinite(declared) && received !== declared) reject(new Error(`body ended after ${received} of ${declared} bytes`));
+      if (Number.isFinite(declared) && received !== declared)
+        reject(new Error(`body ended after ${received} of ${declared} bytes`));
       else resolve(Buffer.concat(chunks));
     });
     res.on('error', reject);

@@ -20,13 +20,17 @@ export const DEFAULT_SCHEDULE: RetrySchedule = { baseMs: 800, factor: 1.5, capMs
 
 export function validateSchedule(schedule: RetrySchedule): RetrySchedule {
   const positive = (name: keyof RetrySchedule) => {
-    if (!Number.isFinite(schedule[name]) || schedule[name] <= 0) throw new TypeError(`retry schedule: "${name}" must be a positive number, got ${schedule[name]}`);
+    if (!Number.isFinite(schedule[name]) || schedule[name] <= 0)
+      throw new TypeError(`retry schedule: "${name}" must be a positive number, got ${schedule[name]}`);
   };
   positive('baseMs');
   positive('capMs');
-  if (!Number.isFinite(schedule.factor) || schedule.factor < 1) throw new TypeError(`retry schedule: "factor" must be at least 1, got ${schedule.factor}`);
-  if (!(schedule.jitter >= 0 && schedule.jitter <= 1)) throw new TypeError(`retry schedule: "jitter" must be between 0 and 1, got ${schedule.jitter}`);
-  if (schedule.baseMs > schedule.capMs) throw new TypeError(`retry schedule: "baseMs" (${schedule.baseMs}) is above "capMs" (${schedule.capMs})`);
+  if (!Number.isFinite(schedule.factor) || schedule.factor < 1)
+    throw new TypeError(`retry schedule: "factor" must be at least 1, got ${schedule.factor}`);
+  if (!(schedule.jitter >= 0 && schedule.jitter <= 1))
+    throw new TypeError(`retry schedule: "jitter" must be between 0 and 1, got ${schedule.jitter}`);
+  if (schedule.baseMs > schedule.capMs)
+    throw new TypeError(`retry schedule: "baseMs" (${schedule.baseMs}) is above "capMs" (${schedule.capMs})`);
   return schedule;
 }
 

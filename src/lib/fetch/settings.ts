@@ -9,7 +9,14 @@ export const DEFAULT_ATTEMPT_TIMEOUT_MS = 3000;
 /** The environment of a Function that fetches Twilio media (webhooks and callbacks). */
 export type FetchEnv = Pick<
   ServiceEnv,
-  'ACCOUNT_SID' | 'AUTH_TOKEN' | 'API_KEY' | 'API_SECRET' | 'MEDIA_ALLOWED_HOSTS' | 'MEDIA_FETCH_DEADLINE_MS' | 'MEDIA_ATTEMPT_TIMEOUT_MS' | 'LOG_LEVEL'
+  | 'ACCOUNT_SID'
+  | 'AUTH_TOKEN'
+  | 'API_KEY'
+  | 'API_SECRET'
+  | 'MEDIA_ALLOWED_HOSTS'
+  | 'MEDIA_FETCH_DEADLINE_MS'
+  | 'MEDIA_ATTEMPT_TIMEOUT_MS'
+  | 'LOG_LEVEL'
 >;
 
 export interface FetchSettings {
@@ -32,8 +39,14 @@ export function fetchSettingsFrom(env: FetchEnv): FetchSettings {
   return {
     allowedHosts: hosts ?? DEFAULT_MEDIA_HOSTS,
     redirectAllowedHosts: hosts ?? DEFAULT_REDIRECT_HOSTS,
-    deadlineMs: wholeNumber('MEDIA_FETCH_DEADLINE_MS', env.MEDIA_FETCH_DEADLINE_MS, { ...MS, fallback: DEFAULT_FETCH_DEADLINE_MS }),
-    attemptTimeoutMs: wholeNumber('MEDIA_ATTEMPT_TIMEOUT_MS', env.MEDIA_ATTEMPT_TIMEOUT_MS, { ...MS, fallback: DEFAULT_ATTEMPT_TIMEOUT_MS }),
+    deadlineMs: wholeNumber('MEDIA_FETCH_DEADLINE_MS', env.MEDIA_FETCH_DEADLINE_MS, {
+      ...MS,
+      fallback: DEFAULT_FETCH_DEADLINE_MS,
+    }),
+    attemptTimeoutMs: wholeNumber('MEDIA_ATTEMPT_TIMEOUT_MS', env.MEDIA_ATTEMPT_TIMEOUT_MS, {
+      ...MS,
+      fallback: DEFAULT_ATTEMPT_TIMEOUT_MS,
+    }),
     ...(credentials ? { auth: { username: credentials.username, password: credentials.password } } : {}),
     debug: env.LOG_LEVEL === 'debug',
   };
@@ -63,7 +76,10 @@ export function fetchSettingsOrLog(
 export function fetchOptionsFor(
   settings: FetchSettings,
   receivedAt: number,
-): Pick<FetchMediaOptions, 'auth' | 'allowedHosts' | 'redirectAllowedHosts' | 'deadlineAt' | 'attemptTimeoutMs' | 'receivedAt' | 'debug'> {
+): Pick<
+  FetchMediaOptions,
+  'auth' | 'allowedHosts' | 'redirectAllowedHosts' | 'deadlineAt' | 'attemptTimeoutMs' | 'receivedAt' | 'debug'
+> {
   return {
     auth: settings.auth,
     allowedHosts: settings.allowedHosts,

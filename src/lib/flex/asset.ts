@@ -4,7 +4,14 @@ import { errorResponse, PlainResponse } from '../respond';
 import { decideBytes } from '../media/serve';
 import { NotMediaError } from '../media/urls';
 import { MAX_RESPONSE_BODY_BYTES } from '../response-limit';
-import { assetBaseUrl, FlexConfigError, FlexEnv, parseAllowedOrigins, parseFlexConfig, DEFAULT_FLEX_ORIGINS } from './config';
+import {
+  assetBaseUrl,
+  FlexConfigError,
+  FlexEnv,
+  parseAllowedOrigins,
+  parseFlexConfig,
+  DEFAULT_FLEX_ORIGINS,
+} from './config';
 import { corsHeaders, originOf } from './cors';
 import { fetchServiceAsset } from './fetch-asset';
 import { checkFlexToken, TokenCredentials, tokenFromBody, ValidateFn } from './token';
@@ -48,12 +55,21 @@ export interface FlexAssetDeps {
 }
 
 /** Range / If-Range from the header, else from the body parameter of the same name (see FlexAssetRequest). */
-function rangeHeaders(request: FlexAssetRequest): { ok: true; headers: FlexAssetRequest['headers'] } | { ok: false; message: string } {
+function rangeHeaders(
+  request: FlexAssetRequest,
+): { ok: true; headers: FlexAssetRequest['headers'] } | { ok: false; message: string } {
   const headers = { ...request.headers };
-  for (const [param, header] of [['Range', 'range'], ['If-Range', 'if-range']] as const) {
+  for (const [param, header] of [
+    ['Range', 'range'],
+    ['If-Range', 'if-range'],
+  ] as const) {
     const value = request.params[param];
     if (value === undefined || value === '' || headers[header] !== undefined) continue;
-    if (typeof value !== 'string' || value.length > 200) return { ok: false, message: `parameter "${param}" must be sent once, as in the ${param} header (e.g. bytes=0-3899999)` };
+    if (typeof value !== 'string' || value.length > 200)
+      return {
+        ok: false,
+        message: `parameter "${param}" must be sent once, as in the ${param} header (e.g. bytes=0-3899999)`,
+      };
     headers[header] = value;
   }
   return { ok: true, headers };
@@ -111,18 +127,32 @@ export async function serveFlexAsset(request: FlexAssetRequest, deps: FlexAssetD
   const cache = deps.tokenCache ?? instanceTokenCache();
   const key = VerifiedTokenCache.key(fromBody.token, credentials.ACCOUNT_SID ?? '', credentials.TWILIO_REGION ?? '');
   const { verdict, source: tokenCache } = await cache.check(key, config.tokenCacheMs, () =>
-    checkFlexToken(fromBody.token, credentials, { timeoutMs: config.tokenTimeoutMs, validate: deps.validate }));
+    checkFlexToken(fromBody.token, credentials, { timeoutMs: config.tokenTimeoutMs, validate: deps.validate }),
+  );
   const tokenMs = Date.now() - tokenStarted;
   if (!verdict.ok) {
     const extra: Record<string, string> = verdict.status === 503 ? { 'Retry-After': '5' } : {};
-    log({ level: verdict.status >= 500 ? 'error' : 'warn', status: verdict.status, reason: verdict.reason, name: parsed.name, tokenMs });
+    log({
+      level: verdict.status >= 500 ? 'error' : 'warn',
+      status: verdict.status,
+      reason: verdict.reason,
+      name: parsed.name,
+      tokenMs,
+    });
     return errorResponse(verdict.status, verdict.message, { ...cors, ...extra });
   }
 
   const manifest = deps.manifest();
-  const entry = Object.prototype.hasOwnProperty.call(manifest.entries, parsed.name) ? manifest.entries[parsed.name] : undefined;
+  const entry = Object.prototype.hasOwnProperty.call(manifest.entries, parsed.name)
+    ? manifest.entries[parsed.name]
+    : undefined;
   if (!entry) {
-    return fail(404, 'unknown', `no asset named "${parsed.name}" in this build (parameter "name"), e.g. docs/agent-guide.pdf`, { name: parsed.name, tokenMs });
+    return fail(
+      404,
+      'unknown',
+      `no asset named "${parsed.name}" in this build (parameter "name"), e.g. docs/agent-guide.pdf`,
+      { name: parsed.name, tokenMs },
+    );
   }
   if (entry.notMedia) {
     return fail(403, 'not-media', new NotMediaError(entry.name).message, { name: entry.name, tokenMs });

@@ -44,14 +44,23 @@ export function normalizeOrigin(raw: string): string | null {
 }
 
 export function parseAllowedOrigins(raw: unknown): string[] {
-  if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) return [...DEFAULT_FLEX_ORIGINS];
-  if (typeof raw !== 'string') throw new SettingsError('FLEX_ALLOWED_ORIGINS', 'FLEX_ALLOWED_ORIGINS must be a comma-separated list of origins');
+  if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === ''))
+    return [...DEFAULT_FLEX_ORIGINS];
+  if (typeof raw !== 'string')
+    throw new SettingsError('FLEX_ALLOWED_ORIGINS', 'FLEX_ALLOWED_ORIGINS must be a comma-separated list of origins');
   const origins: string[] = [];
-  for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     // "*" is refused on purpose: the asset is private to agents, and a wildcard would hand any page the
     // error details and, with a stolen token, the bytes.
     const origin = normalizeOrigin(part);
-    if (!origin) throw new SettingsError('FLEX_ALLOWED_ORIGINS', `FLEX_ALLOWED_ORIGINS: "${part}" is not an origin like https://flex.twilio.com (scheme and host, no path, no "*")`);
+    if (!origin)
+      throw new SettingsError(
+        'FLEX_ALLOWED_ORIGINS',
+        `FLEX_ALLOWED_ORIGINS: "${part}" is not an origin like https://flex.twilio.com (scheme and host, no path, no "*")`,
+      );
     origins.push(origin);
   }
   return origins;
@@ -63,7 +72,11 @@ function parseBound(name: string, raw: string | undefined, fallback: number): nu
 
 export function parseFlexConfig(env: FlexEnv): FlexConfig {
   const tokenTimeoutMs = parseBound('FLEX_TOKEN_TIMEOUT_MS', env.FLEX_TOKEN_TIMEOUT_MS, DEFAULT_TOKEN_TIMEOUT_MS);
-  const fetchTimeoutMs = parseBound('FLEX_ASSET_FETCH_TIMEOUT_MS', env.FLEX_ASSET_FETCH_TIMEOUT_MS, DEFAULT_ASSET_FETCH_TIMEOUT_MS);
+  const fetchTimeoutMs = parseBound(
+    'FLEX_ASSET_FETCH_TIMEOUT_MS',
+    env.FLEX_ASSET_FETCH_TIMEOUT_MS,
+    DEFAULT_ASSET_FETCH_TIMEOUT_MS,
+  );
   if (tokenTimeoutMs + fetchTimeoutMs > MAX_TOTAL_BOUND_MS) {
     throw new SettingsError(
       'FLEX_ASSET_FETCH_TIMEOUT_MS',
@@ -76,7 +89,12 @@ export function parseFlexConfig(env: FlexEnv): FlexConfig {
     max: MAX_TOKEN_CACHE_SECONDS,
     unit: 'seconds',
   });
-  return { allowedOrigins: parseAllowedOrigins(env.FLEX_ALLOWED_ORIGINS), tokenTimeoutMs, fetchTimeoutMs, tokenCacheMs: tokenCacheSeconds * 1000 };
+  return {
+    allowedOrigins: parseAllowedOrigins(env.FLEX_ALLOWED_ORIGINS),
+    tokenTimeoutMs,
+    fetchTimeoutMs,
+    tokenCacheMs: tokenCacheSeconds * 1000,
+  };
 }
 
 /**

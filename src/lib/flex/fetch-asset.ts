@@ -10,7 +10,8 @@ import type { ManifestEntry } from '../manifest';
  * Why not read the file instead: the runtime's asset map (Runtime.getAssets) holds private assets only, so a
  * protected asset exists for a Function only at its URL.
  */
-export type FetchOutcome = { ok: true; body: Buffer; ms: number } | { ok: false; status: 500 | 502 | 504; message: string; ms: number };
+export type FetchOutcome =
+  { ok: true; body: Buffer; ms: number } | { ok: false; status: 500 | 502 | 504; message: string; ms: number };
 
 export interface FetchAssetOptions {
   baseUrl: string;
@@ -33,7 +34,11 @@ export function assetSignature(authToken: string, url: string): string {
   return createHmac('sha1', authToken).update(Buffer.from(url, 'utf8')).digest('base64');
 }
 
-export function signedAssetRequest(entry: ManifestEntry, baseUrl: string, authToken: string | undefined): { url: string; headers: Record<string, string> } {
+export function signedAssetRequest(
+  entry: ManifestEntry,
+  baseUrl: string,
+  authToken: string | undefined,
+): { url: string; headers: Record<string, string> } {
   const url = `${baseUrl}${entry.path}`;
   const headers: Record<string, string> = {};
   if (authToken) headers['X-Twilio-Signature'] = assetSignature(authToken, url);
@@ -45,7 +50,12 @@ export async function fetchServiceAsset(entry: ManifestEntry, options: FetchAsse
   const started = now();
   const ms = () => now() - started;
   if (entry.visibility === 'protected' && !options.authToken) {
-    return { ok: false, status: 500, message: 'AUTH_TOKEN is not set: protected assets can only be fetched with a request signed by it', ms: 0 };
+    return {
+      ok: false,
+      status: 500,
+      message: 'AUTH_TOKEN is not set: protected assets can only be fetched with a request signed by it',
+      ms: 0,
+    };
   }
   const { url, headers } = signedAssetRequest(entry, options.baseUrl, options.authToken);
   const doFetch = options.fetchImpl ?? fetch;
@@ -62,7 +72,12 @@ export async function fetchServiceAsset(entry: ManifestEntry, options: FetchAsse
       const got = res.headers.get('content-range');
       const body = Buffer.from(await res.arrayBuffer());
       if (got !== expected || body.length !== range.end - range.start + 1) {
-        return { ok: false, status: 502, message: `the asset host answered ${got ?? 'no Content-Range'} for ${entry.name}, not ${expected}`, ms: ms() };
+        return {
+          ok: false,
+          status: 502,
+          message: `the asset host answered ${got ?? 'no Content-Range'} for ${entry.name}, not ${expected}`,
+          ms: ms(),
+        };
       }
       return { ok: true, body, ms: ms() };
     }
@@ -76,13 +91,23 @@ export async function fetchServiceAsset(entry: ManifestEntry, options: FetchAsse
     // same check, then the part asked for.
     const sha256 = createHash('sha256').update(body).digest('hex');
     if (sha256 !== entry.sha256) {
-      return { ok: false, status: 502, message: `the deployed bytes of ${entry.name} do not match this build's manifest; redeploy`, ms: ms() };
+      return {
+        ok: false,
+        status: 502,
+        message: `the deployed bytes of ${entry.name} do not match this build's manifest; redeploy`,
+        ms: ms(),
+      };
     }
     return { ok: true, body: whole ? body : body.subarray(range.start, range.end + 1), ms: ms() };
   } catch (err) {
     const name = (err as Error).name;
     if (name === 'TimeoutError' || name === 'AbortError') {
-      return { ok: false, status: 504, message: `the asset host did not deliver ${entry.name} within ${options.timeoutMs} ms`, ms: ms() };
+      return {
+        ok: false,
+        status: 504,
+        message: `the asset host did not deliver ${entry.name} within ${options.timeoutMs} ms`,
+        ms: ms(),
+      };
     }
     return { ok: false, status: 502, message: `the asset host could not be reached for ${entry.name}`, ms: ms() };
   }

@@ -24,7 +24,9 @@ export interface TokenCacheLookup {
  * life depends on the token's expiration and tests need to move time.
  */
 export class VerifiedTokenCache {
-  private readonly entries = new LRUCache<string, { verdict: Verified; until: number }>({ max: TOKEN_CACHE_MAX_ENTRIES });
+  private readonly entries = new LRUCache<string, { verdict: Verified; until: number }>({
+    max: TOKEN_CACHE_MAX_ENTRIES,
+  });
   private readonly inFlight = new Map<string, Promise<TokenVerdict>>();
 
   constructor(private readonly now: () => number = Date.now) {}

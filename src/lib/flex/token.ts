@@ -20,10 +20,19 @@ export type ValidateFn = (
 export type TokenFailure = 'missing' | 'invalid' | 'expired' | 'timeout' | 'unreachable' | 'config';
 
 export type TokenVerdict =
-  | { ok: true; identity?: string; workerSid?: string; roles?: string[]; /** epoch ms of the token's expiration, when IAM gave one */ expiresAt?: number }
+  | {
+      ok: true;
+      identity?: string;
+      workerSid?: string;
+      roles?: string[];
+      /** epoch ms of the token's expiration, when IAM gave one */ expiresAt?: number;
+    }
   | { ok: false; status: 403 | 500 | 503 | 504; reason: TokenFailure; message: string };
 
-export type TokenCredentials = Pick<ServiceEnv, 'ACCOUNT_SID' | 'AUTH_TOKEN' | 'API_KEY' | 'API_SECRET' | 'TWILIO_REGION'>;
+export type TokenCredentials = Pick<
+  ServiceEnv,
+  'ACCOUNT_SID' | 'AUTH_TOKEN' | 'API_KEY' | 'API_SECRET' | 'TWILIO_REGION'
+>;
 
 export interface CheckOptions {
   timeoutMs: number;
@@ -33,7 +42,8 @@ export interface CheckOptions {
 }
 
 // Node's socket error codes as they appear in err.message, which is all the validator passes on.
-const UNREACHABLE = /\b(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIPE|ECONNABORTED|ERR_TLS\w*|CERT_\w+)\b|socket hang up/i;
+const UNREACHABLE =
+  /\b(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIPE|ECONNABORTED|ERR_TLS\w*|CERT_\w+)\b|socket hang up/i;
 // JSON.parse's messages: IAM (or a proxy before it) answered something that is not a verdict.
 const NOT_A_VERDICT = /JSON|Unexpected (token|end)/;
 
@@ -43,12 +53,27 @@ function failure(status: 403 | 500 | 503 | 504, reason: TokenFailure, message: s
 
 /** Turns the validator's rejection (a string, sometimes an Error) into a verdict. */
 export function classifyRejection(rejection: unknown): TokenVerdict {
-  const text = (rejection instanceof Error ? rejection.message : typeof rejection === 'string' ? rejection : '').slice(0, 200);
-  if (UNREACHABLE.test(text)) return failure(503, 'unreachable', 'the Flex token service (Twilio IAM) could not be reached; try again shortly');
-  if (NOT_A_VERDICT.test(text)) return failure(503, 'unreachable', 'the Flex token service (Twilio IAM) gave no usable answer; try again shortly');
+  const text = (rejection instanceof Error ? rejection.message : typeof rejection === 'string' ? rejection : '').slice(
+    0,
+    200,
+  );
+  if (UNREACHABLE.test(text))
+    return failure(503, 'unreachable', 'the Flex token service (Twilio IAM) could not be reached; try again shortly');
+  if (NOT_A_VERDICT.test(text))
+    return failure(503, 'unreachable', 'the Flex token service (Twilio IAM) gave no usable answer; try again shortly');
   // IAM answers 401 {"message": "Authenticate"} when the service's own credentials are wrong: not the agent's fault.
-  if (text === 'Authenticate') return failure(500, 'config', 'Twilio IAM refused this service\'s credentials (ACCOUNT_SID with AUTH_TOKEN or API_KEY/API_SECRET)');
-  if (/expired/i.test(text)) return failure(403, 'expired', 'the Flex token has expired: the plugin must send a fresh token (manager.user.token)');
+  if (text === 'Authenticate')
+    return failure(
+      500,
+      'config',
+      "Twilio IAM refused this service's credentials (ACCOUNT_SID with AUTH_TOKEN or API_KEY/API_SECRET)",
+    );
+  if (/expired/i.test(text))
+    return failure(
+      403,
+      'expired',
+      'the Flex token has expired: the plugin must send a fresh token (manager.user.token)',
+    );
   return failure(403, 'invalid', `the Flex token was refused${text ? `: ${text}` : ''}`);
 }
 
@@ -67,7 +92,9 @@ export const MAX_TOKEN_CHARS = 8192;
 /** A JWT is base64url segments joined by dots; printable ASCII without spaces is allowed, nothing else. */
 const TOKEN_CHARS = /^[\x21-\x7e]+$/;
 
-export type TokenFromBody = { ok: true; token: string } | { ok: false; status: 400 | 403; reason: TokenFailure | 'url' | 'too-long'; message: string };
+export type TokenFromBody =
+  | { ok: true; token: string }
+  | { ok: false; status: 400 | 403; reason: TokenFailure | 'url' | 'too-long'; message: string };
 
 /**
  * The Token parameter, accepted only from a POST body and only when it is plausibly a token. The runtime merges
@@ -78,26 +105,57 @@ export type TokenFromBody = { ok: true; token: string } | { ok: false; status: 4
  */
 export function tokenFromBody(raw: unknown, headers: Record<string, string | string[] | undefined>): TokenFromBody {
   if (raw === undefined || raw === null || raw === '') {
-    return { ok: false, status: 403, reason: 'missing', message: 'parameter "Token" is required: send the agent\'s Flex token (manager.user.token) in the POST body' };
+    return {
+      ok: false,
+      status: 403,
+      reason: 'missing',
+      message: 'parameter "Token" is required: send the agent\'s Flex token (manager.user.token) in the POST body',
+    };
   }
-  if (typeof raw !== 'string') return { ok: false, status: 400, reason: 'invalid', message: 'parameter "Token" must be sent once, as a string' };
+  if (typeof raw !== 'string')
+    return { ok: false, status: 400, reason: 'invalid', message: 'parameter "Token" must be sent once, as a string' };
   if (raw.length > MAX_TOKEN_CHARS) {
-    return { ok: false, status: 400, reason: 'too-long', message: `parameter "Token" is ${raw.length} characters, longer than any Flex token (at most ${MAX_TOKEN_CHARS}); it was not checked` };
+    return {
+      ok: false,
+      status: 400,
+      reason: 'too-long',
+      message: `parameter "Token" is ${raw.length} characters, longer than any Flex token (at most ${MAX_TOKEN_CHARS}); it was not checked`,
+    };
   }
-  if (!TOKEN_CHARS.test(raw)) return { ok: false, status: 400, reason: 'invalid', message: 'parameter "Token" is not a Flex token (printable characters without spaces only)' };
-  const type = typeof headers['content-type'] === 'string' ? (headers['content-type'] as string).toLowerCase() : '';
+  if (!TOKEN_CHARS.test(raw))
+    return {
+      ok: false,
+      status: 400,
+      reason: 'invalid',
+      message: 'parameter "Token" is not a Flex token (printable characters without spaces only)',
+    };
+  const type = typeof headers['content-type'] === 'string' ? (headers['content-type']).toLowerCase() : '';
   const length = typeof headers['content-length'] === 'string' ? Number(headers['content-length']) : undefined;
   const hasBody = /^(application\/x-www-form-urlencoded|application\/json)\s*(;|$)/.test(type);
   // "Token=" and the token at least; a JSON body needs more ("Token":"..."), so this bound holds for both.
   if (!hasBody || (length !== undefined && !(length >= raw.length + 'Token='.length))) {
-    return { ok: false, status: 400, reason: 'url', message: 'parameter "Token" must be sent in the POST body (form or JSON), never in the URL: URLs are kept in access logs' };
+    return {
+      ok: false,
+      status: 400,
+      reason: 'url',
+      message:
+        'parameter "Token" must be sent in the POST body (form or JSON), never in the URL: URLs are kept in access logs',
+    };
   }
   return { ok: true, token: raw };
 }
 
-export async function checkFlexToken(token: unknown, credentials: TokenCredentials, options: CheckOptions): Promise<TokenVerdict> {
+export async function checkFlexToken(
+  token: unknown,
+  credentials: TokenCredentials,
+  options: CheckOptions,
+): Promise<TokenVerdict> {
   if (token === undefined || token === null || token === '') {
-    return failure(403, 'missing', 'parameter "Token" is required: send the agent\'s Flex token (manager.user.token) in the POST body');
+    return failure(
+      403,
+      'missing',
+      'parameter "Token" is required: send the agent\'s Flex token (manager.user.token) in the POST body',
+    );
   }
   if (typeof token !== 'string') return failure(403, 'invalid', 'parameter "Token" must be sent once, as a string');
   let service: Credentials & { accountSid: string };
@@ -124,7 +182,11 @@ export async function checkFlexToken(token: unknown, credentials: TokenCredentia
   try {
     const outcome = await Promise.race([pending.then((result) => ({ result })), timedOut]);
     if (outcome === 'timeout') {
-      return failure(504, 'timeout', `the Flex token service (Twilio IAM) did not answer within ${options.timeoutMs} ms; try again shortly`);
+      return failure(
+        504,
+        'timeout',
+        `the Flex token service (Twilio IAM) did not answer within ${options.timeoutMs} ms; try again shortly`,
+      );
     }
     const result = (outcome.result ?? {}) as Record<string, unknown>;
     if (result.valid !== true) return classifyRejection(typeof result.message === 'string' ? result.message : '');

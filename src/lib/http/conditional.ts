@@ -55,7 +55,9 @@ const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
 const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
 const TIME = '\\d{2}:\\d{2}:\\d{2}';
 const IMF_FIXDATE = new RegExp(`^${DAY}, \\d{2} ${MONTH} \\d{4} ${TIME} GMT$`);
-const RFC850_DATE = new RegExp(`^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), \\d{2}-${MONTH}-\\d{2} ${TIME} GMT$`);
+const RFC850_DATE = new RegExp(
+  `^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), \\d{2}-${MONTH}-\\d{2} ${TIME} GMT$`,
+);
 const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} [ \\d]\\d ${TIME} \\d{4}$`);
 
 /**
@@ -69,7 +71,8 @@ export function parseHttpDate(value: string | undefined): number | undefined {
   const text = value.trim();
   let ms: number;
   if (IMF_FIXDATE.test(text) || RFC850_DATE.test(text)) ms = Date.parse(text);
-  else if (ASCTIME_DATE.test(text)) ms = Date.parse(`${text.replace(/ +/g, ' ')} GMT`); // asctime is GMT without saying so
+  else if (ASCTIME_DATE.test(text))
+    ms = Date.parse(`${text.replace(/ +/g, ' ')} GMT`); // asctime is GMT without saying so
   else return undefined;
   return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000);
 }
@@ -84,7 +87,8 @@ export function evaluatePreconditions(headers: RequestHeaders, current: Validato
   const ifMatch = header(headers, 'If-Match');
   if (ifMatch !== undefined) {
     const tags = parseEntityTags(ifMatch);
-    if (!tags.some((tag) => tag === '*' || strongMatch(tag, current.etag))) return { outcome: 'precondition-failed', header: 'If-Match' };
+    if (!tags.some((tag) => tag === '*' || strongMatch(tag, current.etag)))
+      return { outcome: 'precondition-failed', header: 'If-Match' };
   } else {
     // Step 2: If-Unmodified-Since, only without If-Match (13.1.4).
     const since = parseHttpDate(header(headers, 'If-Unmodified-Since'));
@@ -101,7 +105,8 @@ export function evaluatePreconditions(headers: RequestHeaders, current: Validato
   }
   // Step 4: If-Modified-Since (13.1.3).
   const modifiedSince = parseHttpDate(header(headers, 'If-Modified-Since'));
-  if (modifiedSince !== undefined && lastModified !== undefined && lastModified <= modifiedSince) return { outcome: 'not-modified' };
+  if (modifiedSince !== undefined && lastModified !== undefined && lastModified <= modifiedSince)
+    return { outcome: 'not-modified' };
   return { outcome: 'proceed' };
 }
 
@@ -111,7 +116,8 @@ export function evaluatePreconditions(headers: RequestHeaders, current: Validato
  */
 function clampSuffixRanges(range: string, size: number): string {
   return range.replace(/(=|,)(\s*)-(\d+)(?=\s*(?:,|$))/g, (spec, sep: string, space: string, digits: string) =>
-    size > 0 && Number(digits) > size ? `${sep}${space}0-` : spec);
+    size > 0 && Number(digits) > size ? `${sep}${space}0-` : spec,
+  );
 }
 
 /**
@@ -126,9 +132,7 @@ export function ifRangeMatches(ifRange: string, current: Validators): boolean {
 }
 
 export type RangeVerdict =
-  | { outcome: 'full' }
-  | { outcome: 'partial'; start: number; end: number }
-  | { outcome: 'unsatisfiable' };
+  { outcome: 'full' } | { outcome: 'partial'; start: number; end: number } | { outcome: 'unsatisfiable' };
 
 /**
  * Step 5 of 13.2.2 and section 14: a single byte range gives 206; If-Range must match strongly (an entity tag

@@ -6,7 +6,11 @@
 export type MediaNameResult = { ok: true; name: string } | { ok: false; status: 400; message: string };
 
 export function parseMediaName(raw: unknown, parameter = 'name'): MediaNameResult {
-  const fail = (why: string): MediaNameResult => ({ ok: false, status: 400, message: `parameter "${parameter}" ${why}` });
+  const fail = (why: string): MediaNameResult => ({
+    ok: false,
+    status: 400,
+    message: `parameter "${parameter}" ${why}`,
+  });
   if (raw === undefined || raw === null || raw === '') return fail('is required, e.g. name=audio/greeting.wav');
   if (typeof raw !== 'string') return fail('must be given once, as a string');
   if (raw.length > 1024) return fail('is longer than 1024 characters');

@@ -10,7 +10,10 @@ export function readFileRange(file: string, start: number, end: number, expected
     let read = 0;
     while (read < length) {
       const n = fs.readSync(fd, buffer, read, length - read, start + read);
-      if (n === 0) throw new Error(`${file} is shorter than expected${expectedSize === undefined ? '' : ` (${expectedSize} bytes)`}`);
+      if (n === 0)
+        throw new Error(
+          `${file} is shorter than expected${expectedSize === undefined ? '' : ` (${expectedSize} bytes)`}`,
+        );
       read += n;
     }
   } finally {

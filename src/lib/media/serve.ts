@@ -21,10 +21,18 @@ export interface MediaRequest {
 export type MediaDecision =
   | { kind: 'response'; response: PlainResponse }
   /** the Function must send bytes start..end (inclusive) of the private asset with these status and headers */
-  | { kind: 'bytes'; entry: ManifestEntry; status: 200 | 206; start: number; end: number; headers: Record<string, string> };
+  | {
+      kind: 'bytes';
+      entry: ManifestEntry;
+      status: 200 | 206;
+      start: number;
+      end: number;
+      headers: Record<string, string>;
+    };
 
 const respond = (response: PlainResponse): MediaDecision => ({ kind: 'response', response });
-const noStoreError = (status: number, message: string) => errorResponse(status, message, { 'Cache-Control': 'no-store' });
+const noStoreError = (status: number, message: string) =>
+  errorResponse(status, message, { 'Cache-Control': 'no-store' });
 
 /**
  * Decides the answer of GET/POST /media?name=&v=. Public and protected media redirect to their content-addressed
@@ -48,7 +56,12 @@ export function decideMedia(request: MediaRequest): MediaDecision {
   let cacheControl = entry.cacheControl;
   if (request.version !== undefined && request.version !== '') {
     if (typeof request.version !== 'string' || !/^[0-9a-f]{6,64}$/.test(request.version)) {
-      return respond(noStoreError(400, 'parameter "v" must be the hex version of a media file, as /studio/media-url or the manifest gives it'));
+      return respond(
+        noStoreError(
+          400,
+          'parameter "v" must be the hex version of a media file, as /studio/media-url or the manifest gives it',
+        ),
+      );
     }
     if (request.version !== entry.version) {
       return respond({
@@ -63,7 +76,9 @@ export function decideMedia(request: MediaRequest): MediaDecision {
     }
     cacheControl = IMMUTABLE;
   }
-  return entry.visibility === 'private' ? decidePrivate(entry, request.headers, cacheControl) : decideRedirect(entry, request, cacheControl);
+  return entry.visibility === 'private'
+    ? decidePrivate(entry, request.headers, cacheControl)
+    : decideRedirect(entry, request, cacheControl);
 }
 
 function decideRedirect(entry: ManifestEntry, request: MediaRequest, cacheControl: string): MediaDecision {
@@ -81,8 +96,17 @@ function decideRedirect(entry: ManifestEntry, request: MediaRequest, cacheContro
 }
 
 /** 412 and 416 are answers about one request's headers: never stored (Cache-Control: no-store), ETag kept for the client. */
-function preconditionFailed(headerName: string, etag: string, extra: Record<string, string>, why = 'does not hold for the current version'): PlainResponse {
-  return errorResponse(412, `precondition in header "${headerName}" ${why}`, { ...extra, ETag: etag, 'Cache-Control': 'no-store' });
+function preconditionFailed(
+  headerName: string,
+  etag: string,
+  extra: Record<string, string>,
+  why = 'does not hold for the current version',
+): PlainResponse {
+  return errorResponse(412, `precondition in header "${headerName}" ${why}`, {
+    ...extra,
+    ETag: etag,
+    'Cache-Control': 'no-store',
+  });
 }
 
 /** RFC 9530 Repr-Digest of the whole representation, also on a 206: a client checks the assembled bytes against it. */
@@ -109,43 +133,91 @@ export interface BytesOptions {
  * naming the limit and the remedy, and when If-Range shows the representation changed it is a 412, so a
  * download can restart instead of splicing two versions.
  */
-export function decideBytes(entry: ManifestEntry, requestHeaders: RequestHeaders, options: BytesOptions): MediaDecision {
+export function decideBytes(
+  entry: ManifestEntry,
+  requestHeaders: RequestHeaders,
+  options: BytesOptions,
+): MediaDecision {
   const always = options.always ?? {};
   const validators = { etag: entry.etag, lastModified: entry.lastModified };
   // What a 304 must repeat from the 200 (RFC 9110 15.4.5), and the rest of the 200's metadata.
-  const cacheHeaders = { ...always, ETag: entry.etag, 'Cache-Control': options.cacheControl, 'Last-Modified': entry.lastModified };
+  const cacheHeaders = {
+    ...always,
+    ETag: entry.etag,
+    'Cache-Control': options.cacheControl,
+    'Last-Modified': entry.lastModified,
+  };
   const verdict = evaluatePreconditions(requestHeaders, validators);
   if (verdict.outcome === 'not-modified') return respond({ status: 304, headers: cacheHeaders, body: '' });
   if (verdict.outcome === 'precondition-failed') return respond(preconditionFailed(verdict.header, entry.etag, always));
-  const headers = { ...cacheHeaders, 'Content-Type': entry.contentType, 'Accept-Ranges': 'bytes', 'Repr-Digest': reprDigest(entry.sha256) };
+  const headers = {
+    ...cacheHeaders,
+    'Content-Type': entry.contentType,
+    'Accept-Ranges': 'bytes',
+    'Repr-Digest': reprDigest(entry.sha256),
+  };
   const range = evaluateRange(requestHeaders, entry.bytes, validators);
   if (range.outcome === 'unsatisfiable') {
-    return respond(errorResponse(416, `header "Range" is not satisfiable: ${entry.name} has ${entry.bytes} bytes`, {
-      ...always, ETag: entry.etag, 'Cache-Control': 'no-store', 'Accept-Ranges': 'bytes', 'Content-Range': `bytes */${entry.bytes}`,
-    }));
+    return respond(
+      errorResponse(416, `header "Range" is not satisfiable: ${entry.name} has ${entry.bytes} bytes`, {
+        ...always,
+        ETag: entry.etag,
+        'Cache-Control': 'no-store',
+        'Accept-Ranges': 'bytes',
+        'Content-Range': `bytes */${entry.bytes}`,
+      }),
+    );
   }
   if (range.outcome === 'partial') {
     const end = Math.min(range.end, range.start + options.maxBodyBytes - 1);
     return {
-      kind: 'bytes', entry, status: 206, start: range.start, end,
-      headers: { ...headers, 'Content-Range': `bytes ${range.start}-${end}/${entry.bytes}`, 'Content-Length': String(end - range.start + 1) },
+      kind: 'bytes',
+      entry,
+      status: 206,
+      start: range.start,
+      end,
+      headers: {
+        ...headers,
+        'Content-Range': `bytes ${range.start}-${end}/${entry.bytes}`,
+        'Content-Length': String(end - range.start + 1),
+      },
     };
   }
   if (entry.bytes > options.maxBodyBytes) {
     const ifRange = requestHeaders['if-range'] ?? requestHeaders['If-Range'];
     const rangeSent = (requestHeaders['range'] ?? requestHeaders['Range']) !== undefined;
     if (rangeSent && typeof ifRange === 'string' && !ifRangeMatches(ifRange, validators)) {
-      return respond(preconditionFailed('If-Range', entry.etag, always, `names another version of ${entry.name}: it changed since the download began; start again`));
+      return respond(
+        preconditionFailed(
+          'If-Range',
+          entry.etag,
+          always,
+          `names another version of ${entry.name}: it changed since the download began; start again`,
+        ),
+      );
     }
     // 400 naming the header: the request lacks what this representation needs (413 is about request content).
-    return respond(jsonResponse(400, {
-      error: `header "Range" is required: ${entry.name} is ${entry.bytes} bytes, more than one answer of a Function may carry (${options.maxBodyBytes} bytes); ${options.remedy}`,
-      status: 400,
-      bytes: entry.bytes,
-      maxRangeBytes: options.maxBodyBytes,
-    }, { ...always, ETag: entry.etag, 'Accept-Ranges': 'bytes' }));
+    return respond(
+      jsonResponse(
+        400,
+        {
+          error: `header "Range" is required: ${entry.name} is ${entry.bytes} bytes, more than one answer of a Function may carry (${options.maxBodyBytes} bytes); ${options.remedy}`,
+          status: 400,
+          bytes: entry.bytes,
+          maxRangeBytes: options.maxBodyBytes,
+        },
+        { ...always, ETag: entry.etag, 'Accept-Ranges': 'bytes' },
+      ),
+    );
   }
-  return { kind: 'bytes', entry, status: 200, start: 0, end: entry.bytes - 1, headers: { ...headers, 'Content-Length': String(entry.bytes) } };
+  return {
+    kind: 'bytes',
+    entry,
+    status: 200,
+    start: 0,
+    end: entry.bytes - 1,
+    headers: { ...headers, 'Content-Length': String(entry.bytes) },
+  };
 }
 
 function decidePrivate(entry: ManifestEntry, requestHeaders: RequestHeaders, cacheControl: string): MediaDecision {
@@ -153,6 +225,7 @@ function decidePrivate(entry: ManifestEntry, requestHeaders: RequestHeaders, cac
     cacheControl,
     maxBodyBytes: MAX_RESPONSE_BODY_BYTES,
     // The build refuses such a file unless it is declared notMedia, so only a stale manifest gets here.
-    remedy: 'ask for byte ranges (Range: bytes=0-...), or make the file public or protected so Twilio\'s asset hosting serves it',
+    remedy:
+      "ask for byte ranges (Range: bytes=0-...), or make the file public or protected so Twilio's asset hosting serves it",
   });
 }

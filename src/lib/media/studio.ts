@@ -9,7 +9,12 @@ export function studioMediaInfo(manifest: Manifest, rawName: unknown, baseUrl: s
   if (!parsed.ok) return errorResponse(parsed.status, parsed.message);
   try {
     const entry = findEntry(manifest, parsed.name);
-    return jsonResponse(200, { url: mediaUrl(manifest, entry.name, baseUrl), version: entry.version, contentType: entry.contentType, bytes: entry.bytes });
+    return jsonResponse(200, {
+      url: mediaUrl(manifest, entry.name, baseUrl),
+      version: entry.version,
+      contentType: entry.contentType,
+      bytes: entry.bytes,
+    });
   } catch (err) {
     if (err instanceof UnknownMediaError || err instanceof NotMediaError) return errorResponse(err.status, err.message);
     throw err;

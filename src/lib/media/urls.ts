@@ -3,7 +3,9 @@ import type { Manifest, ManifestEntry } from '../manifest';
 export class UnknownMediaError extends Error {
   readonly status = 404;
   constructor(readonly mediaName: string) {
-    super(`no media named "${mediaName}" in this build (parameter "name"); names are paths under assets/ without visibility marker, e.g. audio/greeting.wav`);
+    super(
+      `no media named "${mediaName}" in this build (parameter "name"); names are paths under assets/ without visibility marker, e.g. audio/greeting.wav`,
+    );
   }
 }
 
@@ -16,7 +18,9 @@ export function lookupEntry(manifest: Manifest, name: string): ManifestEntry | u
 export class NotMediaError extends Error {
   readonly status = 403;
   constructor(readonly mediaName: string) {
-    super(`"${mediaName}" is declared not media in media.config.json ("notMedia"): only Functions read it, it is never served`);
+    super(
+      `"${mediaName}" is declared not media in media.config.json ("notMedia"): only Functions read it, it is never served`,
+    );
   }
 }
 

@@ -31,7 +31,9 @@ export const verifyAndLogMedia: MediaHandler = (item, log) => {
     index: item.index,
     bytes: item.body.length,
     contentType: received,
-    ...(declared && declared !== received ? { problem: `MediaContentType${item.index} says ${declared}, the media host sent ${received}` } : {}),
+    ...(declared && declared !== received
+      ? { problem: `MediaContentType${item.index} says ${declared}, the media host sent ${received}` }
+      : {}),
     ...(item.body.length === 0 ? { problem: 'empty media body' } : {}),
     sha256: createHash('sha256').update(item.body).digest('hex'),
   });
@@ -51,8 +53,9 @@ function twiml(reply: string | undefined): PlainResponse {
   if (reply) {
     // The TwiML builder (and the XML library under it) only when there is text to escape: loaded at the top it
     // costs every cold start tens of ms, for an answer that is a constant by default.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const MessagingResponse = require('twilio/lib/twiml/MessagingResponse') as typeof import('twilio/lib/twiml/MessagingResponse');
+     
+    const MessagingResponse =
+      require('twilio/lib/twiml/MessagingResponse') as typeof import('twilio/lib/twiml/MessagingResponse');
     const response = new MessagingResponse();
     response.message(reply);
     body = response.toString();
@@ -65,10 +68,14 @@ function twiml(reply: string | undefined): PlainResponse {
  * concurrently within the deadline, each handed to onMedia (to store or forward it, pass your own in
  * src/functions/mms/inbound.protected.ts); Twilio always gets a TwiML 200 in time, whatever happened.
  */
-export async function handleInboundMms(request: InboundRequest, onMedia: MediaHandler = verifyAndLogMedia): Promise<PlainResponse> {
+export async function handleInboundMms(
+  request: InboundRequest,
+  onMedia: MediaHandler = verifyAndLogMedia,
+): Promise<PlainResponse> {
   const { env, log } = request;
   const mms = parseInboundMms(request.params);
-  for (const problem of mms.problems) log({ level: 'warn', event: 'webhook_problem', messageSid: mms.messageSid, problem });
+  for (const problem of mms.problems)
+    log({ level: 'warn', event: 'webhook_problem', messageSid: mms.messageSid, problem });
 
   const config = fetchSettingsOrLog(env, log, { messageSid: mms.messageSid });
   if (!config) return twiml(env.MMS_REPLY);
@@ -83,9 +90,25 @@ export async function handleInboundMms(request: InboundRequest, onMedia: MediaHa
     });
     if (outcome.ok) {
       try {
-        await onMedia({ messageSid: mms.messageSid, index: item.index, url: item.url, declaredContentType: item.contentType, contentType: outcome.contentType, body: outcome.body }, log);
+        await onMedia(
+          {
+            messageSid: mms.messageSid,
+            index: item.index,
+            url: item.url,
+            declaredContentType: item.contentType,
+            contentType: outcome.contentType,
+            body: outcome.body,
+          },
+          log,
+        );
       } catch (err) {
-        log({ level: 'error', event: 'media_handler_failed', messageSid: mms.messageSid, index: item.index, problem: (err as Error).message });
+        log({
+          level: 'error',
+          event: 'media_handler_failed',
+          messageSid: mms.messageSid,
+          index: item.index,
+          problem: (err as Error).message,
+        });
       }
     }
     return outcome;

@@ -22,7 +22,8 @@ export function parseInboundMms(params: Record<string, string>): InboundMms {
   const rawNum = params.NumMedia;
   let declared: number | undefined;
   if (rawNum === undefined) problems.push('parameter "NumMedia" is missing; counting MediaUrlN');
-  else if (!/^\d{1,2}$/.test(rawNum) || Number(rawNum) > MAX_MEDIA) problems.push(`parameter "NumMedia" is "${rawNum}", not 0..${MAX_MEDIA}; counting MediaUrlN`);
+  else if (!/^\d{1,2}$/.test(rawNum) || Number(rawNum) > MAX_MEDIA)
+    problems.push(`parameter "NumMedia" is "${rawNum}", not 0..${MAX_MEDIA}; counting MediaUrlN`);
   else declared = Number(rawNum);
 
   const present = Object.keys(params)

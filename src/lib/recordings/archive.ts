@@ -3,7 +3,15 @@ import { fetchSettingsFrom } from '../fetch/settings';
 import { requireCredentials } from '../settings';
 import type { LogRecord } from '../log';
 import { ArchiveDestination, sha256Of } from './destination';
-import { metadataExpiry, RecordingLike, recordingMediaUrl, summarize, twilioClientFrom, TwilioEnv, wavDeclaredBytes } from './model';
+import {
+  metadataExpiry,
+  RecordingLike,
+  recordingMediaUrl,
+  summarize,
+  twilioClientFrom,
+  TwilioEnv,
+  wavDeclaredBytes,
+} from './model';
 
 export const INDEX_NAME = 'index.jsonl';
 export const LEDGER_NAME = 'purge-ledger.jsonl';
@@ -36,9 +44,9 @@ export function twilioRecordingSource(
     // twilio-node pages through next_page_uri by itself; the API filters on DateCreated, and the bounds are
     // applied again here so both ends are inclusive whatever the API's rounding
     list: async (range) =>
-      (await client.recordings.list({ dateCreatedAfter: range.since, dateCreatedBefore: range.until, pageSize: 1000 })).filter(
-        (r) => (!range.since || r.dateCreated >= range.since) && (!range.until || r.dateCreated <= range.until),
-      ),
+      (
+        await client.recordings.list({ dateCreatedAfter: range.since, dateCreatedBefore: range.until, pageSize: 1000 })
+      ).filter((r) => (!range.since || r.dateCreated >= range.since) && (!range.until || r.dateCreated <= range.until)),
     download: (recording) =>
       fetchMedia({
         url: recordingMediaUrl(env, accountSid, recording.sid),
@@ -128,7 +136,13 @@ export interface ArchiveResult {
  * sha256, and only then records it in the index. Re-running resumes: verified entries are skipped, anything
  * missing or unverified is done again, and the index keeps one line per recording.
  */
-export async function archiveRecordings(options: { source: RecordingSource; destination: ArchiveDestination; range: DateRange; log: (r: LogRecord) => void; now?: () => Date }): Promise<ArchiveResult> {
+export async function archiveRecordings(options: {
+  source: RecordingSource;
+  destination: ArchiveDestination;
+  range: DateRange;
+  log: (r: LogRecord) => void;
+  now?: () => Date;
+}): Promise<ArchiveResult> {
   const { source, destination, log } = options;
   const now = options.now ?? (() => new Date());
   const index = parseJsonLines<IndexEntry>(await destination.readText(INDEX_NAME));
@@ -136,7 +150,13 @@ export async function archiveRecordings(options: { source: RecordingSource; dest
   for (const recording of await source.list(options.range)) {
     const summary = summarize(recording);
     if (summary.mediaLocation !== 'twilio') {
-      const reason = { deleted: 'deleted at Twilio: metadata only', external: `audio is in your External Storage (${summary.mediaHost})`, none: `no audio (status ${recording.status})`, pending: `not complete yet (status ${recording.status})`, twilio: '' }[summary.mediaLocation];
+      const reason = {
+        deleted: 'deleted at Twilio: metadata only',
+        external: `audio is in your External Storage (${summary.mediaHost})`,
+        none: `no audio (status ${recording.status})`,
+        pending: `not complete yet (status ${recording.status})`,
+        twilio: '',
+      }[summary.mediaLocation];
       result.skipped.push({ sid: recording.sid, reason });
       continue;
     }
@@ -148,7 +168,13 @@ export async function archiveRecordings(options: { source: RecordingSource; dest
         result.alreadyArchived.push(recording.sid);
         continue;
       }
-      log({ level: 'warn', event: 'archive_reverify_failed', recordingSid: recording.sid, key: known.key, problem: stored ? 'stored copy differs from the index' : 'stored copy is missing' });
+      log({
+        level: 'warn',
+        event: 'archive_reverify_failed',
+        recordingSid: recording.sid,
+        key: known.key,
+        problem: stored ? 'stored copy differs from the index' : 'stored copy is missing',
+      });
     }
     const outcome = await source.download(recording);
     if (!outcome.ok) {
@@ -164,14 +190,33 @@ export async function archiveRecordings(options: { source: RecordingSource; dest
       await destination.put(key, outcome.body, 'audio/wav');
       const stored = await destination.inspect(key);
       if (!stored || stored.sha256 !== sha256 || stored.bytes !== outcome.body.length) {
-        result.failed.push({ sid: recording.sid, reason: `verification: the stored copy at ${key} does not match the download` });
+        result.failed.push({
+          sid: recording.sid,
+          reason: `verification: the stored copy at ${key} does not match the download`,
+        });
         continue;
       }
-      index.set(recording.sid, { sid: recording.sid, key, bytes: stored.bytes, sha256, archivedAt: now().toISOString(), ...(summary.callSid ? { callSid: summary.callSid } : {}), dateCreated: summary.dateCreated, durationSeconds: summary.durationSeconds });
+      index.set(recording.sid, {
+        sid: recording.sid,
+        key,
+        bytes: stored.bytes,
+        sha256,
+        archivedAt: now().toISOString(),
+        ...(summary.callSid ? { callSid: summary.callSid } : {}),
+        dateCreated: summary.dateCreated,
+        durationSeconds: summary.durationSeconds,
+      });
       // written after each recording, so an interrupted run loses at most the one in flight
       await destination.writeText(INDEX_NAME, toJsonLines(index.values()));
       result.archived.push(recording.sid);
-      log({ level: 'info', event: 'recording_archived', recordingSid: recording.sid, key, bytes: stored.bytes, sha256 });
+      log({
+        level: 'info',
+        event: 'recording_archived',
+        recordingSid: recording.sid,
+        key,
+        bytes: stored.bytes,
+        sha256,
+      });
     } catch (err) {
       // the index in memory must say what the index on the destination says, or a later write would list it
       if (known) index.set(recording.sid, known);
@@ -195,7 +240,14 @@ export interface PurgeResult {
  * index), and writes each deletion to the ledger with the date Twilio purges the metadata. Dry run unless
  * `yes`. Re-running resumes: a recording found already deleted but missing from the ledger is added to it.
  */
-export async function purgeRecordings(options: { source: RecordingSource; destination: ArchiveDestination; range: DateRange; yes: boolean; log: (r: LogRecord) => void; now?: () => Date }): Promise<PurgeResult> {
+export async function purgeRecordings(options: {
+  source: RecordingSource;
+  destination: ArchiveDestination;
+  range: DateRange;
+  yes: boolean;
+  log: (r: LogRecord) => void;
+  now?: () => Date;
+}): Promise<PurgeResult> {
   const { source, destination, log } = options;
   const now = options.now ?? (() => new Date());
   const index = parseJsonLines<IndexEntry>(await destination.readText(INDEX_NAME));
@@ -211,7 +263,14 @@ export async function purgeRecordings(options: { source: RecordingSource; destin
     if (recording.status === 'deleted') {
       if (archived && !ledger.has(recording.sid) && options.yes) {
         const deletedAt = recording.dateUpdated ?? now();
-        await record({ sid: recording.sid, key: archived.key, sha256: archived.sha256, deletedAt: deletedAt.toISOString(), metadataExpiresAt: metadataExpiry(deletedAt), note: 'found already deleted (an earlier run was interrupted after deleting)' });
+        await record({
+          sid: recording.sid,
+          key: archived.key,
+          sha256: archived.sha256,
+          deletedAt: deletedAt.toISOString(),
+          metadataExpiresAt: metadataExpiry(deletedAt),
+          note: 'found already deleted (an earlier run was interrupted after deleting)',
+        });
       }
       continue;
     }
@@ -222,7 +281,10 @@ export async function purgeRecordings(options: { source: RecordingSource; destin
     }
     const stored = await destination.inspect(archived.key);
     if (!stored) {
-      result.refused.push({ sid: recording.sid, reason: `archived copy ${archived.key} is missing from ${destination.description}` });
+      result.refused.push({
+        sid: recording.sid,
+        reason: `archived copy ${archived.key} is missing from ${destination.description}`,
+      });
       continue;
     }
     if (stored.sha256 !== archived.sha256 || stored.bytes !== archived.bytes) {
@@ -236,7 +298,14 @@ export async function purgeRecordings(options: { source: RecordingSource; destin
     const outcome = await source.remove(recording.sid);
     const deletedAt = now();
     result.deleted.push(recording.sid);
-    await record({ sid: recording.sid, key: archived.key, sha256: archived.sha256, deletedAt: deletedAt.toISOString(), metadataExpiresAt: metadataExpiry(deletedAt), ...(outcome === 'already-gone' ? { note: 'Twilio answered 404: already deleted' } : {}) });
+    await record({
+      sid: recording.sid,
+      key: archived.key,
+      sha256: archived.sha256,
+      deletedAt: deletedAt.toISOString(),
+      metadataExpiresAt: metadataExpiry(deletedAt),
+      ...(outcome === 'already-gone' ? { note: 'Twilio answered 404: already deleted' } : {}),
+    });
     log({ level: 'info', event: 'recording_deleted', recordingSid: recording.sid, key: archived.key });
   }
   return result;

@@ -11,7 +11,10 @@ export interface AuditRow extends RecordingSummary {
 export function auditRows(recordings: RecordingLike[], index: Map<string, IndexEntry>): AuditRow[] {
   return recordings.map((recording) => {
     const archived = index.get(recording.sid);
-    return { ...summarize(recording), ...(archived ? { archivedKey: archived.key, archivedAt: archived.archivedAt } : {}) };
+    return {
+      ...summarize(recording),
+      ...(archived ? { archivedKey: archived.key, archivedAt: archived.archivedAt } : {}),
+    };
   });
 }
 

@@ -15,7 +15,8 @@ export function metadataExpiry(deletedAt: Date): string {
  * A download is complete when it matches; a header alone says how large the recording is.
  */
 export function wavDeclaredBytes(header: Buffer): number | undefined {
-  if (header.length < 12 || header.toString('latin1', 0, 4) !== 'RIFF' || header.toString('latin1', 8, 12) !== 'WAVE') return undefined;
+  if (header.length < 12 || header.toString('latin1', 0, 4) !== 'RIFF' || header.toString('latin1', 8, 12) !== 'WAVE')
+    return undefined;
   return header.readUInt32LE(4) + 8;
 }
 
@@ -86,7 +87,10 @@ export function summarize(recording: RecordingLike, twilioApiHosts: string[] = [
   };
 }
 
-export type TwilioEnv = Pick<ServiceEnv, 'ACCOUNT_SID' | 'AUTH_TOKEN' | 'API_KEY' | 'API_SECRET' | 'TWILIO_API_BASE_URL'>;
+export type TwilioEnv = Pick<
+  ServiceEnv,
+  'ACCOUNT_SID' | 'AUTH_TOKEN' | 'API_KEY' | 'API_SECRET' | 'TWILIO_API_BASE_URL'
+>;
 
 export const TWILIO_API_BASE = 'https://api.twilio.com';
 
@@ -113,7 +117,12 @@ export function twilioClientFrom(env: TwilioEnv): twilio.Twilio {
 }
 
 /** The audio download URL of a recording held by Twilio. */
-export function recordingMediaUrl(env: TwilioEnv, accountSid: string, sid: string, format: 'wav' | 'mp3' = 'wav'): string {
+export function recordingMediaUrl(
+  env: TwilioEnv,
+  accountSid: string,
+  sid: string,
+  format: 'wav' | 'mp3' = 'wav',
+): string {
   const base = env.TWILIO_API_BASE_URL?.replace(/\/+$/, '') || TWILIO_API_BASE;
   return `${base}/2010-04-01/Accounts/${accountSid}/Recordings/${sid}.${format}`;
 }

@@ -85,7 +85,14 @@ export class S3Destination implements ArchiveDestination {
   async put(key: string, body: Buffer, contentType = 'application/octet-stream'): Promise<void> {
     const sha256 = sha256Of(body);
     await this.client.send(
-      new PutObjectCommand({ Bucket: this.settings.bucket, Key: this.key(key), Body: body, ContentType: contentType, ContentLength: body.length, Metadata: { sha256 } }),
+      new PutObjectCommand({
+        Bucket: this.settings.bucket,
+        Key: this.key(key),
+        Body: body,
+        ContentType: contentType,
+        ContentLength: body.length,
+        Metadata: { sha256 },
+      }),
     );
   }
 
@@ -94,7 +101,8 @@ export class S3Destination implements ArchiveDestination {
       const object = await this.client.send(new GetObjectCommand({ Bucket: this.settings.bucket, Key: this.key(key) }));
       return object.Body as Readable;
     } catch (err) {
-      if (err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404)) return undefined;
+      if (err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404))
+        return undefined;
       throw err;
     }
   }

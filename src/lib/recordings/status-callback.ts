@@ -24,7 +24,10 @@ export async function handleRecordingStatus(request: RecordingStatusRequest): Pr
   const { env, log, params } = request;
   const recordingSid = params.RecordingSid;
   if (!recordingSid || !/^RE[0-9a-fA-F]{32}$/.test(recordingSid)) {
-    return errorResponse(400, `parameter "RecordingSid" ${recordingSid ? `("${clip(recordingSid)}") is not a Recording SID` : 'is missing'}`);
+    return errorResponse(
+      400,
+      `parameter "RecordingSid" ${recordingSid ? `("${clip(recordingSid)}") is not a Recording SID` : 'is missing'}`,
+    );
   }
   if (!params.RecordingStatus) return errorResponse(400, 'parameter "RecordingStatus" is missing');
   // Every value echoed in the answer or the log is bounded: only the known statuses are short by construction.
@@ -41,19 +44,35 @@ export async function handleRecordingStatus(request: RecordingStatusRequest): Pr
   const done = (extra: object = {}) => jsonResponse(200, { recordingSid, status, ...extra });
 
   if (status === 'absent' || status === 'failed') {
-    log({ level: 'warn', event: 'recording_status', ...base, errorCode, problem: `recording ${status}${errorCode ? ` with error ${errorCode}` : ' (no ErrorCode given)'}` });
+    log({
+      level: 'warn',
+      event: 'recording_status',
+      ...base,
+      errorCode,
+      problem: `recording ${status}${errorCode ? ` with error ${errorCode}` : ' (no ErrorCode given)'}`,
+    });
     return done();
   }
   if (status !== 'completed') {
     const known = (RECORDING_STATUSES as readonly string[]).includes(status);
-    log({ level: known ? 'info' : 'warn', event: 'recording_status', ...base, ...(known ? {} : { problem: `unknown RecordingStatus "${status}"` }) });
+    log({
+      level: known ? 'info' : 'warn',
+      event: 'recording_status',
+      ...base,
+      ...(known ? {} : { problem: `unknown RecordingStatus "${status}"` }),
+    });
     return done();
   }
 
   const config = fetchSettingsOrLog(env, log, { recordingSid });
   if (!config) return done({ available: 'unknown' });
   if (!params.RecordingUrl) {
-    log({ level: 'warn', event: 'recording_status', ...base, problem: 'parameter "RecordingUrl" is missing; availability not checked' });
+    log({
+      level: 'warn',
+      event: 'recording_status',
+      ...base,
+      problem: 'parameter "RecordingUrl" is missing; availability not checked',
+    });
     return done({ available: 'unknown' });
   }
   const outcome = await fetchMedia({
@@ -65,7 +84,13 @@ export async function handleRecordingStatus(request: RecordingStatusRequest): Pr
     logContext: { source: 'recording_probe', recordingSid, callSid },
   });
   if (!outcome.ok) {
-    log({ level: 'warn', event: 'recording_status', ...base, available: false, problem: `the audio could not be fetched: ${outcome.reason}` });
+    log({
+      level: 'warn',
+      event: 'recording_status',
+      ...base,
+      available: false,
+      problem: `the audio could not be fetched: ${outcome.reason}`,
+    });
     return done({ available: false });
   }
   // a RIFF header whose size field matches the whole file, as the archive will check after downloading it
@@ -79,7 +104,13 @@ export async function handleRecordingStatus(request: RecordingStatusRequest): Pr
     available: true,
     bytes: outcome.totalBytes,
     contentType: outcome.contentType,
-    ...(consistent ? {} : { problem: isWav ? `WAV header says ${declaredBytes} bytes, the host says ${outcome.totalBytes}` : 'the audio is not a WAV file' }),
+    ...(consistent
+      ? {}
+      : {
+          problem: isWav
+            ? `WAV header says ${declaredBytes} bytes, the host says ${outcome.totalBytes}`
+            : 'the audio is not a WAV file',
+        }),
   });
   return done({ available: true });
 }
