@@ -43,20 +43,20 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS + 1; round++) {
       iam.requests.length = 0;
       // a new token each round, so each download pays its token check as a first visit would
-      const got = (await clientTab.evaluate(`(async () => {
+      const got = await clientTab.evaluate<{ ms: number; sha256: string; requests: number }>(`(async () => {
         const { FlexAssetClient } = await import('/client.js');
         const client = new FlexAssetClient({ serviceUrl: ${JSON.stringify(runtime.baseUrl)}, token: () => 'agent-token-bench-${round}' });
         const started = performance.now();
         const asset = await client.fetchAsset(${JSON.stringify(asset.name)});
         return { ms: performance.now() - started, sha256: asset.sha256, requests: asset.requests };
-      })()`)) as { ms: number; sha256: string; requests: number };
+      })()`);
       if (got.sha256 !== asset.sha256) throw new Error('the client returned other bytes');
-      const plain = (await floorTab.evaluate(`(async () => {
+      const plain = await floorTab.evaluate<{ ms: number; bytes: number }>(`(async () => {
         const started = performance.now();
         const res = await fetch(${JSON.stringify(asset.path)}, { cache: 'no-store' });
         const bytes = (await res.arrayBuffer()).byteLength;
         return { ms: performance.now() - started, bytes };
-      })()`)) as { ms: number; bytes: number };
+      })()`);
       if (plain.bytes !== asset.bytes) throw new Error(`the plain GET returned ${plain.bytes} bytes`);
       if (round === 0) continue; // warm-up
       client.push(got.ms);

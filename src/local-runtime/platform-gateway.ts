@@ -219,20 +219,20 @@ class ResponseGuard {
     private readonly options: GatewayOptions,
     private readonly limits: GatewayLimits,
   ) {
-    this.write = res.write;
-    this.end = res.end;
-    const guard = this;
-    res.write = function write(this: ServerResponse, chunk: unknown, ...rest: unknown[]): boolean {
-      if (guard.done) return true;
-      if (!res.headersSent && guard.intercept(chunk, false)) return true;
-      return (guard.write as (...args: unknown[]) => boolean).call(res, chunk, ...rest);
-    } as ServerResponse['write'];
-    res.end = function end(this: ServerResponse, chunk?: unknown, ...rest: unknown[]): ServerResponse {
-      if (guard.done) return res;
-      if (!res.headersSent && typeof chunk !== 'function' && guard.intercept(chunk, true)) return res;
-      guard.finish();
-      return (guard.end as (...args: unknown[]) => ServerResponse).call(res, chunk, ...rest);
-    } as ServerResponse['end'];
+    // twilio-run's express writes through these; the originals, bound to this response, send what passes the limits.
+    this.write = res.write.bind(res);
+    this.end = res.end.bind(res);
+    res.write = ((chunk: unknown, ...rest: unknown[]): boolean => {
+      if (this.done) return true;
+      if (!res.headersSent && this.intercept(chunk, false)) return true;
+      return (this.write as (...args: unknown[]) => boolean)(chunk, ...rest);
+    }) as ServerResponse['write'];
+    res.end = ((chunk?: unknown, ...rest: unknown[]): ServerResponse => {
+      if (this.done) return res;
+      if (!res.headersSent && typeof chunk !== 'function' && this.intercept(chunk, true)) return res;
+      this.finish();
+      return (this.end as (...args: unknown[]) => ServerResponse)(chunk, ...rest);
+    }) as ServerResponse['end'];
     res.once('close', () => this.finish());
     if (route?.type === 'function') {
       this.timer = setTimeout(() => this.timeout(), limits.runMs);
@@ -316,7 +316,7 @@ class ResponseGuard {
     // A request refused before its body was read: close rather than read a body we refused.
     if (!this.req.complete && refusal.status === 413) res.setHeader('Connection', 'close');
     this.finish();
-    (this.end as (chunk: string) => ServerResponse).call(res, body);
+    (this.end as (chunk: string) => ServerResponse)(body);
     const mute = () => res;
     res.setHeader = mute;
     res.removeHeader = () => undefined;

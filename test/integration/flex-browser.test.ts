@@ -84,7 +84,7 @@ describe('the plugin client in a real browser (Chromium) against the real twilio
     try {
       const tab = await context.newPage();
       await tab.goto(`${page.origin}/`);
-      return (await tab.evaluate(inPage(runtime.baseUrl, name, token))) as PageResult;
+      return await tab.evaluate<PageResult>(inPage(runtime.baseUrl, name, token));
     } finally {
       await context.close();
     }

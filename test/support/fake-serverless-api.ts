@@ -130,8 +130,8 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
       content instanceof Blob ? Buffer.from(await content.arrayBuffer()) : Buffer.from(String(content ?? ''));
     const record: Upload = {
       kind,
-      path: String(form.get('Path') ?? ''),
-      visibility: String(form.get('Visibility') ?? ''),
+      path: formText(form, 'Path'),
+      visibility: formText(form, 'Visibility'),
       bytes: bytes.length,
       sha256: createHash('sha256').update(bytes).digest('hex'),
     };
@@ -250,4 +250,10 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
     },
     close: () => host.close(),
   };
+}
+
+/** A text field of a multipart upload; empty when absent or a file. */
+function formText(form: FormData, name: string): string {
+  const value = form.get(name);
+  return typeof value === 'string' ? value : '';
 }

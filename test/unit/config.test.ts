@@ -42,7 +42,7 @@ describe('.twilioserverlessrc.js', () => {
     expect(SUPPORTED_RUNTIMES).toContain(config.runtime);
     expect(config.runtime).toBe('node22');
     const deploy = Object.getOwnPropertyDescriptor(config.commands, 'deploy');
-    expect(typeof deploy?.get).toBe('function');
-    expect(Object.getOwnPropertyDescriptor(config.commands, 'start')?.get).toBeUndefined();
+    expect(deploy).toHaveProperty('get', expect.any(Function));
+    expect(Object.getOwnPropertyDescriptor(config.commands, 'start')).not.toHaveProperty('get', expect.any(Function));
   });
 });

@@ -36,7 +36,7 @@ function fakeService(
     seen.maxInFlight = Math.max(seen.maxInFlight, inFlight);
     await new Promise((r) => setTimeout(r, 2));
     try {
-      const params = new URLSearchParams(String(init.body));
+      const params = new URLSearchParams(init.body as string);
       seen.bodies.push(params);
       const { bytes, etag } = versions[current];
       if (knobs.changeAfter !== undefined && ++served === knobs.changeAfter && current < versions.length - 1)

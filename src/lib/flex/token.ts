@@ -129,7 +129,7 @@ export function tokenFromBody(raw: unknown, headers: Record<string, string | str
       reason: 'invalid',
       message: 'parameter "Token" is not a Flex token (printable characters without spaces only)',
     };
-  const type = typeof headers['content-type'] === 'string' ? (headers['content-type']).toLowerCase() : '';
+  const type = typeof headers['content-type'] === 'string' ? headers['content-type'].toLowerCase() : '';
   const length = typeof headers['content-length'] === 'string' ? Number(headers['content-length']) : undefined;
   const hasBody = /^(application\/x-www-form-urlencoded|application\/json)\s*(;|$)/.test(type);
   // "Token=" and the token at least; a JSON body needs more ("Token":"..."), so this bound holds for both.

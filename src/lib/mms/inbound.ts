@@ -53,8 +53,8 @@ function twiml(reply: string | undefined): PlainResponse {
   if (reply) {
     // The TwiML builder (and the XML library under it) only when there is text to escape: loaded at the top it
     // costs every cold start tens of ms, for an answer that is a constant by default.
-     
     const MessagingResponse =
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       require('twilio/lib/twiml/MessagingResponse') as typeof import('twilio/lib/twiml/MessagingResponse');
     const response = new MessagingResponse();
     response.message(reply);
