@@ -1,5 +1,6 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { validateRequest, validateRequestWithBody } from 'twilio/lib/webhooks/webhooks';
+import { FUNCTION_REQUEST_LIMIT_BYTES, FUNCTION_RESPONSE_LIMIT_BYTES } from '../lib/response-limit';
 import { ARRIVAL_HEADER, PLATFORM_RUN_LIMIT_MS } from '../lib/http/arrival';
 
 /**
@@ -22,8 +23,9 @@ export interface GatewayLimits {
 }
 
 export const PLATFORM_LIMITS: GatewayLimits = {
-  requestBytes: 1024 * 1024,
-  responseBytes: 4 * 1024 * 1024,
+  // the smaller reading of Twilio's "1 MB" and "4 MB", as the Functions' own limit does (src/lib/response-limit.ts)
+  requestBytes: FUNCTION_REQUEST_LIMIT_BYTES,
+  responseBytes: FUNCTION_RESPONSE_LIMIT_BYTES,
   runMs: PLATFORM_RUN_LIMIT_MS,
   parameters: 1000,
 };

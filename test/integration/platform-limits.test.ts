@@ -5,7 +5,9 @@ import { request, RawResponse } from '../support/http';
 import { sharedBuildDir } from '../support/paths';
 import { RunningRuntime, startRuntime, twilioSignature } from '../support/runtime';
 
-const MB = 1024 * 1024;
+// Twilio's "1 MB" and "4 MB", in the smaller reading the gateway and the Functions use
+const REQUEST_LIMIT = 1_000_000;
+const RESPONSE_LIMIT = 4_000_000;
 
 /** Every answer of the runtime: JSON naming the rule, never a stack trace or a path on this machine. */
 function expectClean(res: RawResponse): Record<string, unknown> {
@@ -52,14 +54,14 @@ describe("the local runtime enforces the platform's limits, as the deployed gate
   });
 
   it('refuses a request over 1 MB (headers included) with 413, by its Content-Length or while reading a chunked body', async () => {
-    const big = `a=${'x'.repeat(MB)}`;
+    const big = `a=${'x'.repeat(REQUEST_LIMIT)}`;
     const declared = await request(url('/diag/limits'), {
       method: 'POST',
       body: big,
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
     });
     expect(declared.status).toBe(413);
-    expect(expectClean(declared).error).toContain('1048576 bytes');
+    expect(expectClean(declared).error).toContain('1000000 bytes');
     const streamed = await request(url('/diag/limits'), {
       method: 'POST',
       chunks: Array.from({ length: 12 }, () => Buffer.alloc(100 * 1024, 0x61)),
@@ -70,7 +72,7 @@ describe("the local runtime enforces the platform's limits, as the deployed gate
     // just under the limit is fine
     const fits = await request(url('/diag/limits'), {
       method: 'POST',
-      body: `a=${'x'.repeat(MB - 4096)}`,
+      body: `a=${'x'.repeat(REQUEST_LIMIT - 4096)}`,
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
     });
     expect(fits.status).toBe(200);
@@ -102,13 +104,13 @@ describe("the local runtime enforces the platform's limits, as the deployed gate
     expect(JSON.parse(thousand.body.toString()).parameters).toBe(1000);
   });
 
-  it("replaces a Function's response over 4 MB with 502; 4 MB exactly passes", async () => {
-    const over = await request(url(`/diag/limits?bytes=${4 * MB + 1}`));
+  it("replaces a Function's response over 4 MB (4,000,000 bytes) with 502; 4,000,000 bytes exactly passes", async () => {
+    const over = await request(url(`/diag/limits?bytes=${RESPONSE_LIMIT + 1}`));
     expect(over.status).toBe(502);
-    expect(expectClean(over).error).toContain('4194304 bytes');
-    const at = await request(url(`/diag/limits?bytes=${4 * MB}`));
+    expect(expectClean(over).error).toContain('4000000 bytes');
+    const at = await request(url(`/diag/limits?bytes=${RESPONSE_LIMIT}`));
     expect(at.status).toBe(200);
-    expect(at.body.length).toBe(4 * MB);
+    expect(at.body.length).toBe(RESPONSE_LIMIT);
   });
 
   it("answers a Function's error without its stack trace or file path, to browsers and to other clients", async () => {
