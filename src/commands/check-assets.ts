@@ -1,11 +1,14 @@
-// `npm run assets:check [-- --dir DIR] [--json]`: checks the asset tree against Twilio's limits without
+// `npm run assets:check [-- --dir DIR] [--functions DIR] [--json]`: checks the asset tree against Twilio's limits without
 // building anything. Exit 0 within limits, 1 with every violation listed, 2 for bad arguments or config.
 import * as path from 'node:path';
 import { checkAssets, formatUsage, resolveLimits } from '../pipeline/asset-limits';
 import { scanAssets } from '../pipeline/asset-scan';
 import { listFunctions } from '../pipeline/functions';
-import { loadMediaConfig, MediaConfigError } from '../pipeline/media-config';
+import { loadMediaConfig } from '../pipeline/media-config';
 import { PROJECT_ROOT } from '../pipeline/project';
+import { parseCommandArgs, UsageError } from './args';
+
+const USAGE = 'usage: assets:check [--dir DIR] [--functions DIR] [--json]';
 
 interface Args {
   dir: string;
@@ -14,26 +17,15 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = {
-    dir: path.join(PROJECT_ROOT, 'assets'),
-    json: false,
-    functionsDir: path.join(PROJECT_ROOT, 'src', 'functions'),
+  const { values } = parseCommandArgs({
+    args: argv,
+    options: { dir: { type: 'string' }, functions: { type: 'string' }, json: { type: 'boolean' } },
+  });
+  return {
+    dir: path.resolve(values.dir ?? path.join(PROJECT_ROOT, 'assets')),
+    json: values.json ?? false,
+    functionsDir: path.resolve(values.functions ?? path.join(PROJECT_ROOT, 'src', 'functions')),
   };
-  for (let i = 0; i < argv.length; i += 1) {
-    const flag = argv[i];
-    if (flag === '--json') args.json = true;
-    else if (flag === '--dir' || flag === '--functions') {
-      const value = argv[i + 1];
-      if (!value || value.startsWith('--')) throw new MediaConfigError(`${flag} needs a folder, e.g. ${flag} assets`);
-      if (flag === '--dir') args.dir = path.resolve(value);
-      else args.functionsDir = path.resolve(value);
-      i += 1;
-    } else
-      throw new MediaConfigError(
-        `unknown argument "${flag}" (usage: assets:check [--dir DIR] [--functions DIR] [--json])`,
-      );
-  }
-  return args;
 }
 
 export function main(argv: string[]): number {
@@ -60,7 +52,7 @@ export function main(argv: string[]): number {
     }
     return check.violations.length === 0 ? 0 : 1;
   } catch (err) {
-    console.error(`assets:check: ${(err as Error).message}`);
+    console.error(`assets:check: ${(err as Error).message}${err instanceof UsageError ? `\n${USAGE}` : ''}`);
     return 2;
   }
 }

@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parseArgs } from 'node:util';
 import { AssetLimitError, formatUsage } from '../pipeline/asset-limits';
 import { buildProject, BuildResult, PROJECT_ROOT } from '../pipeline/project';
 import { spawnTwilioRun } from '../local-runtime/twilio-run';
@@ -8,6 +9,7 @@ import { TypeCheckError } from '../pipeline/typecheck';
 import { preflightDeploy } from '../deploy/preflight';
 import { loadLocalSettings } from './settings';
 import { wholeNumber } from '../lib/settings';
+import { parseCommandArgs, UsageError } from './args';
 
 function parsePort(raw: string | undefined): number {
   return wholeNumber('PORT', raw, { fallback: 3000, max: 65535 });
@@ -115,13 +117,6 @@ async function watch(): Promise<void> {
   process.on('SIGTERM', stop);
 }
 
-/** Value of `--name VALUE` or `--name=VALUE` in args. */
-function option(args: string[], name: string): string | undefined {
-  const at = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
-  if (at < 0) return undefined;
-  return args[at] === name ? args[at + 1] : args[at].slice(name.length + 1);
-}
-
 /**
  * Run by .twilioserverlessrc.js before every deploy (`twilio serverless:deploy`, `twilio-run deploy`,
  * `npm run deploy`): refuses what Twilio would refuse and builds dist/ when it is missing or stale. Progress
@@ -130,14 +125,25 @@ function option(args: string[], name: string): string | undefined {
 async function predeploy(): Promise<void> {
   // predeploy --config-runtime RUNTIME -- <the deploy command's own arguments>
   const args = process.argv.slice(3);
-  const split = args.indexOf('--');
-  const deployArgs = split < 0 ? [] : args.slice(split + 1);
-  const flagRuntime = option(deployArgs, '--runtime');
+  const split = args.includes('--') ? args.indexOf('--') : args.length;
+  const { values } = parseCommandArgs({
+    args: args.slice(0, split),
+    options: { 'config-runtime': { type: 'string' } },
+  });
+  // The deploy's arguments are twilio-run's: not strict, since it has flags this check neither knows nor needs.
+  const deploy = parseArgs({
+    args: args.slice(split + 1),
+    options: { runtime: { type: 'string' }, env: { type: 'string' }, 'load-system-env': { type: 'boolean' } },
+    strict: false,
+    allowPositionals: true,
+  }).values;
+  const text = (value: string | boolean | undefined) => (typeof value === 'string' ? value : undefined);
+  const flagRuntime = text(deploy.runtime);
   const problems = await preflightDeploy({
     projectRoot: PROJECT_ROOT,
-    envFile: option(deployArgs, '--env'),
-    loadSystemEnv: deployArgs.includes('--load-system-env'),
-    runtime: flagRuntime ?? option(args.slice(0, split < 0 ? args.length : split), '--config-runtime'),
+    envFile: text(deploy.env),
+    loadSystemEnv: deploy['load-system-env'] === true,
+    runtime: flagRuntime ?? values['config-runtime'],
     runtimeSource: flagRuntime === undefined ? '.twilioserverlessrc.js' : 'the --runtime flag',
     rebuild: build,
     log: (line) => console.log(line),
@@ -161,6 +167,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    console.error(`${process.argv[2]}: ${error.message}`);
+    process.exit(2);
+  }
   console.error(describeBuildError(error));
   process.exit(1);
 });

@@ -2,29 +2,38 @@
 // files (or stdin) and prints the per-day report with an escalation section for days over the threshold.
 import * as fs from 'node:fs';
 import { buildReport, formatCsv, formatMarkdown, parseLogLines } from '../lib/mms/report';
+import { parseCommandArgs, UsageError } from './args';
 
 const USAGE = 'usage: media:report [--threshold N] [--json | --csv] [FILE...]  (reads stdin without FILE)';
 
-export async function main(argv: string[], stdin: NodeJS.ReadableStream = process.stdin): Promise<number> {
-  let threshold = 24;
-  let format: 'markdown' | 'json' | 'csv' = 'markdown';
-  const files: string[] = [];
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i];
-    if (arg === '--json') format = 'json';
-    else if (arg === '--csv') format = 'csv';
-    else if (arg === '--threshold') {
-      const value = argv[++i];
-      if (!value || !/^\d+$/.test(value) || Number(value) < 1) {
-        console.error(`media:report: --threshold needs a whole number of at least 1, got "${value ?? ''}"\n${USAGE}`);
-        return 2;
-      }
-      threshold = Number(value);
-    } else if (arg.startsWith('--')) {
-      console.error(`media:report: unknown option "${arg}"\n${USAGE}`);
-      return 2;
-    } else files.push(arg);
+function parseReportArgs(argv: string[]): { threshold: number; format: 'markdown' | 'json' | 'csv'; files: string[] } {
+  const { values, positionals } = parseCommandArgs({
+    args: argv,
+    options: { threshold: { type: 'string' }, json: { type: 'boolean' }, csv: { type: 'boolean' } },
+    allowPositionals: true,
+  });
+  if (values.json && values.csv) throw new UsageError('--json and --csv exclude each other');
+  const threshold = values.threshold ?? '24';
+  if (!/^\d+$/.test(threshold) || Number(threshold) < 1) {
+    throw new UsageError(`--threshold needs a whole number of at least 1, got "${threshold}"`);
   }
+  return {
+    threshold: Number(threshold),
+    format: values.json ? 'json' : values.csv ? 'csv' : 'markdown',
+    files: positionals,
+  };
+}
+
+export async function main(argv: string[], stdin: NodeJS.ReadableStream = process.stdin): Promise<number> {
+  let args: ReturnType<typeof parseReportArgs>;
+  try {
+    args = parseReportArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`media:report: ${err.message}\n${USAGE}`);
+    return 2;
+  }
+  const { threshold, format, files } = args;
   let text = '';
   if (files.length === 0) {
     for await (const chunk of stdin) text += chunk.toString();

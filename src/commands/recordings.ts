@@ -18,6 +18,7 @@ import {
 import { auditRows, formatAuditTable } from '../lib/recordings/audit';
 import { ArchiveDestination, LocalFolderDestination } from '../lib/recordings/destination';
 import { jsonLine, LogRecord } from '../lib/log';
+import { parseCommandArgs, UsageError } from './args';
 import { loadLocalSettings } from './settings';
 
 export const USAGE = `usage: npm run recordings -- <command> [options]
@@ -32,8 +33,6 @@ options:
   --yes              purge: really delete
   --timeout SECONDS  archive: time allowed per download, retries included (default 120)
   --verbose          every fetch outcome as a JSON line on stderr (warnings are always shown)`;
-
-export class UsageError extends Error {}
 
 interface Args {
   command: 'audit' | 'archive' | 'purge';
@@ -58,32 +57,43 @@ function parseDate(flag: string, value: string, endOfDay: boolean): Date {
   return date;
 }
 
+/** The options every command takes, and those only one command takes. */
+const OPTIONS = {
+  since: { type: 'string' },
+  until: { type: 'string' },
+  dest: { type: 'string' },
+  json: { type: 'boolean' },
+  verbose: { type: 'boolean' },
+  yes: { type: 'boolean' },
+  timeout: { type: 'string' },
+} as const;
+const ONLY_FOR: Partial<Record<keyof typeof OPTIONS, Args['command']>> = { yes: 'purge', timeout: 'archive' };
+
 export function parseArgs(argv: string[]): Args {
   const [command, ...rest] = argv;
   if (command !== 'audit' && command !== 'archive' && command !== 'purge') {
     throw new UsageError(command ? `unknown command "${command}"` : 'a command is needed');
   }
-  const args: Args = { command, range: {}, json: false, yes: false, timeoutMs: 120_000, verbose: false };
-  for (let i = 0; i < rest.length; i += 1) {
-    const flag = rest[i];
-    const value = () => {
-      const v = rest[i + 1];
-      if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
-      i += 1;
-      return v;
-    };
-    if (flag === '--json') args.json = true;
-    else if (flag === '--verbose') args.verbose = true;
-    else if (flag === '--yes' && command === 'purge') args.yes = true;
-    else if (flag === '--since') args.range.since = parseDate(flag, value(), false);
-    else if (flag === '--until') args.range.until = parseDate(flag, value(), true);
-    else if (flag === '--dest') args.dest = value();
-    else if (flag === '--timeout' && command === 'archive') {
-      const v = value();
-      if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 3600)
-        throw new UsageError(`--timeout: "${v}" is not a whole number of seconds from 1 to 3600`);
-      args.timeoutMs = Number(v) * 1000;
-    } else throw new UsageError(`unknown option "${flag}" for ${command}`);
+  const { values } = parseCommandArgs({ args: rest, options: OPTIONS }, command);
+  for (const [name, only] of Object.entries(ONLY_FOR)) {
+    if (values[name as keyof typeof OPTIONS] !== undefined && only !== command)
+      throw new UsageError(`unknown option "--${name}" for ${command}`);
+  }
+  const args: Args = {
+    command,
+    range: {},
+    dest: values.dest,
+    json: values.json ?? false,
+    yes: values.yes ?? false,
+    timeoutMs: 120_000,
+    verbose: values.verbose ?? false,
+  };
+  if (values.since !== undefined) args.range.since = parseDate('--since', values.since, false);
+  if (values.until !== undefined) args.range.until = parseDate('--until', values.until, true);
+  if (values.timeout !== undefined) {
+    if (!/^\d+$/.test(values.timeout) || Number(values.timeout) < 1 || Number(values.timeout) > 3600)
+      throw new UsageError(`--timeout: "${values.timeout}" is not a whole number of seconds from 1 to 3600`);
+    args.timeoutMs = Number(values.timeout) * 1000;
   }
   if (args.range.since && args.range.until && args.range.since > args.range.until) {
     throw new UsageError(

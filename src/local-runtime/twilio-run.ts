@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
+import { RUNTIME_BUNDLE } from '../pipeline/bundle';
 
 export interface RuntimeOptions {
   projectRoot: string;
@@ -48,13 +49,8 @@ export function bundleGatewayPreload(projectRoot: string): string {
   fs.mkdirSync(outDir, { recursive: true });
   esbuild.buildSync({
     entryPoints: [path.join(__dirname, 'platform-preload.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    packages: 'external',
+    ...RUNTIME_BUNDLE,
     outfile: temp,
-    logLevel: 'silent',
   });
   fs.renameSync(temp, outfile);
   return outfile;

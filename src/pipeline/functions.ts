@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
+import { RUNTIME_BUNDLE } from './bundle';
 import { typeCheck } from './typecheck';
 
 export interface FunctionEntry {
@@ -71,13 +72,8 @@ export async function buildFunctions(options: BuildFunctionsOptions): Promise<Fu
       esbuild.build({
         entryPoints: [entry.source],
         outfile: path.join(options.outDir, entry.output),
-        bundle: true,
-        platform: 'node',
-        target: 'node20',
-        format: 'cjs',
-        packages: 'external',
+        ...RUNTIME_BUNDLE,
         sourcemap: false,
-        logLevel: 'silent',
         define: options.define,
       }),
     ),

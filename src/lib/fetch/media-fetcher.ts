@@ -141,21 +141,17 @@ export async function fetchMedia(options: FetchMediaOptions): Promise<FetchOutco
     });
     return outcome;
   };
+  const giveUp = (reason: string, extra: { status?: number } = {}): FetchOutcome =>
+    finish({ ok: false, reason, ...extra, attempts, startedAt, endedAt: now() });
 
   let initial: URL;
   try {
     initial = new URL(options.url);
   } catch {
-    return finish({ ok: false, reason: 'media URL is not a valid URL', attempts, startedAt, endedAt: now() });
+    return giveUp('media URL is not a valid URL');
   }
   if (!hostAllowed(initial, options.allowedHosts)) {
-    return finish({
-      ok: false,
-      reason: `host ${initial.host} is not on the media allowlist`,
-      attempts,
-      startedAt,
-      endedAt: now(),
-    });
+    return giveUp(`host ${initial.host} is not on the media allowlist`);
   }
 
   for (let attempt = 1; ; attempt += 1) {
@@ -185,27 +181,13 @@ export async function fetchMedia(options: FetchMediaOptions): Promise<FetchOutco
       });
     }
     if (result.verdict === 'give-up') {
-      return finish({
-        ok: false,
-        reason: result.error ?? `HTTP ${result.status} is not retried`,
-        status: result.status,
-        attempts,
-        startedAt,
-        endedAt: now(),
-      });
+      return giveUp(result.error ?? `HTTP ${result.status} is not retried`, { status: result.status });
     }
     let delay = retryDelay(attempt - 1, schedule, options.random);
     const retryAfter = parseRetryAfter(result.retryAfter, now());
     if (retryAfter !== undefined) {
       if (now() + retryAfter + MIN_ATTEMPT_MS > options.deadlineAt) {
-        return finish({
-          ok: false,
-          reason: `Retry-After of ${retryAfter} ms does not fit the deadline`,
-          status: result.status,
-          attempts,
-          startedAt,
-          endedAt: now(),
-        });
+        return giveUp(`Retry-After of ${retryAfter} ms does not fit the deadline`, { status: result.status });
       }
       delay = Math.max(delay, retryAfter);
     }
@@ -213,14 +195,7 @@ export async function fetchMedia(options: FetchMediaOptions): Promise<FetchOutco
       // One last attempt just before the deadline beats giving up with time left.
       const last = options.deadlineAt - MIN_ATTEMPT_MS - now();
       if (retryAfter !== undefined || last < MIN_FINAL_WAIT_MS) {
-        return finish({
-          ok: false,
-          reason: `deadline reached after ${attempt} attempts`,
-          status: result.status,
-          attempts,
-          startedAt,
-          endedAt: now(),
-        });
+        return giveUp(`deadline reached after ${attempt} attempts`, { status: result.status });
       }
       delay = last;
     }

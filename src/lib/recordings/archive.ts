@@ -124,6 +124,15 @@ export function wavComplete(body: Buffer): boolean {
   return wavDeclaredBytes(body) === body.length;
 }
 
+/** What archive and purge both work on: the recordings in a range, from Twilio to one destination. */
+export interface ArchiveRunOptions {
+  source: RecordingSource;
+  destination: ArchiveDestination;
+  range: DateRange;
+  log: (r: LogRecord) => void;
+  now?: () => Date;
+}
+
 export interface ArchiveResult {
   archived: string[];
   alreadyArchived: string[];
@@ -136,13 +145,7 @@ export interface ArchiveResult {
  * sha256, and only then records it in the index. Re-running resumes: verified entries are skipped, anything
  * missing or unverified is done again, and the index keeps one line per recording.
  */
-export async function archiveRecordings(options: {
-  source: RecordingSource;
-  destination: ArchiveDestination;
-  range: DateRange;
-  log: (r: LogRecord) => void;
-  now?: () => Date;
-}): Promise<ArchiveResult> {
+export async function archiveRecordings(options: ArchiveRunOptions): Promise<ArchiveResult> {
   const { source, destination, log } = options;
   const now = options.now ?? (() => new Date());
   const index = parseJsonLines<IndexEntry>(await destination.readText(INDEX_NAME));
@@ -240,37 +243,34 @@ export interface PurgeResult {
  * index), and writes each deletion to the ledger with the date Twilio purges the metadata. Dry run unless
  * `yes`. Re-running resumes: a recording found already deleted but missing from the ledger is added to it.
  */
-export async function purgeRecordings(options: {
-  source: RecordingSource;
-  destination: ArchiveDestination;
-  range: DateRange;
-  yes: boolean;
-  log: (r: LogRecord) => void;
-  now?: () => Date;
-}): Promise<PurgeResult> {
+export async function purgeRecordings(options: ArchiveRunOptions & { yes: boolean }): Promise<PurgeResult> {
   const { source, destination, log } = options;
   const now = options.now ?? (() => new Date());
   const index = parseJsonLines<IndexEntry>(await destination.readText(INDEX_NAME));
   const ledger = parseJsonLines<LedgerEntry>(await destination.readText(LEDGER_NAME));
   const result: PurgeResult = { dryRun: !options.yes, deleted: [], wouldDelete: [], refused: [], ledgerAdded: [] };
-  const record = async (entry: LedgerEntry) => {
-    ledger.set(entry.sid, entry);
+  const record = async (sid: string, archived: IndexEntry, deletedAt: Date, note?: string) => {
+    ledger.set(sid, {
+      sid,
+      key: archived.key,
+      sha256: archived.sha256,
+      deletedAt: deletedAt.toISOString(),
+      metadataExpiresAt: metadataExpiry(deletedAt),
+      ...(note ? { note } : {}),
+    });
     await destination.writeText(LEDGER_NAME, toJsonLines(ledger.values()));
-    result.ledgerAdded.push(entry.sid);
+    result.ledgerAdded.push(sid);
   };
   for (const recording of await source.list(options.range)) {
     const archived = index.get(recording.sid);
     if (recording.status === 'deleted') {
       if (archived && !ledger.has(recording.sid) && options.yes) {
-        const deletedAt = recording.dateUpdated ?? now();
-        await record({
-          sid: recording.sid,
-          key: archived.key,
-          sha256: archived.sha256,
-          deletedAt: deletedAt.toISOString(),
-          metadataExpiresAt: metadataExpiry(deletedAt),
-          note: 'found already deleted (an earlier run was interrupted after deleting)',
-        });
+        await record(
+          recording.sid,
+          archived,
+          recording.dateUpdated ?? now(),
+          'found already deleted (an earlier run was interrupted after deleting)',
+        );
       }
       continue;
     }
@@ -296,16 +296,13 @@ export async function purgeRecordings(options: {
       continue;
     }
     const outcome = await source.remove(recording.sid);
-    const deletedAt = now();
     result.deleted.push(recording.sid);
-    await record({
-      sid: recording.sid,
-      key: archived.key,
-      sha256: archived.sha256,
-      deletedAt: deletedAt.toISOString(),
-      metadataExpiresAt: metadataExpiry(deletedAt),
-      ...(outcome === 'already-gone' ? { note: 'Twilio answered 404: already deleted' } : {}),
-    });
+    await record(
+      recording.sid,
+      archived,
+      now(),
+      outcome === 'already-gone' ? 'Twilio answered 404: already deleted' : undefined,
+    );
     log({ level: 'info', event: 'recording_deleted', recordingSid: recording.sid, key: archived.key });
   }
   return result;

@@ -42,12 +42,11 @@ export async function handleRecordingStatus(request: RecordingStatusRequest): Pr
     ...(params.RecordingDuration ? { durationSeconds: Number(params.RecordingDuration) } : {}),
   };
   const done = (extra: object = {}) => jsonResponse(200, { recordingSid, status, ...extra });
+  const report = (level: 'info' | 'warn', fields: object = {}) =>
+    log({ level, event: 'recording_status', ...base, ...fields });
 
   if (status === 'absent' || status === 'failed') {
-    log({
-      level: 'warn',
-      event: 'recording_status',
-      ...base,
+    report('warn', {
       errorCode,
       problem: `recording ${status}${errorCode ? ` with error ${errorCode}` : ' (no ErrorCode given)'}`,
     });
@@ -55,24 +54,14 @@ export async function handleRecordingStatus(request: RecordingStatusRequest): Pr
   }
   if (status !== 'completed') {
     const known = (RECORDING_STATUSES as readonly string[]).includes(status);
-    log({
-      level: known ? 'info' : 'warn',
-      event: 'recording_status',
-      ...base,
-      ...(known ? {} : { problem: `unknown RecordingStatus "${status}"` }),
-    });
+    report(known ? 'info' : 'warn', known ? {} : { problem: `unknown RecordingStatus "${status}"` });
     return done();
   }
 
   const config = fetchSettingsOrLog(env, log, { recordingSid });
   if (!config) return done({ available: 'unknown' });
   if (!params.RecordingUrl) {
-    log({
-      level: 'warn',
-      event: 'recording_status',
-      ...base,
-      problem: 'parameter "RecordingUrl" is missing; availability not checked',
-    });
+    report('warn', { problem: 'parameter "RecordingUrl" is missing; availability not checked' });
     return done({ available: 'unknown' });
   }
   const outcome = await fetchMedia({
@@ -84,23 +73,14 @@ export async function handleRecordingStatus(request: RecordingStatusRequest): Pr
     logContext: { source: 'recording_probe', recordingSid, callSid },
   });
   if (!outcome.ok) {
-    log({
-      level: 'warn',
-      event: 'recording_status',
-      ...base,
-      available: false,
-      problem: `the audio could not be fetched: ${outcome.reason}`,
-    });
+    report('warn', { available: false, problem: `the audio could not be fetched: ${outcome.reason}` });
     return done({ available: false });
   }
   // a RIFF header whose size field matches the whole file, as the archive will check after downloading it
   const declaredBytes = wavDeclaredBytes(outcome.body);
   const isWav = declaredBytes !== undefined;
   const consistent = isWav && (outcome.totalBytes === undefined || outcome.totalBytes === declaredBytes);
-  log({
-    level: consistent ? 'info' : 'warn',
-    event: 'recording_status',
-    ...base,
+  report(consistent ? 'info' : 'warn', {
     available: true,
     bytes: outcome.totalBytes,
     contentType: outcome.contentType,
