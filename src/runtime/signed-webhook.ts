@@ -1,12 +1,9 @@
 import type { ServerlessFunctionSignature } from '@twilio-labs/serverless-runtime-types/types';
-import { isoWithOffset } from '../lib/log';
+import { clip, isoWithOffset } from '../lib/log';
 import { errorResponse, PlainResponse } from '../lib/respond';
 import type { ServiceEnv } from '../lib/settings';
 import { checkSignature, postedParams, SignedWebhookRequest, webhookUrl } from '../lib/webhook-signature';
 import { EventOf, twilioFunction } from './function';
-
-/** Echoed identifiers of a request that failed its signature check are the caller's text: bound them. */
-const ECHO_CHARS = 64;
 
 /**
  * A Function for a Twilio webhook or callback at routePath, on the one Function edge: checks X-Twilio-Signature
@@ -34,7 +31,8 @@ export function signedWebhook<Env>(
           level: 'warn',
           event: 'webhook_rejected',
           reason: verdict.reason,
-          ...(sid ? { sid: sid.slice(0, ECHO_CHARS) } : {}),
+          // the caller's text, unverified: bounded like every echoed value
+          ...(sid ? { sid: clip(sid) } : {}),
           receivedAt: isoWithOffset(receivedAt),
         });
         return errorResponse(verdict.status, verdict.reason);

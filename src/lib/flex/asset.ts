@@ -2,7 +2,7 @@ import type { Manifest, ManifestEntry } from '../manifest';
 import { parseMediaName } from '../media/name';
 import { errorResponse, PlainResponse } from '../respond';
 import { decideBytes } from '../media/serve';
-import { NotMediaError } from '../media/urls';
+import { lookupEntry, NotMediaError } from '../media/urls';
 import { MAX_RESPONSE_BODY_BYTES } from '../response-limit';
 import {
   assetBaseUrl,
@@ -143,9 +143,7 @@ export async function serveFlexAsset(request: FlexAssetRequest, deps: FlexAssetD
   }
 
   const manifest = deps.manifest();
-  const entry = Object.prototype.hasOwnProperty.call(manifest.entries, parsed.name)
-    ? manifest.entries[parsed.name]
-    : undefined;
+  const entry = lookupEntry(manifest, parsed.name);
   if (!entry) {
     return fail(
       404,
