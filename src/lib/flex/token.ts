@@ -145,19 +145,12 @@ export function tokenFromBody(raw: unknown, headers: Record<string, string | str
   return { ok: true, token: raw };
 }
 
+/** Asks Twilio IAM about a token that tokenFromBody has already accepted as plausibly one. */
 export async function checkFlexToken(
-  token: unknown,
+  token: string,
   credentials: TokenCredentials,
   options: CheckOptions,
 ): Promise<TokenVerdict> {
-  if (token === undefined || token === null || token === '') {
-    return failure(
-      403,
-      'missing',
-      'parameter "Token" is required: send the agent\'s Flex token (manager.user.token) in the POST body',
-    );
-  }
-  if (typeof token !== 'string') return failure(403, 'invalid', 'parameter "Token" must be sent once, as a string');
   let service: Credentials & { accountSid: string };
   try {
     service = requireCredentials(credentials);
