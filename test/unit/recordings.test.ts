@@ -12,7 +12,8 @@ import {
   twilioRecordingSource,
 } from '../../src/lib/recordings/archive';
 import { ArchiveDestination, LocalFolderDestination } from '../../src/lib/recordings/destination';
-import { summarize, twilioClientFrom } from '../../src/lib/recordings/model';
+import { twilioClientFrom } from '../../src/lib/recordings/client';
+import { summarize } from '../../src/lib/recordings/model';
 import { FakeRecording, FakeTwilioApi, startFakeTwilioApi, wav } from '../support/fake-twilio-api';
 
 const SID = 'AC22222222222222222222222222222222';

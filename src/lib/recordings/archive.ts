@@ -2,16 +2,9 @@ import { fetchMedia, FetchOutcome } from '../fetch/media-fetcher';
 import { fetchSettingsFrom } from '../fetch/settings';
 import { requireCredentials } from '../settings';
 import type { LogRecord } from '../log';
+import { twilioClientFrom } from './client';
 import { ArchiveDestination, sha256Of } from './destination';
-import {
-  metadataExpiry,
-  RecordingLike,
-  recordingMediaUrl,
-  summarize,
-  twilioClientFrom,
-  TwilioEnv,
-  wavDeclaredBytes,
-} from './model';
+import { metadataExpiry, RecordingLike, recordingMediaUrl, summarize, TwilioEnv, wavDeclaredBytes } from './model';
 
 export const INDEX_NAME = 'index.jsonl';
 export const LEDGER_NAME = 'purge-ledger.jsonl';

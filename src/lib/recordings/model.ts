@@ -1,5 +1,4 @@
-import type twilio from 'twilio';
-import { requireCredentials, ServiceEnv } from '../settings';
+import type { ServiceEnv } from '../settings';
 
 /** Twilio keeps a deleted recording's metadata (not its audio) for 40 days. */
 export const METADATA_RETENTION_DAYS = 40;
@@ -93,28 +92,6 @@ export type TwilioEnv = Pick<
 >;
 
 export const TWILIO_API_BASE = 'https://api.twilio.com';
-
-/**
- * A twilio client from the environment. TWILIO_API_BASE_URL goes through twilio-node's documented custom HTTP
- * client hook (`httpClient`): a RequestClient that rewrites the API origin, which is how tests reach a fake
- * REST API on loopback with the real client, paging included.
- */
-export function twilioClientFrom(env: TwilioEnv): twilio.Twilio {
-  // Loaded here, not at the top: the recording status Function shares this file, and loading the whole library
-  // costs it hundreds of ms at every cold start for a client it never uses.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const twilio = require('twilio') as typeof import('twilio');
-  const { accountSid, username, password } = requireCredentials(env);
-  const base = env.TWILIO_API_BASE_URL?.replace(/\/+$/, '');
-  let httpClient: twilio.RequestClient | undefined;
-  if (base && base !== TWILIO_API_BASE) {
-    const rewriting = new twilio.RequestClient();
-    const request = rewriting.request.bind(rewriting);
-    rewriting.request = (opts) => request({ ...opts, uri: opts.uri.replace(/^https:\/\/api\.twilio\.com/, base) });
-    httpClient = rewriting;
-  }
-  return twilio(username, password, { accountSid, ...(httpClient ? { httpClient } : {}) });
-}
 
 /** The audio download URL of a recording held by Twilio. */
 export function recordingMediaUrl(
