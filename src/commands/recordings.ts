@@ -58,27 +58,27 @@ function parseDate(flag: string, value: string, endOfDay: boolean): Date {
 }
 
 /** The options every command takes, and those only one command takes. */
-const OPTIONS = {
+const COMMON_OPTIONS = {
   since: { type: 'string' },
   until: { type: 'string' },
   dest: { type: 'string' },
   json: { type: 'boolean' },
   verbose: { type: 'boolean' },
-  yes: { type: 'boolean' },
-  timeout: { type: 'string' },
 } as const;
-const ONLY_FOR: Partial<Record<keyof typeof OPTIONS, Args['command']>> = { yes: 'purge', timeout: 'archive' };
+const ALL_OPTIONS = { ...COMMON_OPTIONS, yes: { type: 'boolean' }, timeout: { type: 'string' } } as const;
+const OPTIONS_OF: Record<Args['command'], Partial<typeof ALL_OPTIONS>> = {
+  audit: COMMON_OPTIONS,
+  archive: { ...COMMON_OPTIONS, timeout: ALL_OPTIONS.timeout },
+  purge: { ...COMMON_OPTIONS, yes: ALL_OPTIONS.yes },
+};
 
 export function parseArgs(argv: string[]): Args {
   const [command, ...rest] = argv;
   if (command !== 'audit' && command !== 'archive' && command !== 'purge') {
     throw new UsageError(command ? `unknown command "${command}"` : 'a command is needed');
   }
-  const { values } = parseCommandArgs({ args: rest, options: OPTIONS }, command);
-  for (const [name, only] of Object.entries(ONLY_FOR)) {
-    if (values[name as keyof typeof OPTIONS] !== undefined && only !== command)
-      throw new UsageError(`unknown option "--${name}" for ${command}`);
-  }
+  // typed with every option; the parse itself refuses those the command does not take
+  const { values } = parseCommandArgs({ args: rest, options: OPTIONS_OF[command] as typeof ALL_OPTIONS }, command);
   const args: Args = {
     command,
     range: {},
