@@ -67,17 +67,15 @@ export async function stageAssets(options: StageOptions): Promise<StageResult> {
     const staged = fresh.get(i);
     // every file is either cached or was just hashed above
     const sha256 = staged?.sha256 ?? cached[i]!;
-    let outRel: string;
+    const version = sha256.slice(0, VERSION_LENGTH);
+    const outRel = file.visibility === 'private' ? file.rel : versionedRel(file, version);
+    const target = path.join(outDir, ...outRel.split('/'));
     if (staged) {
       cache.set(file.abs, stat, sha256);
-      outRel = file.visibility === 'private' ? file.rel : versionedRel(file, sha256.slice(0, VERSION_LENGTH));
-      const target = path.join(outDir, ...outRel.split('/'));
       fs.mkdirSync(path.dirname(target), { recursive: true });
       fs.renameSync(staged.tmp, target);
     } else {
       reused += 1;
-      outRel = file.visibility === 'private' ? file.rel : versionedRel(file, sha256.slice(0, VERSION_LENGTH));
-      const target = path.join(outDir, ...outRel.split('/'));
       const existing = fs.statSync(target, { throwIfNoEntry: false });
       if (
         !existing ||
@@ -90,7 +88,6 @@ export async function stageAssets(options: StageOptions): Promise<StageResult> {
     }
     keep.add(outRel);
     counts[file.visibility] += 1;
-    const version = sha256.slice(0, VERSION_LENGTH);
     const deployedPath = file.visibility === 'private' ? file.deployedPath : twilioPathAndAccess(outRel).path;
     entries[file.name] = {
       name: file.name,
