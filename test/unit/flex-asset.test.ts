@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as https from 'node:https';
 import twilio from 'twilio';
 import { serveFlexAsset, FlexAssetDeps, FlexAssetRequest } from '../../src/lib/flex/asset';
-import { FlexEnv } from '../../src/lib/flex/config';
+import type { ServiceEnv } from '../../src/lib/settings';
 import { VerifiedTokenCache } from '../../src/lib/flex/token-cache';
 import { MAX_TOKEN_CHARS } from '../../src/lib/flex/token';
 import { MAX_RESPONSE_BODY_BYTES } from '../../src/lib/response-limit';
@@ -139,7 +139,7 @@ beforeEach(() => {
   logs.length = 0;
 });
 
-function env(extra: FlexEnv = {}): FlexEnv {
+function env(extra: ServiceEnv = {}): ServiceEnv {
   return {
     ACCOUNT_SID: SID,
     AUTH_TOKEN: AUTH,
@@ -162,7 +162,7 @@ const deps: FlexAssetDeps = {
 function ask(
   params: FlexAssetRequest['params'],
   headers: Record<string, string> = { origin: FLEX },
-  extraEnv: FlexEnv = {},
+  extraEnv: ServiceEnv = {},
 ) {
   // as a browser posts a form; a token outside a body is refused (tested below)
   return serveFlexAsset(

@@ -1,10 +1,5 @@
-import {
-  assetBaseUrl,
-  FlexConfigError,
-  normalizeOrigin,
-  parseAllowedOrigins,
-  parseFlexConfig,
-} from '../../src/lib/flex/config';
+import { assetBaseUrl, normalizeOrigin, parseAllowedOrigins, parseFlexConfig } from '../../src/lib/flex/config';
+import { SettingsError } from '../../src/lib/settings';
 import { corsHeaders } from '../../src/lib/flex/cors';
 import { signedAssetRequest } from '../../src/lib/flex/fetch-asset';
 import { checkFlexToken, classifyRejection } from '../../src/lib/flex/token';
@@ -28,7 +23,7 @@ describe('Flex settings', () => {
   });
   it('both bounds together must leave the Function time to answer', () => {
     expect(() => parseFlexConfig({ FLEX_TOKEN_TIMEOUT_MS: '5000', FLEX_ASSET_FETCH_TIMEOUT_MS: '5000' })).toThrow(
-      FlexConfigError,
+      SettingsError,
     );
     expect(() => parseFlexConfig({ FLEX_TOKEN_TIMEOUT_MS: '1.5' })).toThrow(/FLEX_TOKEN_TIMEOUT_MS/);
   });

@@ -4,14 +4,8 @@ import { errorResponse, PlainResponse } from '../respond';
 import { decideBytes } from '../media/serve';
 import { lookupEntry, NotMediaError } from '../media/urls';
 import { MAX_RESPONSE_BODY_BYTES } from '../response-limit';
-import {
-  assetBaseUrl,
-  FlexConfigError,
-  FlexEnv,
-  parseAllowedOrigins,
-  parseFlexConfig,
-  DEFAULT_FLEX_ORIGINS,
-} from './config';
+import { ServiceEnv, SettingsError } from '../settings';
+import { assetBaseUrl, parseAllowedOrigins, parseFlexConfig, DEFAULT_FLEX_ORIGINS } from './config';
 import { corsHeaders, originOf } from './cors';
 import { fetchServiceAsset } from './fetch-asset';
 import { checkFlexToken, TokenCredentials, tokenFromBody, ValidateFn } from './token';
@@ -33,7 +27,7 @@ function instanceTokenCache(): VerifiedTokenCache {
  * which assets exist; every answer carries the CORS grant of the caller's origin.
  */
 export interface FlexAssetRequest {
-  env: FlexEnv;
+  env: ServiceEnv;
   /**
    * Range and If-Range may come as body parameters with the header syntax: twilio-run's own preflight answer
    * does not allow those request headers, so a browser can only send them in the body; the headers win.
@@ -85,7 +79,7 @@ function contentDisposition(name: string): Record<string, string> {
  * The CORS grant for a request, never throwing: when FLEX_ALLOWED_ORIGINS itself is malformed only the default
  * Flex origin is granted, so the plugin can still read the error that names the variable.
  */
-export function flexCors(env: FlexEnv, headers: FlexAssetRequest['headers']): Record<string, string> {
+export function flexCors(env: ServiceEnv, headers: FlexAssetRequest['headers']): Record<string, string> {
   let allowed = DEFAULT_FLEX_ORIGINS;
   try {
     allowed = parseAllowedOrigins(env.FLEX_ALLOWED_ORIGINS);
@@ -104,7 +98,7 @@ export async function serveFlexAsset(request: FlexAssetRequest, deps: FlexAssetD
     config = parseFlexConfig(request.env);
     cors = corsHeaders(origin, config.allowedOrigins);
   } catch (err) {
-    if (!(err instanceof FlexConfigError)) throw err;
+    if (!(err instanceof SettingsError)) throw err;
     log({ level: 'error', status: 500, reason: 'config', message: err.message });
     return errorResponse(500, err.message, flexCors(request.env, request.headers));
   }
@@ -180,7 +174,7 @@ export async function serveFlexAsset(request: FlexAssetRequest, deps: FlexAssetD
     try {
       baseUrl = assetBaseUrl(request.env);
     } catch (err) {
-      if (err instanceof FlexConfigError) return fail(500, 'config', err.message);
+      if (err instanceof SettingsError) return fail(500, 'config', err.message);
       throw err;
     }
     const fetched = await fetchServiceAsset(entry, {

@@ -19,17 +19,12 @@ export const MAX_TOTAL_BOUND_MS = 9000;
 export const DEFAULT_TOKEN_CACHE_SECONDS = 60;
 export const MAX_TOKEN_CACHE_SECONDS = 300;
 
-export type FlexEnv = ServiceEnv;
-
 export interface FlexConfig {
   allowedOrigins: string[];
   tokenTimeoutMs: number;
   fetchTimeoutMs: number;
   tokenCacheMs: number;
 }
-
-/** Flex's settings errors are the settings module's (kept under this name for the Flex code that catches them). */
-export { SettingsError as FlexConfigError };
 
 /** Serialized origin (scheme://host[:port], lower case, default port dropped) as browsers send it in Origin. */
 export function normalizeOrigin(raw: string): string | null {
@@ -70,7 +65,7 @@ function parseBound(name: string, raw: string | undefined, fallback: number): nu
   return wholeNumber(name, raw, { fallback, max: MAX_TOTAL_BOUND_MS, unit: 'milliseconds' });
 }
 
-export function parseFlexConfig(env: FlexEnv): FlexConfig {
+export function parseFlexConfig(env: ServiceEnv): FlexConfig {
   const tokenTimeoutMs = parseBound('FLEX_TOKEN_TIMEOUT_MS', env.FLEX_TOKEN_TIMEOUT_MS, DEFAULT_TOKEN_TIMEOUT_MS);
   const fetchTimeoutMs = parseBound(
     'FLEX_ASSET_FETCH_TIMEOUT_MS',
@@ -101,6 +96,6 @@ export function parseFlexConfig(env: FlexEnv): FlexConfig {
  * Base URL public and protected assets are fetched from: the service's own domain (https when deployed, http
  * for twilio-run's localhost:PORT), or PROTECTED_ASSET_BASE_URL when set (a tunnel, or a fake host in tests).
  */
-export function assetBaseUrl(env: FlexEnv): string {
+export function assetBaseUrl(env: ServiceEnv): string {
   return baseUrlFrom(env, 'PROTECTED_ASSET_BASE_URL');
 }
