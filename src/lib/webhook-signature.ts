@@ -1,17 +1,6 @@
 // A subpath, not the whole `twilio` library: loading all of it costs a Function hundreds of ms at every cold start.
 import { validateRequest } from 'twilio/lib/webhooks/webhooks';
 import type { LogRecord } from './log';
-import { baseUrlFrom, ServiceEnv } from './settings';
-
-/**
- * The URL Twilio signed: the one it called. Deployed that is https://DOMAIN_NAME/path; locally twilio-run sets
- * DOMAIN_NAME to localhost:PORT and a tunnel forwards http://localhost:PORT/path; WEBHOOK_BASE_URL (the tunnel's
- * public base) overrides both. Configure webhooks without a query string: the runtime merges query and form
- * parameters, so a signed query string cannot be told apart from the body.
- */
-export function webhookUrl(env: ServiceEnv, routePath: string): string {
-  return `${baseUrlFrom(env, 'WEBHOOK_BASE_URL')}${routePath}`;
-}
 
 /** Every posted parameter, minus what the runtime adds to the event itself. */
 export function postedParams(event: object): Record<string, string> {
