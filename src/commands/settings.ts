@@ -6,7 +6,7 @@ import { parseEnv } from 'node:util';
  * Settings and secrets of the commands run on this machine (S3 and AWS keys, the archive, the local port...).
  * Nothing reads it when deploying, so nothing in it reaches a Function's environment.
  */
-export const LOCAL_ENV_FILE = '.env.local';
+const LOCAL_ENV_FILE = '.env.local';
 
 /**
  * The local commands read the environment first, then `.env.local`, then `.env` (the Functions' variables, which

@@ -33,7 +33,7 @@ export interface PreflightOptions {
 }
 
 /** The variables a deploy would upload, read and filtered by twilio-run's own code. */
-export async function variablesToUpload(
+async function variablesToUpload(
   projectRoot: string,
   envFile?: string,
   loadSystemEnv = false,

@@ -29,7 +29,7 @@ export const FUNCTION_VARIABLES: readonly string[] = [
 export const CREDENTIALS: readonly string[] = ['ACCOUNT_SID', 'AUTH_TOKEN'];
 
 /** Set by the runtime itself, locally and deployed; a value in `.env` would shadow it. */
-export const RUNTIME_PROVIDED: readonly string[] = ['DOMAIN_NAME', 'PATH', 'SERVICE_SID', 'ENVIRONMENT_SID'];
+const RUNTIME_PROVIDED: readonly string[] = ['DOMAIN_NAME', 'PATH', 'SERVICE_SID', 'ENVIRONMENT_SID'];
 
 /** Settings of the local commands (`npm start`, `npm run recordings`): `.env.local` or the environment. */
 export const LOCAL_SETTINGS: readonly string[] = [

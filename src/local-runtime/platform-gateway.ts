@@ -22,7 +22,7 @@ export interface GatewayLimits {
   parameters: number;
 }
 
-export const PLATFORM_LIMITS: GatewayLimits = {
+const PLATFORM_LIMITS: GatewayLimits = {
   // the smaller reading of Twilio's "1 MB" and "4 MB", as the Functions' own limit does (src/lib/response-limit.ts)
   requestBytes: FUNCTION_REQUEST_LIMIT_BYTES,
   responseBytes: FUNCTION_RESPONSE_LIMIT_BYTES,
@@ -30,7 +30,7 @@ export const PLATFORM_LIMITS: GatewayLimits = {
   parameters: 1000,
 };
 
-export const ALLOWED_METHODS = ['GET', 'POST', 'OPTIONS'];
+const ALLOWED_METHODS = ['GET', 'POST', 'OPTIONS'];
 
 export interface Route {
   type: 'function' | 'asset';
@@ -67,7 +67,7 @@ interface Refusal {
 const STACK_LINE = /^\s*at .+(?::\d+:\d+\)?|\(native\)|\(<anonymous>\))\s*$/m;
 
 /** A body the caller must not see: a stack trace, or a path on this machine. */
-export function leaksInternals(body: string, privatePaths: string[]): boolean {
+function leaksInternals(body: string, privatePaths: string[]): boolean {
   return (
     STACK_LINE.test(body) ||
     /"stack"\s*:/.test(body) ||
@@ -96,7 +96,7 @@ function pathnameOf(url: string | undefined): string {
 }
 
 /** The request line and headers, before any body is read. */
-export function checkRequest(req: IncomingMessage, limits: GatewayLimits): Refusal | undefined {
+function checkRequest(req: IncomingMessage, limits: GatewayLimits): Refusal | undefined {
   const method = req.method ?? '';
   if (!ALLOWED_METHODS.includes(method)) {
     return {
@@ -182,7 +182,7 @@ function readBody(
 }
 
 /** X-Twilio-Signature over the URL called and the posted form parameters, or the raw body for JSON. */
-export function signatureValid(
+function signatureValid(
   req: IncomingMessage & { body?: unknown },
   raw: Buffer | undefined,
   options: GatewayOptions,

@@ -42,7 +42,7 @@ export function freePort(): Promise<number> {
  * `node -r`; npm packages stay external and resolve from the project. Written to a temporary name and renamed,
  * so runtimes started at once (jest workers) never load a half-written file.
  */
-export function bundleGatewayPreload(projectRoot: string): string {
+function bundleGatewayPreload(projectRoot: string): string {
   const outDir = path.join(projectRoot, '.build-cache', 'local-runtime');
   const outfile = path.join(outDir, 'platform-preload.cjs');
   const temp = `${outfile}.${process.pid}.${Date.now()}.tmp`;

@@ -34,7 +34,7 @@ export interface FunctionOptions<Params, Env = ServiceEnv> {
 }
 
 /** The one log line shape of every Function: jsonLine's time first, then the Function's name. */
-export function functionLogger(fn: string): (record: LogRecord) => void {
+function functionLogger(fn: string): (record: LogRecord) => void {
   return (record) => {
     const line = jsonLine({ fn, ...record });
     if (record.level === 'error') console.error(line);

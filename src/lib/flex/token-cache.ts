@@ -3,7 +3,7 @@ import { LRUCache } from 'lru-cache';
 import type { TokenVerdict } from './token';
 
 /** Most verified tokens one warm instance remembers; the least recently used is forgotten first. */
-export const TOKEN_CACHE_MAX_ENTRIES = 1000;
+const TOKEN_CACHE_MAX_ENTRIES = 1000;
 
 type Verified = Extract<TokenVerdict, { ok: true }>;
 

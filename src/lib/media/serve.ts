@@ -110,7 +110,7 @@ function preconditionFailed(
 }
 
 /** RFC 9530 Repr-Digest of the whole representation, also on a 206: a client checks the assembled bytes against it. */
-export function reprDigest(sha256Hex: string): string {
+function reprDigest(sha256Hex: string): string {
   return `sha-256=:${Buffer.from(sha256Hex, 'hex').toString('base64')}:`;
 }
 
