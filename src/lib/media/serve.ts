@@ -3,7 +3,7 @@ import { MAX_RESPONSE_BODY_BYTES } from '../response-limit';
 import type { Manifest, ManifestEntry } from '../manifest';
 import { parseMediaName } from './name';
 import { errorResponse, jsonResponse, PlainResponse } from '../respond';
-import { findEntry, NotMediaError, stableMediaUrl, UnknownMediaError } from './urls';
+import { findServableEntry, NotMediaError, stableMediaUrl, UnknownMediaError } from './urls';
 
 /** A content-addressed URL or a pinned current version never changes: cache it for a year, never revalidate (RFC 8246). */
 export const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -45,13 +45,12 @@ export function decideMedia(request: MediaRequest): MediaDecision {
   if (!parsedName.ok) return respond(noStoreError(parsedName.status, parsedName.message));
   let entry: ManifestEntry;
   try {
-    entry = findEntry(request.manifest, parsedName.name);
+    entry = findServableEntry(request.manifest, parsedName.name);
   } catch (err) {
-    if (err instanceof UnknownMediaError) return respond(noStoreError(404, err.message));
+    if (err instanceof UnknownMediaError || err instanceof NotMediaError) {
+      return respond(noStoreError(err.status, err.message));
+    }
     throw err;
-  }
-  if (entry.notMedia) {
-    return respond(noStoreError(403, new NotMediaError(entry.name).message));
   }
   let cacheControl = entry.cacheControl;
   if (request.version !== undefined && request.version !== '') {

@@ -1,14 +1,14 @@
 import type { Manifest } from '../manifest';
 import { parseMediaName } from './name';
 import { errorResponse, jsonResponse, PlainResponse } from '../respond';
-import { findEntry, mediaUrl, NotMediaError, UnknownMediaError } from './urls';
+import { findServableEntry, mediaUrl, NotMediaError, UnknownMediaError } from './urls';
 
 /** The answer of /studio/media-url: a few hundred bytes, far below Studio's 64 kB limit on a Function's JSON. */
 export function studioMediaInfo(manifest: Manifest, rawName: unknown, baseUrl: string): PlainResponse {
   const parsed = parseMediaName(rawName);
   if (!parsed.ok) return errorResponse(parsed.status, parsed.message);
   try {
-    const entry = findEntry(manifest, parsed.name);
+    const entry = findServableEntry(manifest, parsed.name);
     return jsonResponse(200, {
       url: mediaUrl(manifest, entry.name, baseUrl),
       version: entry.version,

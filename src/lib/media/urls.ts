@@ -30,6 +30,13 @@ export function findEntry(manifest: Manifest, name: string): ManifestEntry {
   return entry;
 }
 
+/** The entry a media URL may serve: UnknownMediaError (404) or NotMediaError (403) otherwise. */
+export function findServableEntry(manifest: Manifest, name: string): ManifestEntry {
+  const entry = findEntry(manifest, name);
+  if (entry.notMedia) throw new NotMediaError(entry.name);
+  return entry;
+}
+
 /** URL of the stable /media endpoint for a logical name, optionally pinned to a version. */
 export function stableMediaUrl(baseUrl: string, name: string, version?: string): string {
   const query = new URLSearchParams({ name });
@@ -43,8 +50,7 @@ export function stableMediaUrl(baseUrl: string, name: string, version?: string):
  * asset URL, so it goes through /media pinned to its version, which is served with the same immutable policy.
  */
 export function mediaUrl(manifest: Manifest, name: string, baseUrl: string): string {
-  const entry = findEntry(manifest, name);
-  if (entry.notMedia) throw new NotMediaError(entry.name);
+  const entry = findServableEntry(manifest, name);
   if (entry.visibility === 'private') return stableMediaUrl(baseUrl, entry.name, entry.version);
   return `${baseUrl}${entry.path}`;
 }
