@@ -58,9 +58,10 @@ export interface Violation {
 }
 
 export interface UsageRow {
-  visibility: 'public+protected' | 'private' | 'functions';
+  visibility: 'public+protected' | 'private' | 'functions' | 'flows';
   files: number;
-  fileLimit: number;
+  /** none for flows: Studio sets no limit per build */
+  fileLimit?: number;
   bytes: number;
   largest: number;
   largestLimit?: number;
@@ -215,10 +216,10 @@ export function formatUsage(check: AssetCheck): string {
     rows.push([
       u.visibility,
       String(u.files),
-      String(u.fileLimit),
-      percent(u.files, u.fileLimit),
-      u.visibility === 'functions' ? '-' : humanBytes(u.bytes),
-      u.visibility === 'functions' ? '-' : humanBytes(u.largest),
+      u.fileLimit === undefined ? '-' : String(u.fileLimit),
+      u.fileLimit === undefined ? '-' : percent(u.files, u.fileLimit),
+      u.visibility === 'functions' || u.visibility === 'flows' ? '-' : humanBytes(u.bytes),
+      u.visibility === 'functions' || u.visibility === 'flows' ? '-' : humanBytes(u.largest),
       u.largestLimit ? humanBytes(u.largestLimit) : '-',
       u.largestLimit ? percent(u.largest, u.largestLimit) : '-',
     ]);

@@ -8,6 +8,7 @@ import { stageAssets } from './asset-stage';
 import { HashCache } from './hash-cache';
 import { loadMediaConfig, MEDIA_CONFIG_FILE } from './media-config';
 import { buildFunctions, listFunctions } from './functions';
+import { buildTargets, checkFlowSources, FLOWS_DIR, listFlows } from './flows';
 import { BuildInputs, inputEntries, writeBuildStamp } from './stamp';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
@@ -25,6 +26,8 @@ export interface BuildOptions {
   hashCacheFile?: string | null;
   /** media.config.json to read; default <root>/media.config.json */
   configFile?: string;
+  /** Studio flow definitions to check; default <root>/src/flows */
+  flowsDir?: string;
 }
 
 export interface BuildResult {
@@ -61,12 +64,19 @@ export async function buildProject(options: BuildOptions = {}): Promise<BuildRes
 
   const config = loadMediaConfig(root, options.configFile);
   const functionDirs = inputs.functionDirs;
-  const functionCount = listFunctions(functionDirs).length;
+  const functions = listFunctions(functionDirs);
+  const functionCount = functions.length;
   const scan = scanAssets(inputs.assetsDir);
   // Limits first: nothing is written, let alone uploaded, for a tree Twilio would refuse.
   const check = checkAssets(scan, resolveLimits(config.limits), functionCount, config.notMedia);
   for (const skipped of check.skipped) log(`skipped ${skipped.rel}: ${skipped.reason}`);
   if (check.violations.length > 0) throw new AssetLimitError(check);
+  // Flows next, against the Functions and media of this very build: a flow pointing at nothing fails here.
+  const flows = checkFlowSources(
+    listFlows(path.resolve(options.flowsDir ?? path.join(root, FLOWS_DIR))),
+    buildTargets(functions, scan, config.notMedia),
+  );
+  check.usage.push({ visibility: 'flows', files: flows.length, bytes: 0, largest: 0 });
 
   const hashCacheFile =
     options.hashCacheFile === undefined ? path.join(root, '.build-cache', 'asset-hashes.json') : options.hashCacheFile;
