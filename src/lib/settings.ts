@@ -28,6 +28,10 @@ export interface ServiceEnv {
   FLEX_TOKEN_CACHE_SECONDS?: string;
   /** base URL of Twilio's REST API; only for proxies and tests, default https://api.twilio.com */
   TWILIO_API_BASE_URL?: string;
+  /** base URL of Studio's API for flows:deploy and flows:pull; only for proxies and tests, default https://studio.twilio.com */
+  TWILIO_STUDIO_BASE_URL?: string;
+  /** base URL of the Serverless API for the lookups of flows:deploy and flows:pull, default https://serverless.twilio.com */
+  TWILIO_SERVERLESS_BASE_URL?: string;
   [key: string]: string | undefined;
 }
 

@@ -1,118 +1,28 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MANIFEST_ASSET_PATH, MANIFEST_FILE_NAME } from '../../src/lib/manifest';
-import { FakeServerlessApi, startFakeServerlessApi, Upload } from '../support/fake-serverless-api';
+import { startFakeServerlessApi } from '../support/fake-serverless-api';
+import type { FakeServerlessApi } from '../support/fake-serverless-api';
 import { FUNCTION_VARIABLES, LOCAL_SETTINGS } from '../../src/deploy/variables';
 import { PROJECT_ROOT, sharedBuildDir } from '../support/paths';
+import {
+  byPath,
+  clone as cloneProject,
+  CREDENTIALS,
+  expectedUploads,
+  expectExit,
+  files,
+  shown,
+  twilioRunDeploy,
+} from '../support/deploy-run';
 
 // Each deploy below is the real `twilio-run deploy` CLI in its own process, from a copy of the project as git
 // would check it out (no dist/, no .env), against the fake Serverless API. A deploy may build first.
 jest.setTimeout(300_000);
 
-const PRELOAD = path.join(PROJECT_ROOT, 'test', 'support', 'serverless-api-redirect.cjs');
-const TWILIO_RUN = require.resolve('twilio-run/bin/twilio-run.js', { paths: [PROJECT_ROOT] });
-const CREDENTIALS = 'ACCOUNT_SID=AC00000000000000000000000000000000\nAUTH_TOKEN=test-token\n';
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-deploy-'));
-
-/** The project as a fresh clone has it: tracked and new files of the working tree, node_modules linked. */
-function clone(name: string): string {
-  const dir = path.join(work, name);
-  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
-    cwd: PROJECT_ROOT,
-    encoding: 'utf8',
-  })
-    .split('\0')
-    .filter(Boolean);
-  for (const file of files) {
-    const from = path.join(PROJECT_ROOT, file);
-    if (!fs.existsSync(from)) continue; // deleted in the working tree
-    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-    fs.copyFileSync(from, path.join(dir, file));
-  }
-  fs.symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
-  return dir;
-}
-
-interface Run {
-  code: number | null;
-  /** stdout and stderr, with twilio-run's message boxes and line wrapping undone */
-  output: string;
-}
-
-function expectExit(run: Run, code: number): void {
-  if (run.code !== code) throw new Error(`twilio-run deploy exited with ${run.code}, expected ${code}:\n${run.output}`);
-}
-
-function twilioRunDeploy(cwd: string, api: FakeServerlessApi, args: string[] = []): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['-r', PRELOAD, TWILIO_RUN, 'deploy', ...args], {
-      cwd,
-      env: { ...process.env, FAKE_SERVERLESS_API_URL: api.url, FORCE_COLOR: '0', CI: 'true' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
-    child.on('close', (code) => resolve({ code, output: output.replace(/[│╭╮╰╯─]/g, ' ').replace(/\s+/g, ' ') }));
-  });
-}
-
-function files(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(path.join(d, e.name));
-      else out.push(path.relative(dir, path.join(d, e.name)).split(path.sep).join('/'));
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
-
-const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-const byPath = (a: { path: string }, b: { path: string }) => a.path.localeCompare(b.path);
-const shown = (list: Upload[]) =>
-  list.map(({ path: p, visibility, bytes, sha256: h }) => ({ path: p, visibility, bytes, sha256: h })).sort(byPath);
-
-/** What twilio-run must upload from dist/: every built Function and every staged asset, derived independently. */
-function expectedUploads(root: string) {
-  const functionsDir = path.join(root, 'dist', 'functions');
-  const functions = files(functionsDir).map((rel) => {
-    const marker = /\.(protected|private)\.js$/.exec(rel);
-    return {
-      path: `/${rel.replace(/(\.(protected|private))?\.js$/, '')}`,
-      visibility: marker ? marker[1] : 'public',
-      bytes: fs.statSync(path.join(functionsDir, rel)).size,
-      sha256: sha256(path.join(functionsDir, rel)),
-    };
-  });
-  const manifestFile = path.join(root, 'dist', 'assets', MANIFEST_FILE_NAME);
-  const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as {
-    entries: Record<string, { path: string; visibility: string; bytes: number; sha256: string }>;
-  };
-  const assets = [
-    ...Object.values(manifest.entries).map((e) => ({
-      path: e.path,
-      visibility: e.visibility,
-      bytes: e.bytes,
-      sha256: e.sha256,
-    })),
-    {
-      path: MANIFEST_ASSET_PATH,
-      visibility: 'private',
-      bytes: fs.statSync(manifestFile).size,
-      sha256: sha256(manifestFile),
-    },
-  ];
-  return {
-    functions: functions.sort(byPath),
-    assets: assets.sort(byPath),
-    assetFiles: files(path.join(root, 'dist', 'assets')).length,
-  };
-}
+const clone = (name: string) => cloneProject(work, name);
 
 function setPin(root: string, version: string): void {
   const file = path.join(root, 'package.json');

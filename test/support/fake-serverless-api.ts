@@ -42,7 +42,13 @@ interface Service {
   sid: string;
   uniqueName: string;
   lastRuntime: string | undefined;
-  environments: { sid: string; unique_name: string; domain_suffix: string; domain_name: string }[];
+  environments: {
+    sid: string;
+    unique_name: string;
+    domain_suffix: string;
+    domain_name: string;
+    build_sid: string | null;
+  }[];
   functions: { sid: string; friendly_name: string }[];
   assets: { sid: string; friendly_name: string }[];
 }
@@ -74,6 +80,7 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
   const variableSids = new Map<string, string>();
   const versions = new Map<string, Upload>();
   const api = { deployments: 0 };
+  const deployed = deployedBuilds();
   const page = (key: string, items: unknown[]) => ({
     meta: { key, next_page_url: null, page: 0, page_size: 50 },
     [key]: items,
@@ -105,7 +112,9 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
       if (!versions.has(v)) return [404, { code: 20404, message: `version ${v} not found`, status: 404 }];
     }
     s.lastRuntime = runtime;
-    return [201, { sid: sid('ZB'), status: 'building', runtime }];
+    const buildSid = sid('ZB');
+    deployed.recordBuild(buildSid, request);
+    return [201, { sid: buildSid, status: 'building', runtime }];
   }
 
   function setVariable(form: URLSearchParams, existingSid: string | null): Answer {
@@ -183,6 +192,7 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
           unique_name: form.get('UniqueName') ?? '',
           domain_suffix: suffix,
           domain_name: `${s.uniqueName}-1234${suffix ? `-${suffix}` : ''}.twil.io`,
+          build_sid: null,
         };
         s.environments.push(env);
         return [201, env];
@@ -198,16 +208,23 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
         return [201, resource];
       }
       case 'POST Functions/:sid/Versions':
-      case 'POST Assets/:sid/Versions':
+      case 'POST Assets/:sid/Versions': {
         if (host !== 'serverless-upload.twilio.com')
           return [404, { message: `uploads go to serverless-upload, not ${host}` }];
-        return upload(rest[0] as Upload['kind'], req, body);
+        const answered = await upload(rest[0] as Upload['kind'], req, body);
+        deployed.recordVersion(answered, rest[1], versions);
+        return answered;
+      }
       case 'POST Builds':
         return build(s, form);
       case 'GET Builds/:sid/Status':
         return [200, { sid: rest[1], status: 'completed' }];
       case 'GET Builds/:sid':
-        return [200, { sid: rest[1], status: 'completed', runtime: s.lastRuntime }];
+        return [200, { sid: rest[1], status: 'completed', runtime: s.lastRuntime, ...deployed.versionsOf(rest[1]) }];
+      case 'GET Environments/:sid': {
+        const env = s.environments.find((e) => e.sid === rest[1]);
+        return env ? [200, env] : [404, { code: 20404, message: `environment ${rest[1]} not found`, status: 404 }];
+      }
       case 'GET Environments/:sid/Variables':
         return [
           200,
@@ -222,6 +239,7 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
         return setVariable(form, rest[3]);
       case 'POST Environments/:sid/Deployments':
         api.deployments += 1;
+        deployed.activate(s, rest[1], form.get('BuildSid'));
         return [201, { sid: sid('ZD'), build_sid: form.get('BuildSid') }];
       default:
         return [404, { message: `unexpected ${method} ${url.pathname}` }];
@@ -256,4 +274,41 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
 function formText(form: FormData, name: string): string {
   const value = form.get(name);
   return typeof value === 'string' ? value : '';
+}
+
+/**
+ * What a Build holds and what each environment runs, as the lookups of flows:deploy read them: a Build's
+ * function_versions and asset_versions (path, visibility and parent SID, as serverless-api types them), and an
+ * environment's build_sid once a Deployment names it.
+ */
+function deployedBuilds() {
+  const parents = new Map<string, string>();
+  const builds = new Map<string, BuildRequest>();
+  let uploads = new Map<string, Upload>();
+  return {
+    recordVersion([status, body]: Answer, parentSid: string, versions: Map<string, Upload>) {
+      uploads = versions;
+      if (status === 201) parents.set((body as { sid: string }).sid, parentSid);
+    },
+    recordBuild(buildSid: string, request: BuildRequest) {
+      builds.set(buildSid, request);
+    },
+    versionsOf(buildSid: string) {
+      const build = builds.get(buildSid);
+      const version = (versionSid: string, parentKey: 'function_sid' | 'asset_sid') => ({
+        sid: versionSid,
+        path: uploads.get(versionSid)?.path,
+        visibility: uploads.get(versionSid)?.visibility,
+        [parentKey]: parents.get(versionSid),
+      });
+      return {
+        function_versions: (build?.functionVersions ?? []).map((v) => version(v, 'function_sid')),
+        asset_versions: (build?.assetVersions ?? []).map((v) => version(v, 'asset_sid')),
+      };
+    },
+    activate(service: Service, environmentSid: string, buildSid: string | null) {
+      const env = service.environments.find((e) => e.sid === environmentSid);
+      if (env) env.build_sid = buildSid;
+    },
+  };
 }
