@@ -26,18 +26,23 @@ type Answer = [status: number, body: unknown];
 /**
  * Structural rules Studio's validator applies, written here on their own (not the project's checks, so a bug there
  * cannot hide itself): states with unique names, exactly one trigger which is initial_state, every `next` naming
- * a state. Messages in Studio's form: a property path and what is wrong.
+ * a state, and the schema's required flags.allow_concurrent_calls. Messages: a property path and what is wrong.
  */
 function validate(raw: string | null): string[] {
-  let def: { states?: unknown; initial_state?: unknown };
+  let def: { states?: unknown; initial_state?: unknown; flags?: { allow_concurrent_calls?: unknown } };
   try {
     def = JSON.parse(raw ?? '') as typeof def;
   } catch {
     return ['#: Definition is not JSON'];
   }
   if (!Array.isArray(def.states) || def.states.length === 0) return ['#/states: expected a non-empty array'];
+  // Studio's flow-definition schema: flags, when given, require allow_concurrent_calls (a check the build leaves to Studio)
+  const flagsError =
+    def.flags !== undefined && typeof def.flags?.allow_concurrent_calls !== 'boolean'
+      ? ['#/flags/allow_concurrent_calls: required boolean']
+      : [];
   const states = def.states as { name?: unknown; type?: unknown; transitions?: { next?: unknown }[] }[];
-  const errors: string[] = [];
+  const errors: string[] = [...flagsError];
   const names = states.map((s) => s.name);
   names.forEach((n, i) => {
     if (typeof n !== 'string' || !n) errors.push(`#/states/${i}/name: required`);

@@ -1,0 +1,236 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { FakeServerlessApi, startFakeServerlessApi } from '../support/fake-serverless-api';
+import { FakeStudioApi, startFakeStudioApi } from '../support/fake-studio-api';
+import { clone, CREDENTIALS, expectExit, Run, twilioRunDeploy } from '../support/deploy-run';
+import { PROJECT_ROOT } from '../support/paths';
+import { twilioCli } from '../support/twilio-cli';
+
+// A fresh clone deployed with the real deploy commands against the fake Serverless API, then the project's own
+// `npm run flows:deploy` / `flows:pull` (through tsx, as npm runs them) against the fake Studio API.
+jest.setTimeout(600_000);
+
+const TSX = require.resolve('tsx/cli', { paths: [PROJECT_ROOT] });
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-flows-'));
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+function run(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run & { stdout: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [TSX, ...args], {
+      cwd,
+      env: { ...process.env, FORCE_COLOR: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => ((stdout += c.toString('utf8')), (output += c.toString('utf8'))));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
+    child.on('close', (code) => resolve({ code, output, stdout }));
+  });
+}
+
+const flows = (root: string, serverless: FakeServerlessApi, studio: FakeStudioApi, args: string[]) =>
+  run(root, ['src/commands/flows.ts', ...args], {
+    TWILIO_SERVERLESS_BASE_URL: serverless.url,
+    TWILIO_STUDIO_BASE_URL: studio.url,
+  });
+
+interface State {
+  name: string;
+  type: string;
+  properties: Record<string, unknown>;
+}
+const stateOf = (definition: unknown, name: string) =>
+  (definition as { states: State[] }).states.find((s) => s.name === name)!;
+const manifestOf = (root: string) =>
+  JSON.parse(fs.readFileSync(path.join(root, 'dist', 'assets', 'media-manifest.private.json'), 'utf8')) as {
+    entries: Record<string, { path: string }>;
+  };
+
+/** What the fake Serverless API holds for the service's dev environment: its domain and Function SIDs by path. */
+async function deployedDev(serverless: FakeServerlessApi) {
+  const get = async (p: string) => (await fetch(`${serverless.url}${p}`)).json() as Promise<Record<string, unknown>>;
+  const services = (await get('/v1/Services')).services as { sid: string }[];
+  const serviceSid = services[0].sid;
+  const envs = (await get(`/v1/Services/${serviceSid}/Environments`)).environments as {
+    sid: string;
+    domain_name: string;
+    build_sid: string;
+  }[];
+  const build = await get(`/v1/Services/${serviceSid}/Builds/${envs[0].build_sid}`);
+  const functionSid = (p: string) =>
+    (build.function_versions as { path: string; function_sid: string }[]).find((v) => v.path === p)!.function_sid;
+  return { serviceSid, environmentSid: envs[0].sid, domain: envs[0].domain_name, functionSid };
+}
+
+describe('deploy, then flows:deploy and flows:pull, from a fresh clone', () => {
+  const root = clone(work, 'fresh');
+  let serverless: FakeServerlessApi;
+  let studio: FakeStudioApi;
+  const ivr = () => fs.readFileSync(path.join(root, 'src', 'flows', 'ivr.json'), 'utf8');
+  let original: string;
+
+  beforeAll(async () => {
+    serverless = await startFakeServerlessApi();
+    studio = await startFakeStudioApi();
+    fs.writeFileSync(path.join(root, '.env'), CREDENTIALS);
+    original = ivr();
+    expectExit(await twilioRunDeploy(root, serverless), 0);
+  });
+  afterAll(async () => {
+    await serverless.close();
+    await studio.close();
+  });
+
+  it('publishes the flow with the deployed SIDs and URLs and the immutable media URL', async () => {
+    const r = await flows(root, serverless, studio, ['deploy', '--publish']);
+    expectExit(r, 0, 'flows:deploy');
+    const dev = await deployedDev(serverless);
+    const [flow] = [...studio.flows.values()];
+    expect(studio.flows.size).toBe(1);
+    expect(flow.status).toBe('published');
+    expect(flow.friendlyName).toBe(`ivr (${dev.domain})`);
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^ivr: ${flow.sid} published revision 1 \\(created\\)  webhook https://webhooks\\.twilio\\.com/v1/Accounts/AC0+/Flows/${flow.sid}$`,
+        'm',
+      ),
+    );
+    expect(stateOf(flow.definition, 'get_hold_prompt').properties).toMatchObject({
+      service_sid: dev.serviceSid,
+      environment_sid: dev.environmentSid,
+      function_sid: dev.functionSid('/studio/media-url'),
+      url: `https://${dev.domain}/studio/media-url`,
+    });
+    const greeting = manifestOf(root).entries['audio/greeting.wav'].path;
+    expect(greeting).toMatch(/^\/audio\/greeting\.[0-9a-f]{12}\.wav$/);
+    expect(stateOf(flow.definition, 'play_greeting').properties.play).toBe(`https://${dev.domain}${greeting}`);
+    // Studio's own Liquid passes through untouched
+    expect(stateOf(flow.definition, 'play_hold_prompt').properties.play).toBe('{{widgets.get_hold_prompt.parsed.url}}');
+    expect(JSON.stringify(flow.definition)).not.toContain('${');
+  });
+
+  it('flows:pull right after gives back the file unchanged', async () => {
+    fs.writeFileSync(path.join(root, 'src', 'flows', 'ivr.json'), '{}');
+    const r = await flows(root, serverless, studio, ['pull', 'ivr']);
+    expectExit(r, 0, 'flows:pull');
+    expect(ivr()).toBe(original);
+  });
+
+  it('a canvas edit comes back with the placeholders kept', async () => {
+    const [flow] = [...studio.flows.values()];
+    stateOf(flow.definition, 'say_fallback').properties.say = 'Edited in the canvas.';
+    expectExit(await flows(root, serverless, studio, ['pull', 'ivr']), 0, 'flows:pull');
+    const pulled = JSON.parse(ivr()) as unknown;
+    expect(stateOf(pulled, 'say_fallback').properties.say).toBe('Edited in the canvas.');
+    expect(stateOf(pulled, 'play_greeting').properties.play).toBe('${media:audio/greeting.wav}');
+    expect(stateOf(pulled, 'get_hold_prompt').properties).not.toHaveProperty('function_sid');
+    fs.writeFileSync(path.join(root, 'src', 'flows', 'ivr.json'), original);
+  });
+
+  it('a flow Studio refuses changes nothing, not even the flows that pass', async () => {
+    // passes the build's checks; Studio's schema wants flags.allow_concurrent_calls
+    const refused = { ...(JSON.parse(original) as object), flags: {} };
+    fs.writeFileSync(path.join(root, 'src', 'flows', 'another.json'), JSON.stringify(refused));
+    const changes = studio.changes;
+    const before = JSON.stringify([...studio.flows.values()]);
+    const r = await flows(root, serverless, studio, ['deploy', '--publish']);
+    fs.rmSync(path.join(root, 'src', 'flows', 'another.json'));
+    expect(r.code).toBe(1);
+    expect(r.output).toMatch(
+      /another: Studio refused the definition: Twilio answered 400 \(error 20001\): Invalid Flow Definition/,
+    );
+    expect(r.output).toMatch(/allow_concurrent_calls/);
+    expect(r.output).toMatch(/^ivr: valid$/m);
+    expect(r.output).toMatch(/Nothing was changed in Studio/);
+    expect(studio.changes).toBe(changes);
+    expect(JSON.stringify([...studio.flows.values()])).toBe(before);
+  });
+
+  it('a media file changed and deployed again gives the flow its new immutable URL, as a draft update', async () => {
+    const before = manifestOf(root).entries['audio/greeting.wav'].path;
+    fs.appendFileSync(path.join(root, 'assets', 'audio', 'greeting.wav'), Buffer.alloc(16));
+    expectExit(await twilioRunDeploy(root, serverless), 0);
+    const after = manifestOf(root).entries['audio/greeting.wav'].path;
+    expect(after).not.toBe(before);
+    const r = await flows(root, serverless, studio, ['deploy']);
+    expectExit(r, 0, 'flows:deploy');
+    const [flow] = [...studio.flows.values()];
+    expect(studio.flows.size).toBe(1); // updated, not created again
+    expect(flow.revision).toBe(2);
+    expect(flow.status).toBe('draft');
+    const dev = await deployedDev(serverless);
+    expect(stateOf(flow.definition, 'play_greeting').properties.play).toBe(`https://${dev.domain}${after}`);
+    expect(stateOf(flow.definition, 'get_hold_prompt').properties.function_sid).toBe(
+      dev.functionSid('/studio/media-url'),
+    );
+  });
+
+  it('a dist/ rebuilt after the deploy is refused: the flow would play a file Twilio does not serve', async () => {
+    fs.appendFileSync(path.join(root, 'assets', 'audio', 'greeting.wav'), Buffer.alloc(16));
+    expectExit(await run(root, ['src/commands/cli.ts', 'build']), 0, 'build');
+    const changes = studio.changes;
+    const r = await flows(root, serverless, studio, ['deploy']);
+    expect(r.code).toBe(1);
+    expect(r.output).toMatch(
+      /media "audio\/greeting\.wav".*has no \/audio\/greeting\.[0-9a-f]{12}\.wav: dist\/ changed since the deploy/,
+    );
+    expect(studio.changes).toBe(changes);
+  });
+
+  it('npm run build fails on a dangling transition and a missing Function, naming both', async () => {
+    const bad = original
+      .replace('"next": "say_fallback"', '"next": "say_nothing"')
+      .replace('${function:/studio/media-url}', '${function:/studio/gone}');
+    fs.writeFileSync(path.join(root, 'src', 'flows', 'ivr.json'), bad);
+    const r = await run(root, ['src/commands/cli.ts', 'build']);
+    fs.writeFileSync(path.join(root, 'src', 'flows', 'ivr.json'), original);
+    expect(r.code).toBe(1);
+    expect(r.output).toMatch(
+      /ivr\.json: state "get_hold_prompt" \(run-function\): transition "fail" goes to "say_nothing", which names no state/,
+    );
+    expect(r.output).toMatch(
+      /ivr\.json: state "get_hold_prompt" \(run-function\): properties\.url: no Function "\/studio\/gone"/,
+    );
+  });
+});
+
+describe('`twilio serverless:deploy` (the Twilio CLI and its plugin, its own twilio-run 3.x), then flows:deploy', () => {
+  const root = clone(work, 'cli');
+  let serverless: FakeServerlessApi;
+  let studio: FakeStudioApi;
+  beforeAll(async () => {
+    serverless = await startFakeServerlessApi();
+    studio = await startFakeStudioApi();
+    fs.writeFileSync(path.join(root, '.env'), CREDENTIALS);
+  });
+  afterAll(async () => {
+    await serverless.close();
+    await studio.close();
+  });
+
+  it('deploys through the preflight and the fake, then publishes the flow against that deploy', async () => {
+    expect(fs.existsSync(path.join(root, 'dist'))).toBe(false);
+    const deploy = await twilioCli(['serverless:deploy'], {
+      cwd: root,
+      env: {
+        NODE_OPTIONS: `-r ${path.join(PROJECT_ROOT, 'test', 'support', 'serverless-api-redirect.cjs')}`,
+        FAKE_SERVERLESS_API_URL: serverless.url,
+      },
+    });
+    expect({ code: deploy.code, output: deploy.stdout + deploy.stderr }).toMatchObject({ code: 0 });
+    expect(serverless.deployments).toBe(1);
+    expect(serverless.builds[0].runtime).toBe('node22');
+    expect(serverless.builds[0].dependencies).toContainEqual({ name: '@twilio/runtime-handler', version: '2.0.1' });
+    const r = await flows(root, serverless, studio, ['deploy', '--publish']);
+    expectExit(r, 0, 'flows:deploy');
+    const dev = await deployedDev(serverless);
+    const [flow] = [...studio.flows.values()];
+    expect(flow.status).toBe('published');
+    expect(stateOf(flow.definition, 'get_hold_prompt').properties.function_sid).toBe(
+      dev.functionSid('/studio/media-url'),
+    );
+  });
+});
