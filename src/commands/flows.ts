@@ -18,15 +18,15 @@ import {
   readFlowInfo,
   resolutionOf,
 } from '../lib/flows/publish';
-import { MANIFEST_FILE_NAME, parseManifest } from '../lib/manifest';
+import { Manifest, MANIFEST_FILE_NAME, parseManifest } from '../lib/manifest';
 import { twilioClientFrom } from '../lib/recordings/client';
 import { requireCredentials, SettingsError } from '../lib/settings';
 import { checkFlowSources, FLOWS_DIR, listFlows } from '../pipeline/flows';
 import { parseCommandArgs, UsageError } from './args';
 import { loadLocalSettings } from './settings';
 
-export const USAGE = `usage: npm run flows:deploy -- [NAME...] [--publish] [--message TEXT] [--service-sid ZS...] [--environment SUFFIX|ZE...]
-       npm run flows:pull -- NAME [--service-sid ZS...] [--environment SUFFIX|ZE...]
+export const USAGE = `usage: npm run flows:deploy -- [NAME...] [--publish] [--message TEXT] [[--service-sid ZS...] --environment SUFFIX|ZE...]
+       npm run flows:pull -- NAME [[--service-sid ZS...] --environment SUFFIX|ZE...]
   deploy   validates src/flows/NAME.json (every flow without NAME) with Studio, then creates or updates each flow
            for the deployed environment, as a draft unless --publish; nothing changes when any flow is refused
   pull     writes src/flows/NAME.json from the flow's current definition in Studio, this service's URLs and SIDs
@@ -34,7 +34,7 @@ export const USAGE = `usage: npm run flows:deploy -- [NAME...] [--publish] [--me
 options:
   --publish           publish the new revision (default: a draft; the published revision keeps answering)
   --message TEXT      the revision's commit message (default: "flows:deploy of Build ZB...")
-  --service-sid ZS... the service (default: .twiliodeployinfo, written by the last deploy)
+  --service-sid ZS... the service, with --environment (default: .twiliodeployinfo, written by the last deploy)
   --environment X     domain suffix (e.g. dev; "" for production) or ZE... SID (default: the environment running
                       the last deployed Build)`;
 
@@ -84,8 +84,8 @@ export function parseArgs(argv: string[]): Args {
   const serviceSid = v['service-sid'];
   if (serviceSid !== undefined && !/^ZS[0-9a-f]{32}$/i.test(serviceSid))
     throw new UsageError(`--service-sid: "${serviceSid}" is not a service SID (ZS and 32 hex digits)`);
-  if (v.environment !== undefined && serviceSid === undefined)
-    throw new UsageError('--environment needs --service-sid (without both, the last deploy says where)');
+  if (serviceSid !== undefined && v.environment === undefined)
+    throw new UsageError('--service-sid needs --environment (without both, the last deploy says where)');
   return {
     command,
     names: positionals,
@@ -96,7 +96,16 @@ export function parseArgs(argv: string[]): Args {
   };
 }
 
-function loadManifest(cwd: string) {
+/** What both commands work from once the deployment is known. */
+interface Step {
+  args: Args;
+  io: FlowsIo;
+  client: ReturnType<typeof twilioClientFrom>;
+  deployed: DeployedService;
+  manifest: Manifest;
+}
+
+function loadManifest(cwd: string): Manifest {
   const file = path.join(cwd, 'dist', 'assets', MANIFEST_FILE_NAME);
   if (!fs.existsSync(file))
     throw new FlowsConfigError(`dist/assets/${MANIFEST_FILE_NAME} is missing: build and deploy first`);
@@ -119,14 +128,14 @@ export async function main(argv: string[], io: FlowsIo): Promise<number> {
     const target = args.serviceSid
       ? { serviceSid: args.serviceSid, latestBuild: undefined }
       : readDeployInfo(io.cwd, username);
+    // --environment alone: another environment of the service the last deploy went to
     const manifest = loadManifest(io.cwd);
     const deployed = await lookupDeployment(client, target.serviceSid, args.environment, target.latestBuild);
     io.err(
       `Service ${deployed.serviceSid}, environment ${deployed.environmentSid} (https://${deployed.domainName}), Build ${deployed.buildSid}`,
     );
-    return args.command === 'deploy'
-      ? await deploy(args, io, client, deployed, manifest)
-      : await pull(args, io, client, deployed, manifest);
+    const step = { args, io, client, deployed, manifest };
+    return args.command === 'deploy' ? await deploy(step) : await pull(step);
   } catch (err) {
     if (err instanceof FlowsConfigError || err instanceof SettingsError) {
       io.err(`flows ${args.command}: ${err.message}`);
@@ -141,13 +150,7 @@ export async function main(argv: string[], io: FlowsIo): Promise<number> {
   }
 }
 
-async function deploy(
-  args: Args,
-  io: FlowsIo,
-  client: ReturnType<typeof twilioClientFrom>,
-  deployed: DeployedService,
-  manifest: ReturnType<typeof loadManifest>,
-): Promise<number> {
+async function deploy({ args, io, client, deployed, manifest }: Step): Promise<number> {
   const all = listFlows(path.join(io.cwd, FLOWS_DIR));
   const missing = args.names.filter((n) => !all.some((f) => f.name === n));
   if (missing.length > 0) {
@@ -185,13 +188,7 @@ async function deploy(
   return 0;
 }
 
-async function pull(
-  args: Args,
-  io: FlowsIo,
-  client: ReturnType<typeof twilioClientFrom>,
-  deployed: DeployedService,
-  manifest: ReturnType<typeof loadManifest>,
-): Promise<number> {
+async function pull({ args, io, client, deployed, manifest }: Step): Promise<number> {
   const [name] = args.names;
   const sid = readFlowInfo(io.cwd)[deployed.environmentSid]?.flows[name];
   if (!sid) {

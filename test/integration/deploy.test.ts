@@ -10,11 +10,14 @@ import {
   byPath,
   clone as cloneProject,
   CREDENTIALS,
+  DEPLOY_COMMANDS,
   expectedUploads,
   expectExit,
+  expectFreshDeploy,
   files,
   shown,
   twilioRunDeploy,
+  writeFreshEnv,
 } from '../support/deploy-run';
 
 // Each deploy below is the real `twilio-run deploy` CLI in its own process, from a copy of the project as git
@@ -47,9 +50,6 @@ afterAll(() => {
 
 describe('a bare `twilio-run deploy` from a fresh clone', () => {
   const root = clone('fresh');
-  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
-    dependencies: Record<string, string>;
-  };
   let before = 0;
   const uploadsOfThisRun = () => api.uploads.slice(before);
   beforeAll(async () => {
@@ -62,42 +62,13 @@ describe('a bare `twilio-run deploy` from a fresh clone', () => {
     before = api.uploads.length;
   });
 
-  beforeAll(() => {
-    fs.writeFileSync(
-      path.join(root, '.env'),
-      `${CREDENTIALS}MMS_REPLY=Thanks, we got it.\nLOG_LEVEL=debug\nMMS_FROM=\n`,
-    );
-    fs.writeFileSync(
-      path.join(root, '.env.local'),
-      'AWS_SECRET_ACCESS_KEY=local-secret\nS3_ENDPOINT=http://127.0.0.1:9000\n',
-    );
-  });
+  beforeAll(() => writeFreshEnv(root));
 
   it('builds dist/, then uploads exactly that build with an accepted handler, node22 and only Function variables', async () => {
     expect(fs.existsSync(path.join(root, 'dist'))).toBe(false);
     const run = await twilioRunDeploy(root, api);
     expectExit(run, 0);
-    expect(run.output).toMatch(/Building before the deploy: dist\/ holds no complete build/);
-
-    expect(api.builds).toHaveLength(1);
-    const [build] = api.builds;
-    expect(build.runtime).toBe('node22');
-    expect(build.dependencies).toEqual(Object.entries(pkg.dependencies).map(([name, version]) => ({ name, version })));
-    expect(build.dependencies).toContainEqual({ name: '@twilio/runtime-handler', version: '2.0.1' });
-
-    const expected = expectedUploads(root);
-    expect(shown(api.uploads.filter((u) => u.kind === 'Functions'))).toEqual(expected.functions);
-    expect(shown(api.uploads.filter((u) => u.kind === 'Assets'))).toEqual(expected.assets);
-    expect(expected.assets).toHaveLength(expected.assetFiles);
-    expect(build.functionVersions).toHaveLength(expected.functions.length);
-    expect(build.assetVersions).toHaveLength(expected.assets.length);
-    expect(expected.functions.map((f) => `${f.path} ${f.visibility}`)).toEqual(
-      expect.arrayContaining(['/health public', '/mms/inbound protected']),
-    );
-
-    // .env minus the credentials and empty values; nothing of .env.local
-    expect(Object.fromEntries(api.variables)).toEqual({ MMS_REPLY: 'Thanks, we got it.', LOG_LEVEL: 'debug' });
-    expect(api.deployments).toBe(1);
+    expectFreshDeploy(root, api, run);
   });
 
   it('after an edit, rebuilds and uploads the current sources', async () => {
@@ -131,8 +102,8 @@ describe('a bare `twilio-run deploy` from a fresh clone', () => {
   });
 });
 
-describe('a deploy Twilio would refuse stops before any request', () => {
-  const root = clone('refused');
+describe.each(DEPLOY_COMMANDS)('a `%s` Twilio would refuse stops before any request', (command, deploy) => {
+  const root = clone(`refused-${command.replace(/\W+/g, '-')}`);
   const pristine = fs.readFileSync(path.join(root, 'package.json'), 'utf8');
   fakePerTest();
 
@@ -171,7 +142,7 @@ describe('a deploy Twilio would refuse stops before any request', () => {
 
   it.each(cases)('%s', async (_name, arrange, args, message) => {
     arrange();
-    const run = await twilioRunDeploy(root, api, args);
+    const run = await deploy(root, api, args);
     expectExit(run, 1);
     expect(run.output).toMatch(/Deploy refused, nothing was uploaded/);
     expect(run.output).toMatch(message);
@@ -186,7 +157,7 @@ describe('a deploy Twilio would refuse stops before any request', () => {
     fs.writeFileSync(big, '');
     fs.truncateSync(big, 26_000_000);
     try {
-      const run = await twilioRunDeploy(root, api);
+      const run = await deploy(root, api);
       expect(run.code).toBe(1);
       expect(run.output).toMatch(/Deploy refused, nothing was uploaded/);
       expect(run.output).toMatch(/video\/huge\.mp4/);

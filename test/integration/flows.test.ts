@@ -4,9 +4,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { FakeServerlessApi, startFakeServerlessApi } from '../support/fake-serverless-api';
 import { FakeStudioApi, startFakeStudioApi } from '../support/fake-studio-api';
-import { clone, CREDENTIALS, expectExit, Run, twilioRunDeploy } from '../support/deploy-run';
+import {
+  cliDeploy,
+  clone,
+  CREDENTIALS,
+  expectExit,
+  expectFreshDeploy,
+  Run,
+  twilioRunDeploy,
+  writeFreshEnv,
+} from '../support/deploy-run';
 import { PROJECT_ROOT } from '../support/paths';
-import { twilioCli } from '../support/twilio-cli';
 
 // A fresh clone deployed with the real deploy commands against the fake Serverless API, then the project's own
 // `npm run flows:deploy` / `flows:pull` (through tsx, as npm runs them) against the fake Studio API.
@@ -65,6 +73,20 @@ async function deployedDev(serverless: FakeServerlessApi) {
   return { serviceSid, environmentSid: envs[0].sid, domain: envs[0].domain_name, functionSid };
 }
 
+/** The example IVR as Studio must get it: the deployed Function's SIDs and URL, the greeting's immutable URL. */
+async function expectDeployedIvr(root: string, serverless: FakeServerlessApi, definition: unknown): Promise<void> {
+  const dev = await deployedDev(serverless);
+  expect(stateOf(definition, 'get_hold_prompt').properties).toMatchObject({
+    service_sid: dev.serviceSid,
+    environment_sid: dev.environmentSid,
+    function_sid: dev.functionSid('/studio/media-url'),
+    url: `https://${dev.domain}/studio/media-url`,
+  });
+  const greeting = manifestOf(root).entries['audio/greeting.wav'].path;
+  expect(greeting).toMatch(/^\/audio\/greeting\.[0-9a-f]{12}\.wav$/);
+  expect(stateOf(definition, 'play_greeting').properties.play).toBe(`https://${dev.domain}${greeting}`);
+}
+
 describe('deploy, then flows:deploy and flows:pull, from a fresh clone', () => {
   const root = clone(work, 'fresh');
   let serverless: FakeServerlessApi;
@@ -98,15 +120,7 @@ describe('deploy, then flows:deploy and flows:pull, from a fresh clone', () => {
         'm',
       ),
     );
-    expect(stateOf(flow.definition, 'get_hold_prompt').properties).toMatchObject({
-      service_sid: dev.serviceSid,
-      environment_sid: dev.environmentSid,
-      function_sid: dev.functionSid('/studio/media-url'),
-      url: `https://${dev.domain}/studio/media-url`,
-    });
-    const greeting = manifestOf(root).entries['audio/greeting.wav'].path;
-    expect(greeting).toMatch(/^\/audio\/greeting\.[0-9a-f]{12}\.wav$/);
-    expect(stateOf(flow.definition, 'play_greeting').properties.play).toBe(`https://${dev.domain}${greeting}`);
+    await expectDeployedIvr(root, serverless, flow.definition);
     // Studio's own Liquid passes through untouched
     expect(stateOf(flow.definition, 'play_hold_prompt').properties.play).toBe('{{widgets.get_hold_prompt.parsed.url}}');
     expect(JSON.stringify(flow.definition)).not.toContain('${');
@@ -161,11 +175,7 @@ describe('deploy, then flows:deploy and flows:pull, from a fresh clone', () => {
     expect(studio.flows.size).toBe(1); // updated, not created again
     expect(flow.revision).toBe(2);
     expect(flow.status).toBe('draft');
-    const dev = await deployedDev(serverless);
-    expect(stateOf(flow.definition, 'play_greeting').properties.play).toBe(`https://${dev.domain}${after}`);
-    expect(stateOf(flow.definition, 'get_hold_prompt').properties.function_sid).toBe(
-      dev.functionSid('/studio/media-url'),
-    );
+    await expectDeployedIvr(root, serverless, flow.definition); // with the greeting's new version
   });
 
   it('a dist/ rebuilt after the deploy is refused: the flow would play a file Twilio does not serve', async () => {
@@ -204,33 +214,26 @@ describe('`twilio serverless:deploy` (the Twilio CLI and its plugin, its own twi
   beforeAll(async () => {
     serverless = await startFakeServerlessApi();
     studio = await startFakeStudioApi();
-    fs.writeFileSync(path.join(root, '.env'), CREDENTIALS);
+    writeFreshEnv(root);
   });
   afterAll(async () => {
     await serverless.close();
     await studio.close();
   });
 
-  it('deploys through the preflight and the fake, then publishes the flow against that deploy', async () => {
+  it("deploys what `twilio-run deploy` deploys (deploy.test.ts's assertions), then flows:deploy publishes against it", async () => {
     expect(fs.existsSync(path.join(root, 'dist'))).toBe(false);
-    const deploy = await twilioCli(['serverless:deploy'], {
-      cwd: root,
-      env: {
-        NODE_OPTIONS: `-r ${path.join(PROJECT_ROOT, 'test', 'support', 'serverless-api-redirect.cjs')}`,
-        FAKE_SERVERLESS_API_URL: serverless.url,
-      },
-    });
-    expect({ code: deploy.code, output: deploy.stdout + deploy.stderr }).toMatchObject({ code: 0 });
-    expect(serverless.deployments).toBe(1);
-    expect(serverless.builds[0].runtime).toBe('node22');
-    expect(serverless.builds[0].dependencies).toContainEqual({ name: '@twilio/runtime-handler', version: '2.0.1' });
+    const deploy = await cliDeploy(root, serverless);
+    expectExit(deploy, 0, 'twilio serverless:deploy');
+    expectFreshDeploy(root, serverless, deploy);
+    // the plugin's twilio-run 3.x records the deploy where flows:deploy looks for it
+    expect(Object.keys(JSON.parse(fs.readFileSync(path.join(root, '.twiliodeployinfo'), 'utf8')) as object)).toEqual([
+      'AC00000000000000000000000000000000:us1',
+    ]);
     const r = await flows(root, serverless, studio, ['deploy', '--publish']);
     expectExit(r, 0, 'flows:deploy');
-    const dev = await deployedDev(serverless);
     const [flow] = [...studio.flows.values()];
     expect(flow.status).toBe('published');
-    expect(stateOf(flow.definition, 'get_hold_prompt').properties.function_sid).toBe(
-      dev.functionSid('/studio/media-url'),
-    );
+    await expectDeployedIvr(root, serverless, flow.definition);
   });
 });

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { MANIFEST_ASSET_PATH, MANIFEST_FILE_NAME } from '../../src/lib/manifest';
 import type { FakeServerlessApi, Upload } from './fake-serverless-api';
 import { PROJECT_ROOT } from './paths';
+import { twilioCli } from './twilio-cli';
 
 // What the deploy tests share: a copy of the project as a fresh clone has it, the real `twilio-run deploy` run in
 // it against the fake Serverless API, and what that deploy must upload, derived from dist/ independently.
@@ -57,6 +58,63 @@ export function twilioRunDeploy(cwd: string, api: FakeServerlessApi, args: strin
     child.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
     child.on('close', (code) => resolve({ code, output: unboxed(output) }));
   });
+}
+
+/**
+ * `twilio serverless:deploy`: the real Twilio CLI running @twilio-labs/plugin-serverless and its bundled twilio-run
+ * 3.x, all in one process, so NODE_OPTIONS gives it (and the preflight it spawns) the same preload as above.
+ */
+export async function cliDeploy(cwd: string, api: FakeServerlessApi, args: string[] = []): Promise<Run> {
+  const run = await twilioCli(['serverless:deploy', ...args], {
+    cwd,
+    env: { NODE_OPTIONS: `-r ${SERVERLESS_API_PRELOAD}`, FAKE_SERVERLESS_API_URL: api.url },
+  });
+  return { code: run.code, output: unboxed(`${run.stdout}\n${run.stderr}`) };
+}
+
+export type Deploy = typeof twilioRunDeploy;
+export const DEPLOY_COMMANDS: [name: string, deploy: Deploy][] = [
+  ['twilio-run deploy', twilioRunDeploy],
+  ['twilio serverless:deploy', cliDeploy],
+];
+
+/** The .env and .env.local of a fresh-clone deploy: what only Function variables may be uploaded from. */
+export function writeFreshEnv(root: string): void {
+  fs.writeFileSync(path.join(root, '.env'), `${CREDENTIALS}MMS_REPLY=Thanks, we got it.\nLOG_LEVEL=debug\nMMS_FROM=\n`);
+  fs.writeFileSync(
+    path.join(root, '.env.local'),
+    'AWS_SECRET_ACCESS_KEY=local-secret\nS3_ENDPOINT=http://127.0.0.1:9000\n',
+  );
+}
+
+/**
+ * The first deploy of a fresh clone (with writeFreshEnv): the preflight built dist/, and exactly that build went
+ * up with an accepted handler, node22 and only the Function variables, then one Deployment.
+ */
+export function expectFreshDeploy(root: string, api: FakeServerlessApi, run: Run): void {
+  expect(run.output).toMatch(/Building before the deploy: dist\/ holds no complete build/);
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  };
+  expect(api.builds).toHaveLength(1);
+  const [build] = api.builds;
+  expect(build.runtime).toBe('node22');
+  expect(build.dependencies).toEqual(Object.entries(pkg.dependencies).map(([name, version]) => ({ name, version })));
+  expect(build.dependencies).toContainEqual({ name: '@twilio/runtime-handler', version: '2.0.1' });
+
+  const expected = expectedUploads(root);
+  expect(shown(api.uploads.filter((u) => u.kind === 'Functions'))).toEqual(expected.functions);
+  expect(shown(api.uploads.filter((u) => u.kind === 'Assets'))).toEqual(expected.assets);
+  expect(expected.assets).toHaveLength(expected.assetFiles);
+  expect(build.functionVersions).toHaveLength(expected.functions.length);
+  expect(build.assetVersions).toHaveLength(expected.assets.length);
+  expect(expected.functions.map((f) => `${f.path} ${f.visibility}`)).toEqual(
+    expect.arrayContaining(['/health public', '/mms/inbound protected']),
+  );
+
+  // .env minus the credentials and empty values; nothing of .env.local
+  expect(Object.fromEntries(api.variables)).toEqual({ MMS_REPLY: 'Thanks, we got it.', LOG_LEVEL: 'debug' });
+  expect(api.deployments).toBe(1);
 }
 
 export function files(dir: string): string[] {

@@ -215,21 +215,23 @@ export interface Resolution {
 
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
+/** A copy of a JSON value with every string mapped. */
+function mapStrings(v: unknown, map: (text: string) => string): unknown {
+  if (typeof v === 'string') return map(v);
+  if (Array.isArray(v)) return v.map((x) => mapStrings(x, map));
+  if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mapStrings(x, map)]));
+  return v;
+}
+
 /** The definition Studio gets: every placeholder replaced, and each run-function widget given its three SIDs. */
 export function resolveFlow(definition: FlowDefinition, r: Resolution): FlowDefinition {
   const replace = (text: string): string =>
     text.replace(PLACEHOLDER, (whole, kind: string, value: string) =>
       kind === 'function' ? `${r.baseUrl}${value}` : kind === 'media' ? r.mediaUrl(value) : whole,
     );
-  const walk = (v: unknown): unknown => {
-    if (typeof v === 'string') return replace(v);
-    if (Array.isArray(v)) return v.map(walk);
-    if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
-    return v;
-  };
   const out = clone(definition);
   out.states = definition.states.map((state) => {
-    const properties = walk(state.properties) as Record<string, unknown>;
+    const properties = mapStrings(state.properties, replace) as Record<string, unknown>;
     const url = state.properties.url;
     const [only] = typeof url === 'string' ? placeholdersIn(url) : [];
     if (state.type === 'run-function' && only?.kind === 'function' && only.text === url) {
@@ -272,18 +274,12 @@ export function unresolveFlow(definition: FlowDefinition, r: Resolution): FlowDe
     placeholder,
   }));
   const replace = (text: string): string => {
-    if (!text.startsWith(r.baseUrl) && !text.includes(r.baseUrl)) return text;
+    if (!text.includes(r.baseUrl)) return text;
     let out = text;
     for (const { re, placeholder } of rules) out = out.replace(re, () => placeholder);
     return out;
   };
-  const walk = (v: unknown): unknown => {
-    if (typeof v === 'string') return replace(v);
-    if (Array.isArray(v)) return v.map(walk);
-    if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
-    return v;
-  };
-  const out = walk(definition) as FlowDefinition;
+  const out = mapStrings(definition, replace) as FlowDefinition;
   for (const state of out.states) {
     if (state.type !== 'run-function' || !isObject(state.properties)) continue;
     const p = state.properties;
