@@ -217,11 +217,12 @@ export class S3Store implements ObjectStore {
       'x-amz-checksum-sha256': Buffer.from(sha256, 'hex').toString('base64'),
     };
     for (const [name, value] of Object.entries(options.metadata ?? {})) headers[`${META}${name.toLowerCase()}`] = value;
-    // S3 answers 412 when the key exists (409 when a concurrent write holds it): nothing is replaced
+    // S3 answers 412 when the key exists (409 when a concurrent write holds it), and older MinIO 304 (minio#19442):
+    // nothing is replaced, and the caller reads the object to judge it
     if (options.ifAbsent) headers['if-none-match'] = '*';
     const res = await this.send('PUT', key, headers, body, options.signal);
     const text = await res.text().catch(() => '');
-    if (options.ifAbsent && (res.status === 412 || res.status === 409)) return 'exists';
+    if (options.ifAbsent && [304, 409, 412].includes(res.status)) return 'exists';
     if (!res.ok) throw new StoreError(s3Problem(res.status, text), res.status);
     return 'written';
   }
