@@ -32,6 +32,16 @@ export interface ServiceEnv {
   TWILIO_STUDIO_BASE_URL?: string;
   /** base URL of the Serverless API for the lookups of flows:deploy and flows:pull, default https://serverless.twilio.com */
   TWILIO_SERVERLESS_BASE_URL?: string;
+  /** where inbound MMS media is kept: s3://BUCKET[/PREFIX], or folder:PATH (local runtime only) */
+  MEDIA_STORE_URL?: string;
+  MEDIA_STORE_ENDPOINT?: string;
+  MEDIA_STORE_REGION?: string;
+  MEDIA_STORE_ACCESS_KEY_ID?: string;
+  MEDIA_STORE_SECRET_ACCESS_KEY?: string;
+  /** which of From, To, Body go in the message record (personal data: none by default) */
+  MEDIA_STORE_MESSAGE_FIELDS?: string;
+  /** true: delete each media item from Twilio once its stored copy is verified */
+  MEDIA_DELETE_AFTER_STORE?: string;
   [key: string]: string | undefined;
 }
 
@@ -71,6 +81,15 @@ export function wholeNumber(name: string, raw: string | undefined, rule: WholeNu
     );
   }
   return value;
+}
+
+/** The one yes/no rule: "true" or "false" (any case), unset or empty gives the fallback; anything else is refused. */
+export function booleanSetting(name: string, raw: string | undefined, fallback: boolean): boolean {
+  const text = raw?.trim().toLowerCase();
+  if (!text) return fallback;
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  throw new SettingsError(name, `${name} must be true or false, got "${raw!.trim().slice(0, 40)}"`);
 }
 
 export type CredentialEnv = Pick<ServiceEnv, 'ACCOUNT_SID' | 'AUTH_TOKEN' | 'API_KEY' | 'API_SECRET'>;
@@ -125,6 +144,11 @@ export function requireCredentials(env: CredentialEnv): Credentials & { accountS
 }
 
 const LOCAL_DOMAIN = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
+
+/** True in the local runtime (twilio-run sets DOMAIN_NAME to localhost:PORT), false deployed. */
+export function isLocalRuntime(env: Pick<ServiceEnv, 'DOMAIN_NAME'>): boolean {
+  return LOCAL_DOMAIN.test(env.DOMAIN_NAME?.trim() ?? '');
+}
 
 /**
  * The one base-URL rule: the override variable when set (an absolute http(s) URL, trailing slashes dropped),
