@@ -42,6 +42,7 @@ export const LOCAL_SETTINGS: readonly string[] = [
   'AWS_ACCESS_KEY_ID',
   'AWS_SECRET_ACCESS_KEY',
   'TWILIO_API_BASE_URL',
+  'TWILIO_SERVERLESS_BASE_URL',
 ];
 
 /**

@@ -28,6 +28,8 @@ export interface ServiceEnv {
   FLEX_TOKEN_CACHE_SECONDS?: string;
   /** base URL of Twilio's REST API; only for proxies and tests, default https://api.twilio.com */
   TWILIO_API_BASE_URL?: string;
+  /** base URL of Twilio's Serverless API for `media:report --service`; only for proxies and tests */
+  TWILIO_SERVERLESS_BASE_URL?: string;
   [key: string]: string | undefined;
 }
 
