@@ -155,7 +155,7 @@ async function linesFromService(
 async function linesFromInput(files: string[], io: ReportIo): Promise<{ lines: string[]; source: ReportSource }> {
   let text = '';
   if (files.length === 0) {
-    for await (const chunk of io.stdin) text += (chunk).toString();
+    for await (const chunk of io.stdin) text += chunk.toString();
     return { lines: text.split(/\r?\n/), source: { kind: 'stdin' } };
   }
   for (const file of files) {

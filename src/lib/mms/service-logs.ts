@@ -93,12 +93,17 @@ export function rangeWithinRetention(since: Date, until: Date, now: Date): DateR
   };
 }
 
-/** [since, until] cut at each UTC midnight: one query per day keeps each under the 10,000-result cap. */
+/**
+ * [since, until] cut at each UTC midnight: one query per day keeps each under the 10,000-result cap. The edges
+ * are whole seconds, widened outwards, since twilio-node sends StartDate and EndDate without milliseconds
+ * (an `--until` day's 23:59:59.999 would otherwise lose that day's last second).
+ */
 export function dayWindows(since: Date, until: Date): { start: Date; end: Date }[] {
   const windows: { start: Date; end: Date }[] = [];
-  let start = since.getTime();
-  while (start < until.getTime()) {
-    const end = Math.min(until.getTime(), (Math.floor(start / DAY_MS) + 1) * DAY_MS);
+  let start = Math.floor(since.getTime() / 1000) * 1000;
+  const last = Math.ceil(until.getTime() / 1000) * 1000;
+  while (start < last) {
+    const end = Math.min(last, (Math.floor(start / DAY_MS) + 1) * DAY_MS);
     windows.push({ start: new Date(start), end: new Date(end) });
     start = end;
   }
@@ -209,7 +214,7 @@ export async function readServiceLogs(
     }
     if (got.length >= LOGS_QUERY_CAP && end.getTime() - start.getTime() > MIN_WINDOW_MS) {
       progress(`media:report: ${label} reached Twilio's ${LOGS_QUERY_CAP}-result cap: reading it in halves`);
-      const middle = new Date(start.getTime() + Math.floor((end.getTime() - start.getTime()) / 2));
+      const middle = new Date(start.getTime() + Math.floor((end.getTime() - start.getTime()) / 2000) * 1000);
       await readWindow(start, middle);
       await readWindow(middle, end);
       return;
