@@ -96,9 +96,7 @@ export function mediaLogLines(plan: DayPlan[], seed = 19): LogLine[] {
         attemptCount: attempts.length,
         notFoundCount: notFound,
         attempts,
-        ...(gaveUp
-          ? { reason: 'still 404 at the deadline' }
-          : { bytes, contentType: 'image/jpeg' }),
+        ...(gaveUp ? { reason: 'still 404 at the deadline' } : { bytes, contentType: 'image/jpeg' }),
       };
       lines.push({ text: JSON.stringify(fetch), at: new Date(ended).toISOString(), level: fetch.level as 'info' });
       if (gaveUp) continue;
