@@ -2,7 +2,7 @@
  * Log lines of the inbound MMS webhook in the shape the deployed Function writes them (src/runtime/function.ts's
  * `at`/`fn`, then media-fetcher's media_fetch record, then the agreed media_store record), for days planned by a
  * test: how many fetches, how many met a 404, how many gave up, what the store did. Deterministic (seeded), so
- * the example log under docs/ is reproducible: `npx tsx test/support/media-log.ts > docs/examples/media.log`.
+ * the example log under docs/ is reproducible: `npx tsx test/support/media-log.ts > docs/examples/inbound-media.jsonl`.
  */
 export interface DayPlan {
   /** YYYY-MM-DD (UTC) */
@@ -142,18 +142,18 @@ export function mediaLogLines(plan: DayPlan[], seed = 19): LogLine[] {
   return lines;
 }
 
-/** A week with a bad day: what docs/examples/media.log holds, and what its screenshot shows. */
+/** A week with a bad day: what docs/examples/inbound-media.jsonl holds, and what its screenshot shows. */
 export function exampleWeek(firstDay: string): DayPlan[] {
   const start = Date.parse(`${firstDay}T00:00:00Z`);
   const day = (n: number) => new Date(start + n * 86_400_000).toISOString().slice(0, 10);
   return [
-    { day: day(0), fetches: 140, with404: 6, gaveUp: 0, deleted: 130, deleteFailed: 1 },
-    { day: day(1), fetches: 165, with404: 9, gaveUp: 1, storeFailed: 2, deleted: 150 },
-    { day: day(2), fetches: 150, with404: 12, gaveUp: 0, deleted: 140 },
-    { day: day(3), fetches: 180, with404: 30, gaveUp: 3, storeFailed: 4, conflict: 1, deleted: 160, deleteFailed: 2 },
-    { day: day(4), fetches: 155, with404: 14, gaveUp: 1, deleted: 150 },
-    { day: day(5), fetches: 90, with404: 4, gaveUp: 0, deleted: 85 },
-    { day: day(6), fetches: 70, with404: 2, gaveUp: 0, deleted: 68 },
+    { day: day(0), fetches: 40, with404: 5, gaveUp: 0, deleted: 38, deleteFailed: 1 },
+    { day: day(1), fetches: 46, with404: 8, gaveUp: 1, storeFailed: 2, deleted: 40 },
+    { day: day(2), fetches: 42, with404: 11, gaveUp: 0, deleted: 40 },
+    { day: day(3), fetches: 55, with404: 30, gaveUp: 3, storeFailed: 3, conflict: 1, deleted: 44, deleteFailed: 2 },
+    { day: day(4), fetches: 44, with404: 13, gaveUp: 1, deleted: 42 },
+    { day: day(5), fetches: 28, with404: 3, gaveUp: 0, deleted: 27 },
+    { day: day(6), fetches: 22, with404: 2, gaveUp: 0, deleted: 22 },
   ];
 }
 

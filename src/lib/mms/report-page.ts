@@ -35,7 +35,9 @@ h3 { font-size: 15px; margin: 18px 0 6px; }
 p { margin: 4px 0; }
 .muted { color: var(--muted); }
 .note { color: var(--warn); }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(440px, 1fr)); gap: 20px; }
+.charts { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
+.charts .wide { grid-column: 1 / -1; }
+@media (max-width: 900px) { .charts { grid-template-columns: 1fr; } }
 figure { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 12px; break-inside: avoid; }
 figcaption { font-weight: 600; margin-bottom: 8px; }
 figure .sub { font-weight: 400; color: var(--muted); font-size: 12px; }
@@ -44,7 +46,9 @@ figure .sub { font-weight: 400; color: var(--muted); font-size: 12px; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: right; white-space: nowrap; }
 th:first-child, td:first-child, td.text, th.text { text-align: left; }
-td.url { white-space: normal; word-break: break-all; min-width: 260px; }
+table.escalation { font-size: 12px; }
+table.escalation td.text, table.escalation td.url { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, monospace; }
+td.url { white-space: normal; word-break: break-all; min-width: 320px; }
 tr.escalate td { background: #fdecea; }
 button { font: inherit; padding: 4px 12px; border: 1px solid #8a93a6; border-radius: 4px; background: #f4f6fa; cursor: pointer; }
 #copy-status { margin-left: 8px; color: var(--muted); }
@@ -53,6 +57,7 @@ footer { margin-top: 32px; font-size: 12px; color: var(--muted); }
   main { max-width: none; padding: 0; }
   button, #copy-status { display: none; }
   .charts { grid-template-columns: 1fr 1fr; }
+  table.escalation { font-size: 9px; }
   .chart { height: 220px; }
   td.url { min-width: 0; }
   h2 { break-after: avoid; }
@@ -227,8 +232,8 @@ function escalationSection(report: Report): string {
         ['text', r.messageSid ?? '-'],
         ['url', r.mediaUrl],
         ['text', r.webhookReceivedAt],
-        ['text', r.firstAttemptAt ?? '-'],
         ['text', r.endedAt],
+        ['', r.delayMs],
         ['text', outcomeText(r)],
         ['', r.notFoundCount],
         ['', r.attemptCount],
@@ -236,10 +241,10 @@ function escalationSection(report: Report): string {
       return `<tr>${cells.map(([cls, v]) => `<td${cls ? ` class="${cls}"` : ''}>${escapeHtml(v)}</td>`).join('')}</tr>`;
     });
     return `<h3>${escapeHtml(d.day)}: ${d.with404} fetches met a 404 (${d.transient404} succeeded later, ${d.gaveUp} gave up)</h3>
-<div class="scroll"><table class="escalation" data-day="${escapeHtml(d.day)}"><thead><tr><th class="text">Message SID</th><th class="text">media URL</th><th class="text">webhook received</th><th class="text">first attempt</th><th class="text">ended</th><th class="text">outcome</th><th>404s</th><th>attempts</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
+<div class="scroll"><table class="escalation" data-day="${escapeHtml(d.day)}"><thead><tr><th class="text">Message SID</th><th class="text">media URL</th><th class="text">webhook received</th><th class="text">ended</th><th>delay ms</th><th class="text">outcome</th><th>404s</th><th>attempts</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
   });
   return `<h2>Escalation for Twilio Support</h2>
-<p>Days with at least ${report.threshold} fetches meeting a 404: each media URL, Message SID and timestamp with its offset.
+<p>Days with at least ${report.threshold} fetches meeting a 404: each media URL, Message SID and timestamp with its offset (the copied text also has each first attempt's time).
 <button type="button" id="copy-escalation">Copy as text for a support ticket</button><span id="copy-status" role="status"></span></p>
 ${tables.join('\n')}
 <pre id="escalation-text" hidden>${escapeHtml(formatEscalation(report))}</pre>`;
@@ -253,7 +258,7 @@ export function renderReportPage(report: Report, options: PageOptions): string {
   const hasDelays = report.delay.bins.length > 0;
   const charts = hasDays
     ? `<div class="charts">
-<figure><figcaption>Fetches per day <span class="sub">bars: fetches, those that met a 404 (red on days over the threshold), given up; dashed line: the escalation threshold</span></figcaption><div class="chart"><canvas id="chart-days" role="img" aria-label="fetches per day"></canvas></div></figure>
+<figure class="wide"><figcaption>Fetches per day <span class="sub">bars: fetches, those that met a 404 (red on days over the threshold), given up; dashed line: the escalation threshold</span></figcaption><div class="chart"><canvas id="chart-days" role="img" aria-label="fetches per day"></canvas></div></figure>
 ${hasDelays ? '<figure><figcaption>Delay from webhook to media <span class="sub">fetches that succeeded, all days; dashed lines: p50, p95, p99</span></figcaption><div class="chart"><canvas id="chart-delay" role="img" aria-label="delay distribution"></canvas></div></figure>' : ''}
 <figure><figcaption>Media store outcomes per day <span class="sub">the inbound webhook's media_store lines</span></figcaption><div class="chart"><canvas id="chart-store" role="img" aria-label="media store outcomes per day"></canvas></div></figure>
 </div>`
