@@ -48,7 +48,8 @@ th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: rig
 th:first-child, td:first-child, td.text, th.text { text-align: left; }
 table.escalation { font-size: 12px; }
 table.escalation td.text, table.escalation td.url { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, monospace; }
-td.url { white-space: normal; word-break: break-all; min-width: 320px; }
+td.url { text-align: left; white-space: normal; word-break: break-all; min-width: 260px; }
+td.wrap { white-space: normal; min-width: 90px; }
 tr.escalate td { background: #fdecea; }
 button { font: inherit; padding: 4px 12px; border: 1px solid #8a93a6; border-radius: 4px; background: #f4f6fa; cursor: pointer; }
 #copy-status { margin-left: 8px; color: var(--muted); }
@@ -234,7 +235,7 @@ function escalationSection(report: Report): string {
         ['text', r.webhookReceivedAt],
         ['text', r.endedAt],
         ['', r.delayMs],
-        ['text', outcomeText(r)],
+        ['text wrap', outcomeText(r)],
         ['', r.notFoundCount],
         ['', r.attemptCount],
       ] as const;
