@@ -196,6 +196,13 @@ function delayDistribution(sortedDelays: number[]): DelayDistribution {
   };
 }
 
+/** The delays of the fetches that succeeded, sorted: what the percentiles are taken over. */
+const successDelays = (records: FetchRecord[]): number[] =>
+  records
+    .filter((r) => r.outcome === 'succeeded')
+    .map((r) => r.delayMs)
+    .sort((a, b) => a - b);
+
 const noStore = (): StoreCounts => Object.fromEntries(STORE_OUTCOMES.map((o) => [o, 0])) as unknown as StoreCounts;
 
 export function buildReport(
@@ -223,10 +230,7 @@ export function buildReport(
   const days = [...byDay.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([day, rs]): DaySummary => {
-      const delays = rs
-        .filter((r) => r.outcome === 'succeeded')
-        .map((r) => r.delayMs)
-        .sort((a, b) => a - b);
+      const delays = successDelays(rs);
       const incidents = rs.filter((r) => r.notFoundCount > 0 || r.outcome === 'gave_up');
       const with404 = rs.filter((r) => r.notFoundCount > 0);
       return {
@@ -246,11 +250,7 @@ export function buildReport(
         store: storeByDay.get(day) ?? noStore(),
       };
     });
-  const allDelays = records
-    .filter((r) => r.outcome === 'succeeded')
-    .map((r) => r.delayMs)
-    .sort((a, b) => a - b);
-  return { threshold, days, skippedLines, recordingFetches, delay: delayDistribution(allDelays) };
+  return { threshold, days, skippedLines, recordingFetches, delay: delayDistribution(successDelays(records)) };
 }
 
 const ms = (v: number | null) => (v === null ? '-' : `${v}`);
