@@ -21,6 +21,8 @@ export interface FakeServerlessLogs {
   environmentSid: string;
   /** the query of every Logs request, in order */
   logQueries: URLSearchParams[];
+  /** answers for the next Logs requests instead of their page, e.g. Twilio's 429 (code 20429) */
+  refuseNext: { status: number; code: number; message: string }[];
   add(entries: FakeLogEntry[]): void;
   close(): Promise<void>;
 }
@@ -43,6 +45,7 @@ export async function startFakeServerlessLogs(options: {
   }));
   const logs: (FakeLogEntry & { sid: string })[] = [];
   const logQueries: URLSearchParams[] = [];
+  const refuseNext: FakeServerlessLogs['refuseNext'] = [];
   const cap = options.cap ?? 10_000;
   const expected = `Basic ${Buffer.from(`${options.username}:${options.password}`).toString('base64')}`;
 
@@ -79,6 +82,9 @@ export async function startFakeServerlessLogs(options: {
       return send(404, { code: 20404, message: `The requested resource ${url.pathname} was not found`, status: 404 });
     }
     logQueries.push(url.searchParams);
+    const refusal = refuseNext.shift();
+    if (refusal)
+      return send(refusal.status, { ...refusal, more_info: `https://www.twilio.com/docs/errors/${refusal.code}` });
     const now = Date.now();
     const start = url.searchParams.has('StartDate') ? Date.parse(url.searchParams.get('StartDate')!) : now - 86_400_000;
     const end = url.searchParams.has('EndDate') ? Date.parse(url.searchParams.get('EndDate')!) : now;
@@ -128,6 +134,7 @@ export async function startFakeServerlessLogs(options: {
     serviceSid,
     environmentSid: environments[0].sid,
     logQueries,
+    refuseNext,
     add: (entries) => {
       for (const e of entries) logs.push({ ...e, sid: sid('NO', logs.length + 1) });
     },

@@ -152,6 +152,22 @@ describe('media:report --service reads the deployed service through the Serverle
     }
   }, 120_000);
 
+  it("retries Twilio's 429 (5 requests per second) with backoff, and gives up with its code after three", async () => {
+    const tooMany = { status: 429, code: 20429, message: 'Too Many Requests' };
+    api.refuseNext.push(tooMany, tooMany);
+    const retried = await run(['--service', '--since', '2026-11-29T12:00:00Z', '--json'], cwd, env);
+    expect(retried.code).toBe(0);
+    // two refused, the 29th's page, then the 30th's
+    expect(api.logQueries.length).toBe(4);
+    expect((JSON.parse(retried.out) as Report).days.map((d) => d.day)).toEqual(['2026-11-29']);
+    api.logQueries.length = 0;
+    api.refuseNext.push(tooMany, tooMany, tooMany, tooMany);
+    const refused = await run(['--service', '--since', '2026-11-29T12:00:00Z'], cwd, env);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain('the Serverless API answered 429 code 20429: Too Many Requests');
+    expect(api.logQueries.length).toBe(4);
+  }, 60_000);
+
   it("exits 1 with the API's status and code when it refuses the credentials", async () => {
     const r = await run(['--service'], cwd, { ...env, AUTH_TOKEN: 'wrong' });
     expect(r.code).toBe(1);
