@@ -38,7 +38,8 @@ p { margin: 4px 0; }
 .charts { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
 .charts .wide { grid-column: 1 / -1; }
 @media (max-width: 900px) { .charts { grid-template-columns: 1fr; } }
-figure { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 12px; break-inside: avoid; }
+/* min-width 0: a canvas would otherwise hold its grid track at the width it was first drawn at */
+figure { min-width: 0; margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 12px; break-inside: avoid; }
 figcaption { font-weight: 600; margin-bottom: 8px; }
 figure .sub { font-weight: 400; color: var(--muted); font-size: 12px; }
 .chart { position: relative; height: 280px; }
@@ -58,7 +59,10 @@ footer { margin-top: 32px; font-size: 12px; color: var(--muted); }
   main { max-width: none; padding: 0; }
   button, #copy-status { display: none; }
   .charts { grid-template-columns: 1fr 1fr; }
-  table.escalation { font-size: 9px; }
+  .scroll { overflow: visible; }
+  table { font-size: 10px; }
+  th, td { padding: 2px 4px; white-space: normal; }
+  table.escalation { font-size: 8px; }
   .chart { height: 220px; }
   td.url { min-width: 0; }
   h2 { break-after: avoid; }
