@@ -23,7 +23,7 @@ export const USAGE = `usage: npm run media:report -- [options] [FILE...]   (read
   --service             read the deployed service's logs (Serverless API; service from .twiliodeployinfo)
   --environment ENV     with --service: the environment's domain suffix or ZE SID (default dev)
   --production          with --service: the environment without a domain suffix
-  --since DATE          with --service: from DATE (YYYY-MM-DD, UTC, or ISO 8601; default 7 days ago)
+  --since DATE          with --service: from DATE (YYYY-MM-DD, UTC, or ISO 8601; default the start of the UTC day 7 days ago)
   --until DATE          with --service: up to DATE (a whole day when DATE has no time; default now)
   --threshold N         days with N or more fetches that met a 404 get an escalation section (default 24)
   --json | --csv        the report as JSON or CSV on stdout instead of markdown
@@ -124,7 +124,8 @@ async function linesFromService(
   });
   const now = io.now();
   const until = service.until && service.until < now ? service.until : now;
-  const asked = service.since ?? new Date(now.getTime() - DEFAULT_DAYS * 86_400_000);
+  // whole UTC days by default: a range starting at this hour would show its first day cut short
+  const asked = service.since ?? new Date((Math.floor(now.getTime() / 86_400_000) - DEFAULT_DAYS) * 86_400_000);
   if (asked >= until)
     throw new UsageError(`--since (${asked.toISOString()}) is not before the end (${until.toISOString()})`);
   const range = rangeWithinRetention(asked, until, now);

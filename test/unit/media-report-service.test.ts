@@ -91,6 +91,16 @@ describe('media:report --service reads the deployed service through the Serverle
     expect(api.logQueries[0].get('EndDate')).toBe('2026-11-26T00:00:00Z');
   });
 
+  it('reads the 7 whole UTC days before today and today by default', async () => {
+    const r = await run(['--service', '--json'], cwd, env);
+    expect(r.code).toBe(0);
+    const firstPages = api.logQueries.filter((q) => !q.has('Page'));
+    expect(firstPages[0].get('StartDate')).toBe('2026-11-23T00:00:00Z');
+    expect(firstPages[firstPages.length - 1].get('EndDate')).toBe('2026-11-30T09:00:00Z');
+    expect((JSON.parse(r.out) as Report).days).toHaveLength(7);
+    expect(r.err).toMatch(/2026-11-23T00:00:00.000Z to 2026-11-24T00:00:00.000Z: page 1, \d+ log entries/);
+  });
+
   it('says so when the range holds nothing, and still writes an empty report', async () => {
     const r = await run(['--service', '--since', '2026-11-29T20:00:00Z'], cwd, env);
     expect(r.code).toBe(0);

@@ -185,11 +185,11 @@ export async function readServiceLogs(
   const logs = client.serverless.v1.services(serviceSid).environments(environmentSid).logs;
   const bySid = new Map<string, LogEntry>();
   const notes: string[] = [];
-  let pages = 0;
 
   const readWindow = async (start: Date, end: Date): Promise<void> => {
     const got: LogEntry[] = [];
     const label = `${start.toISOString()} to ${end.toISOString()}`;
+    let pages = 0;
     try {
       let page: LogsPage | undefined = await logs.page({
         startDate: start,
