@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { main, ReportIo } from '../../src/commands/media-report';
 import type { Report } from '../../src/lib/mms/report';
+import { MIN_REQUEST_INTERVAL_MS } from '../../src/lib/mms/service-logs';
 import { startFakeServerlessLogs, FakeServerlessLogs } from '../support/fake-serverless-logs';
 import { exampleWeek, mediaLogLines } from '../support/media-log';
 
@@ -157,6 +158,10 @@ describe('media:report --service reads the deployed service through the Serverle
       expect(busy.logQueries.some((q) => q.get('StartDate') === '2026-11-28T12:00:00Z')).toBe(true);
       // pages followed through meta.next_page_url, which names Twilio's host: the override reaches it too
       expect(busy.logQueries.filter((q) => q.get('PageToken')).length).toBeGreaterThanOrEqual(10);
+      // within the Logs resource's 5 requests per second
+      const times = busy.host.requests.filter((q) => q.url.includes('/Logs')).map((q) => q.at);
+      const gaps = times.slice(1).map((t, i) => t - times[i]);
+      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(MIN_REQUEST_INTERVAL_MS - 5);
     } finally {
       await busy.close();
     }

@@ -12,6 +12,8 @@ export const LOG_RETENTION_DAYS = 30;
 export const LOGS_QUERY_CAP = 10_000;
 /** the Logs resource's largest page (twilio-node: "The default is 50, and the maximum is 1000") */
 const PAGE_SIZE = 1000;
+/** "The /Logs endpoint is rate limited to 5 requests per second": requests are spaced at least this far apart */
+export const MIN_REQUEST_INTERVAL_MS = 200;
 /** a window this short that still holds the cap is not split further: the report says it may be incomplete */
 const MIN_WINDOW_MS = 60_000;
 const DAY_MS = 86_400_000;
@@ -186,16 +188,23 @@ export async function readServiceLogs(
   const bySid = new Map<string, LogEntry>();
   const notes: string[] = [];
 
+  let lastRequestAt = 0;
+  // paced rather than only retried on 429: twilio-node retries three times, then the whole report fails
+  const paced = async <T>(request: () => T): Promise<Awaited<T>> => {
+    const wait = lastRequestAt + MIN_REQUEST_INTERVAL_MS - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    lastRequestAt = Date.now();
+    return await request();
+  };
+
   const readWindow = async (start: Date, end: Date): Promise<void> => {
     const got: LogEntry[] = [];
     const label = `${start.toISOString()} to ${end.toISOString()}`;
     let pages = 0;
     try {
-      let page: LogsPage | undefined = await logs.page({
-        startDate: start,
-        endDate: end,
-        pageSize: PAGE_SIZE,
-      });
+      let page: LogsPage | undefined = await paced(() =>
+        logs.page({ startDate: start, endDate: end, pageSize: PAGE_SIZE }),
+      );
       while (page) {
         pages += 1;
         for (const log of page.instances) {
@@ -207,7 +216,8 @@ export async function readServiceLogs(
           });
         }
         progress(`media:report: ${label}: page ${pages}, ${got.length} log entries`);
-        page = await page.nextPage();
+        const current: LogsPage = page;
+        page = await paced(() => current.nextPage());
       }
     } catch (error) {
       throw describeApiError(error, `reading the logs of ${label}`);
