@@ -158,10 +158,10 @@ describe('media:report --service reads the deployed service through the Serverle
       expect(busy.logQueries.some((q) => q.get('StartDate') === '2026-11-28T12:00:00Z')).toBe(true);
       // pages followed through meta.next_page_url, which names Twilio's host: the override reaches it too
       expect(busy.logQueries.filter((q) => q.get('PageToken')).length).toBeGreaterThanOrEqual(10);
-      // within the Logs resource's 5 requests per second
+      // within the Logs resource's 5 requests per second, as the server sees them arrive (1 ms of clock rounding)
       const times = busy.host.requests.filter((q) => q.url.includes('/Logs')).map((q) => q.at);
       const gaps = times.slice(1).map((t, i) => t - times[i]);
-      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(MIN_REQUEST_INTERVAL_MS - 5);
+      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(MIN_REQUEST_INTERVAL_MS - 1);
     } finally {
       await busy.close();
     }

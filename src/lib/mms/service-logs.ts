@@ -188,13 +188,17 @@ export async function readServiceLogs(
   const bySid = new Map<string, LogEntry>();
   const notes: string[] = [];
 
-  let lastRequestAt = 0;
-  // paced rather than only retried on 429: twilio-node retries three times, then the whole report fails
+  let lastAnswerAt = 0;
+  // Paced rather than only retried on 429 (twilio-node retries three times, then the whole report fails), and
+  // counted from the previous answer, not its request, so that no two requests can reach Twilio closer together.
   const paced = async <T>(request: () => T): Promise<Awaited<T>> => {
-    const wait = lastRequestAt + MIN_REQUEST_INTERVAL_MS - Date.now();
+    const wait = lastAnswerAt + MIN_REQUEST_INTERVAL_MS - Date.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    lastRequestAt = Date.now();
-    return await request();
+    try {
+      return await request();
+    } finally {
+      lastAnswerAt = Date.now();
+    }
   };
 
   const readWindow = async (start: Date, end: Date): Promise<void> => {
