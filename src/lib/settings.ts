@@ -30,7 +30,7 @@ export interface ServiceEnv {
   TWILIO_API_BASE_URL?: string;
   /** base URL of Studio's API for flows:deploy and flows:pull; only for proxies and tests, default https://studio.twilio.com */
   TWILIO_STUDIO_BASE_URL?: string;
-  /** base URL of the Serverless API for the lookups of flows:deploy and flows:pull, default https://serverless.twilio.com */
+  /** base URL of the Serverless API for flows:deploy, flows:pull and media:report --service; only for proxies and tests, default https://serverless.twilio.com */
   TWILIO_SERVERLESS_BASE_URL?: string;
   /** where inbound MMS media is kept: s3://BUCKET[/PREFIX], or folder:PATH (local runtime only) */
   MEDIA_STORE_URL?: string;

@@ -29,8 +29,55 @@ export interface DaySummary {
   gaveUp: number;
   p50DelayMs: number | null;
   p95DelayMs: number | null;
+  p99DelayMs: number | null;
   escalate: boolean;
   incidents: FetchRecord[];
+  /** the inbound webhook's media_store lines of the day, by outcome (0 when none) */
+  store: StoreCounts;
+}
+
+export const STORE_OUTCOMES = [
+  'stored',
+  'already_stored',
+  'store_failed',
+  'conflict',
+  'deleted',
+  'delete_failed',
+] as const;
+export type StoreOutcome = (typeof STORE_OUTCOMES)[number];
+export type StoreCounts = Record<StoreOutcome, number>;
+
+/** One media_store line: what the inbound webhook did with one media item in the team's store. */
+export interface StoreRecord {
+  outcome: StoreOutcome;
+  /** the day is taken from webhookReceivedAt, as for fetches, else from the line's own `at` */
+  at: string;
+}
+
+/** The delay from webhook to media of every fetch that succeeded, over the whole report. */
+export interface DelayDistribution {
+  count: number;
+  p50Ms: number | null;
+  p95Ms: number | null;
+  p99Ms: number | null;
+  /** equal-width bins from 0; the last one also holds everything above it */
+  bins: { fromMs: number; toMs: number; count: number }[];
+}
+
+/** Where the log lines came from, shown in the report's heading. */
+export interface ReportSource {
+  kind: 'files' | 'stdin' | 'service';
+  files?: string[];
+  serviceSid?: string;
+  environmentSid?: string;
+  /** the environment's domain suffix or SID as asked for */
+  environment?: string;
+  since?: string;
+  until?: string;
+  /** log entries read from the service */
+  logEntries?: number;
+  /** what the reader of the report must know about the range (retention, truncation) */
+  notes?: string[];
 }
 
 export interface Report {
@@ -39,6 +86,8 @@ export interface Report {
   skippedLines: number;
   /** media_fetch lines of recordings (callback probes, archive downloads): not message media, left out */
   recordingFetches: number;
+  delay: DelayDistribution;
+  source?: ReportSource;
 }
 
 /**
@@ -50,16 +99,29 @@ function isRecordingFetch(record: { source?: unknown; recordingSid?: unknown; me
   return record.recordingSid !== undefined && record.messageSid === undefined;
 }
 
-export function parseLogLines(lines: Iterable<string>): {
+export interface ParsedLog {
   records: FetchRecord[];
   skipped: number;
   recordingFetches: number;
-} {
+  storeRecords: StoreRecord[];
+}
+
+/** A media_store line in the agreed shape, or undefined when it is not one. */
+function storeRecordOf(record: Record<string, unknown>): StoreRecord | undefined {
+  const outcome = STORE_OUTCOMES.find((o) => o === record.outcome);
+  const at = typeof record.webhookReceivedAt === 'string' ? record.webhookReceivedAt : record.at;
+  if (!outcome || typeof at !== 'string' || !/^\d{4}-\d{2}-\d{2}/.test(at)) return undefined;
+  return { outcome, at };
+}
+
+export function parseLogLines(lines: Iterable<string>): ParsedLog {
   const records: FetchRecord[] = [];
+  const storeRecords: StoreRecord[] = [];
   let skipped = 0;
   let recordingFetches = 0;
   for (const line of lines) {
-    if (!line.includes('"media_fetch"')) continue;
+    const isStore = line.includes('"media_store"');
+    if (!isStore && !line.includes('"media_fetch"')) continue;
     const start = line.indexOf('{');
     const end = line.lastIndexOf('}');
     try {
@@ -68,6 +130,12 @@ export function parseLogLines(lines: Iterable<string>): {
         source?: unknown;
         recordingSid?: unknown;
       };
+      if (isStore && record.event === 'media_store') {
+        const store = storeRecordOf(record);
+        if (store) storeRecords.push(store);
+        else skipped += 1;
+        continue;
+      }
       if (record.event === 'media_fetch' && isRecordingFetch(record)) {
         recordingFetches += 1;
         continue;
@@ -96,7 +164,7 @@ export function parseLogLines(lines: Iterable<string>): {
       skipped += 1;
     }
   }
-  return { records, skipped, recordingFetches };
+  return { records, skipped, recordingFetches, storeRecords };
 }
 
 /** Nearest-rank percentile. */
@@ -105,20 +173,64 @@ function percentile(sorted: number[], p: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
-export function buildReport(records: FetchRecord[], threshold = 24, skippedLines = 0, recordingFetches = 0): Report {
+/** Bin widths of the delay histogram: the smallest that keeps it within MAX_BINS bins up to the p99. */
+const BIN_STEPS_MS = [50, 100, 250, 500, 1000, 2000, 5000, 10_000, 30_000, 60_000];
+const MAX_BINS = 40;
+
+function delayDistribution(sortedDelays: number[]): DelayDistribution {
+  const p99 = percentile(sortedDelays, 99);
+  const bins: DelayDistribution['bins'] = [];
+  if (p99 !== null) {
+    const step = BIN_STEPS_MS.find((s) => p99 / s < MAX_BINS) ?? BIN_STEPS_MS[BIN_STEPS_MS.length - 1];
+    // one bin past the p99 so the p99 is never on the right edge; anything slower lands in the last bin
+    const count = Math.min(MAX_BINS, Math.floor(p99 / step) + 2);
+    for (let i = 0; i < count; i += 1) bins.push({ fromMs: i * step, toMs: (i + 1) * step, count: 0 });
+    for (const d of sortedDelays) bins[Math.min(count - 1, Math.floor(d / step))].count += 1;
+  }
+  return {
+    count: sortedDelays.length,
+    p50Ms: percentile(sortedDelays, 50),
+    p95Ms: percentile(sortedDelays, 95),
+    p99Ms: p99,
+    bins,
+  };
+}
+
+/** The delays of the fetches that succeeded, sorted: what the percentiles are taken over. */
+const successDelays = (records: FetchRecord[]): number[] =>
+  records
+    .filter((r) => r.outcome === 'succeeded')
+    .map((r) => r.delayMs)
+    .sort((a, b) => a - b);
+
+const noStore = (): StoreCounts => Object.fromEntries(STORE_OUTCOMES.map((o) => [o, 0])) as unknown as StoreCounts;
+
+export function buildReport(
+  records: FetchRecord[],
+  threshold = 24,
+  skippedLines = 0,
+  recordingFetches = 0,
+  storeRecords: StoreRecord[] = [],
+): Report {
   const byDay = new Map<string, FetchRecord[]>();
+  const storeByDay = new Map<string, StoreCounts>();
   for (const r of records) {
     // The day as the timestamp was written (the runtime's zone, shown with its offset), so days match the logs.
     const day = r.webhookReceivedAt.slice(0, 10);
     byDay.set(day, [...(byDay.get(day) ?? []), r]);
   }
+  for (const s of storeRecords) {
+    const day = s.at.slice(0, 10);
+    const counts = storeByDay.get(day) ?? noStore();
+    counts[s.outcome] += 1;
+    storeByDay.set(day, counts);
+    // a day with stores but no fetch line (the fetch lines were cut by the log's size limit) still shows
+    if (!byDay.has(day)) byDay.set(day, []);
+  }
   const days = [...byDay.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([day, rs]): DaySummary => {
-      const delays = rs
-        .filter((r) => r.outcome === 'succeeded')
-        .map((r) => r.delayMs)
-        .sort((a, b) => a - b);
+      const delays = successDelays(rs);
       const incidents = rs.filter((r) => r.notFoundCount > 0 || r.outcome === 'gave_up');
       const with404 = rs.filter((r) => r.notFoundCount > 0);
       return {
@@ -132,29 +244,36 @@ export function buildReport(records: FetchRecord[], threshold = 24, skippedLines
         gaveUp: rs.filter((r) => r.outcome === 'gave_up').length,
         p50DelayMs: percentile(delays, 50),
         p95DelayMs: percentile(delays, 95),
+        p99DelayMs: percentile(delays, 99),
         escalate: with404.length >= threshold,
         incidents,
+        store: storeByDay.get(day) ?? noStore(),
       };
     });
-  return { threshold, days, skippedLines, recordingFetches };
+  return { threshold, days, skippedLines, recordingFetches, delay: delayDistribution(successDelays(records)) };
 }
 
 const ms = (v: number | null) => (v === null ? '-' : `${v}`);
 
-export function formatMarkdown(report: Report): string {
-  const out: string[] = ['# Inbound media fetch report', ''];
-  out.push(`Escalation threshold: ${report.threshold} fetches meeting a 404 in one day.`, '');
-  out.push(
-    '| day | fetches | messages | met a 404 | 404 then success | 404 responses | retries | gave up | p50 delay ms | p95 delay ms | escalate |',
-  );
-  out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
-  for (const d of report.days) {
-    out.push(
-      `| ${d.day} | ${d.fetches} | ${d.messages} | ${d.with404} | ${d.transient404} | ${d.notFoundResponses} | ${d.retries} | ${d.gaveUp} | ${ms(d.p50DelayMs)} | ${ms(d.p95DelayMs)} | ${d.escalate ? '**yes**' : 'no'} |`,
-    );
-  }
+/** How the report's range and origin read in its heading; empty for lines read from files or stdin. */
+export function describeSource(source: ReportSource | undefined): string[] {
+  if (!source || source.kind !== 'service') return [];
+  const out = [
+    `From the deployed service ${source.serviceSid}, environment ${source.environment} (${source.environmentSid}): ${source.logEntries ?? 0} log entries from ${source.since} to ${source.until}.`,
+  ];
+  for (const note of source.notes ?? []) out.push(`Note: ${note}`);
+  return out;
+}
+
+/**
+ * The escalation sections (days at or over the threshold) as the text pasted into a support ticket: the
+ * markdown report and the page's copy button both use this, so the ticket reads the same from either.
+ */
+export function formatEscalation(report: Report): string {
+  const out: string[] = [];
   for (const d of report.days.filter((x) => x.escalate)) {
-    out.push('', `## Escalation for ${d.day}`, '');
+    if (out.length) out.push('');
+    out.push(`## Escalation for ${d.day}`, '');
     out.push(
       `${d.with404} media fetches met HTTP 404 on ${d.day} (${d.transient404} succeeded on a later attempt, ${d.gaveUp} gave up). Details for Twilio Support:`,
       '',
@@ -163,17 +282,45 @@ export function formatMarkdown(report: Report): string {
     out.push('| --- | --- | --- | --- | --- | --- | ---: | ---: |');
     for (const r of d.incidents) {
       out.push(
-        `| ${r.messageSid ?? '-'} | ${r.mediaUrl} | ${r.webhookReceivedAt} | ${r.firstAttemptAt ?? '-'} | ${r.endedAt} | ${r.outcome}${r.reason ? ` (${r.reason})` : ''} | ${r.notFoundCount} | ${r.attemptCount} |`,
+        `| ${r.messageSid ?? '-'} | ${r.mediaUrl} | ${r.webhookReceivedAt} | ${r.firstAttemptAt ?? '-'} | ${r.endedAt} | ${outcomeText(r)} | ${r.notFoundCount} | ${r.attemptCount} |`,
       );
     }
   }
+  return out.length ? out.join('\n') + '\n' : '';
+}
+
+export const outcomeText = (r: FetchRecord): string => `${r.outcome}${r.reason ? ` (${r.reason})` : ''}`;
+
+export function formatMarkdown(report: Report): string {
+  const out: string[] = ['# Inbound media fetch report', ''];
+  const source = describeSource(report.source);
+  if (source.length) out.push(...source, '');
+  out.push(`Escalation threshold: ${report.threshold} fetches meeting a 404 in one day.`, '');
+  out.push(
+    '| day | fetches | messages | met a 404 | 404 then success | 404 responses | retries | gave up | p50 delay ms | p95 delay ms | p99 delay ms | escalate |',
+  );
+  out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+  for (const d of report.days) {
+    out.push(
+      `| ${d.day} | ${d.fetches} | ${d.messages} | ${d.with404} | ${d.transient404} | ${d.notFoundResponses} | ${d.retries} | ${d.gaveUp} | ${ms(d.p50DelayMs)} | ${ms(d.p95DelayMs)} | ${ms(d.p99DelayMs)} | ${d.escalate ? '**yes**' : 'no'} |`,
+    );
+  }
+  const storeDays = report.days.filter((d) => STORE_OUTCOMES.some((o) => d.store[o] > 0));
+  if (storeDays.length) {
+    out.push('', '## Media store outcomes', '');
+    out.push(`| day | ${STORE_OUTCOMES.join(' | ')} |`);
+    out.push(`| --- |${STORE_OUTCOMES.map(() => ' ---: |').join('')}`);
+    for (const d of storeDays) out.push(`| ${d.day} | ${STORE_OUTCOMES.map((o) => d.store[o]).join(' | ')} |`);
+  }
+  const escalation = formatEscalation(report);
+  if (escalation) out.push('', escalation.trimEnd());
   if (report.recordingFetches)
     out.push(
       '',
       `${report.recordingFetches} media_fetch line(s) of recordings (status callback probes, archive downloads) are not message media and were left out.`,
     );
   if (report.skippedLines)
-    out.push('', `${report.skippedLines} media_fetch line(s) could not be read and were skipped.`);
+    out.push('', `${report.skippedLines} media_fetch or media_store line(s) could not be read and were skipped.`);
   return out.join('\n') + '\n';
 }
 
@@ -195,7 +342,11 @@ export function formatCsv(report: Report): string {
     'p50DelayMs',
     'p95DelayMs',
     'escalate',
+    // appended after the older columns so that a tool reading them by position keeps working
+    'p99DelayMs',
   ] as const;
-  const rows = report.days.map((d) => header.map((h) => csvCell(d[h])).join(','));
-  return [header.join(','), ...rows].join('\n') + '\n';
+  const rows = report.days.map((d) =>
+    [...header.map((h) => csvCell(d[h])), ...STORE_OUTCOMES.map((o) => d.store[o])].join(','),
+  );
+  return [[...header, ...STORE_OUTCOMES.map((o) => `store_${o}`)].join(','), ...rows].join('\n') + '\n';
 }
