@@ -10,7 +10,9 @@ import { loadMediaConfig, MEDIA_CONFIG_FILE } from './media-config';
 import { buildFunctions, listFunctions } from './functions';
 import { BuildInputs, inputEntries, writeBuildStamp } from './stamp';
 
-export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+import { PROJECT_ROOT } from './root';
+
+export { PROJECT_ROOT };
 
 export interface BuildOptions {
   projectRoot?: string;
