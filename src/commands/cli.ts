@@ -67,7 +67,57 @@ async function checkedPort(): Promise<number> {
   return port;
 }
 
+/** The command names `twilio serverless:start` (and its aliases) and `twilio-run start` are run by. */
+const START_COMMANDS = ['serverless:start', 'serverless:dev', 'serverless:run', 'start'];
+
+/**
+ * `npm start` takes no arguments. .twilioserverlessrc.js runs it for `twilio serverless:start` and `twilio-run
+ * start` as `start --via COMMAND -- ARGS`, ARGS being that command's own: their --port is PORT's, a project folder
+ * other than this one is refused, and so is any other of twilio-run's flags, by name, rather than ignored.
+ */
+function startArguments(): void {
+  const args = process.argv.slice(3);
+  const split = args.includes('--') ? args.indexOf('--') : args.length;
+  const via = parseCommandArgs({ args: args.slice(0, split), options: { via: { type: 'string' } } }).values.via;
+  if (via === undefined) return;
+  const theirs = args.slice(split + 1);
+  if (START_COMMANDS.includes(theirs[0] ?? '')) theirs.shift();
+  const hint = `${via} runs \`npm start\` in this project (docs/local-runtime.md): set PORT and TWILIO_RUN_HOST instead`;
+  let parsed;
+  try {
+    parsed = parseCommandArgs(
+      {
+        args: theirs,
+        options: { port: { type: 'string', short: 'p' }, cwd: { type: 'string' } },
+        allowPositionals: true,
+      },
+      via,
+    );
+  } catch (error) {
+    if (error instanceof UsageError) throw new UsageError(`${error.message}. ${hint}`);
+    throw error;
+  }
+  for (const dir of [parsed.values.cwd, ...parsed.positionals]) {
+    if (dir !== undefined && path.resolve(dir) !== PROJECT_ROOT)
+      throw new UsageError(`${via} serves this project only, not "${dir}". ${hint}`);
+  }
+  if (parsed.values.port !== undefined) process.env.PORT = parsed.values.port;
+  console.log(`${via}: running \`npm start\`, which builds what changed and serves it behind the platform's gateway.`);
+  // The command that ran this one waits for it, blocked: if a signal stops it, stop too (no orphaned runtime).
+  const parent = Number(process.env.TMA_STARTED_BY_PID);
+  if (Number.isInteger(parent) && parent > 0) {
+    setInterval(() => {
+      try {
+        process.kill(parent, 0);
+      } catch {
+        process.kill(process.pid, 'SIGTERM');
+      }
+    }, 500).unref();
+  }
+}
+
 async function start(): Promise<void> {
+  startArguments();
   loadLocalSettings(PROJECT_ROOT);
   const port = await checkedPort();
   const child = launch(await build(), port);

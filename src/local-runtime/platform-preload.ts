@@ -27,6 +27,9 @@ function flag(name: string): string | undefined {
   return undefined;
 }
 
+// Read by .twilioserverlessrc.js: a twilio-run with the gateway in front serves; any other defers to `npm start`.
+(globalThis as Record<symbol, unknown>)[Symbol.for('twilio-media-assets.platform-gateway')] = true;
+
 const log = (line: string) => process.stderr.write(`[local runtime] ${line}\n`);
 const cwd = path.resolve(flag('--cwd') ?? process.cwd());
 const port = flag('--port') ?? '3000';
