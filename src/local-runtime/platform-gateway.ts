@@ -223,7 +223,7 @@ function refuseOnceOver(req: IncomingMessage, limit: number, over: () => void): 
  * Node closes a `Connection: close` response's socket with socket.destroySoon() once the answer is written: that
  * call is deferred here, for this socket only, until the body has ended.
  */
-function lingeringClose(req: IncomingMessage, res: ServerResponse, bounds: LingerBounds, log?: (l: string) => void) {
+function lingeringClose(req: IncomingMessage, bounds: LingerBounds, log?: (l: string) => void): void {
   const { socket } = req;
   if (!socket || socket.destroyed) return;
   const destroySoon = socket.destroySoon.bind(socket);
@@ -241,6 +241,7 @@ function lingeringClose(req: IncomingMessage, res: ServerResponse, bounds: Linge
     }
   };
   const cut = (why: string) => {
+    if (socket.destroyed) return;
     log?.(`${req.method} ${pathnameOf(req.url)}: closed after 413 with the body still arriving (${why})`);
     done();
     socket.destroy();
@@ -262,8 +263,6 @@ function lingeringClose(req: IncomingMessage, res: ServerResponse, bounds: Linge
   req.once('end', closeNow);
   socket.once('close', done);
   req.resume();
-  // a response that never finishes (the client left first) must not keep the timers
-  res.once('close', () => (socket.destroyed ? done() : undefined));
 }
 
 /** X-Twilio-Signature over the URL called and the posted form parameters, or the raw body for JSON. */
@@ -403,7 +402,7 @@ class ResponseGuard {
     // A body refused before it was read: the connection closes, once the client has sent it (lingeringClose).
     if (!this.req.complete && refusal.status === 413) {
       res.setHeader('Connection', 'close');
-      lingeringClose(this.req, res, { ...LINGER_BOUNDS, ...this.options.linger }, this.options.log);
+      lingeringClose(this.req, { ...LINGER_BOUNDS, ...this.options.linger }, this.options.log);
     }
     this.finish();
     (this.end as (chunk: string) => ServerResponse)(body);

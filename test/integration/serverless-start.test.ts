@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { freePort } from '../../src/local-runtime/twilio-run';
 import { request } from '../support/http';
+import { waitUntilAnswering } from '../support/runtime';
 import { PROJECT_ROOT } from '../support/paths';
 import { twilioCliCommand, twilioCliEnv } from '../support/twilio-cli';
 
@@ -78,22 +79,19 @@ const serverlessStart = (cwd: string, args: string[]) => {
 const twilioRunStart = (cwd: string, args: string[]) =>
   launch(cwd, process.execPath, [TWILIO_RUN, 'start', ...args], { ...process.env, FORCE_COLOR: '0', CI: 'true' });
 
-async function waitForHealth(port: number, started: Started, timeoutMs = 300_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let exited = false;
-  void started.exited.then(() => (exited = true));
-  while (Date.now() < deadline) {
-    if (exited) throw new Error(`exited before serving:\n${started.output()}`);
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.status === 200) return;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
+/** Starts a command on a free port, waits until it serves /health, runs `check`, and stops it whatever happens. */
+async function whileServing(
+  start: (port: number) => Started,
+  check: (port: number, started: Started) => Promise<void>,
+): Promise<void> {
+  const port = await freePort();
+  const started = start(port);
+  try {
+    await waitUntilAnswering(`http://127.0.0.1:${port}`, started.child, () => started.output(), 300_000);
+    await check(port, started);
+  } finally {
+    await started.stop();
   }
-  throw new Error(`no answer on port ${port}:\n${started.output()}`);
 }
 
 /** What only the gateway in front of twilio-run answers: twilio-run alone has no such rule. */
@@ -121,53 +119,47 @@ describe('`twilio serverless:start` (the real Twilio CLI and its plugin) runs np
 
   it('from a fresh copy without dist/: builds, then serves the build behind the gateway on --port', async () => {
     expect(fs.existsSync(path.join(root, 'dist'))).toBe(false);
-    const port = await freePort();
-    const started = serverlessStart(root, ['--port', String(port)]);
-    try {
-      await waitForHealth(port, started);
-      expect(started.output()).toContain('twilio serverless:start: running `npm start`');
-      expect(started.output()).toContain(`Local runtime: http://127.0.0.1:${port}/health`);
-      expect(fs.existsSync(path.join(root, 'dist', 'build-stamp.json'))).toBe(true);
-      await expectGateway(port);
-    } finally {
-      await started.stop();
-    }
+    await whileServing(
+      (port) => serverlessStart(root, ['--port', String(port)]),
+      async (port, started) => {
+        expect(started.output()).toContain('twilio serverless:start: running `npm start`');
+        expect(started.output()).toContain(`Local runtime: http://127.0.0.1:${port}/health`);
+        expect(fs.existsSync(path.join(root, 'dist', 'build-stamp.json'))).toBe(true);
+        await expectGateway(port);
+      },
+    );
   });
 
   it('after an edit: serves the edited sources, not the previous build', async () => {
     fs.writeFileSync(path.join(root, 'src', 'functions', 'added.ts'), added('first edit'));
-    const port = await freePort();
-    const started = serverlessStart(root, ['-p', String(port)]);
-    try {
-      await waitForHealth(port, started);
-      const res = await fetch(`http://127.0.0.1:${port}/added`);
-      expect([res.status, await res.text()]).toEqual([200, 'first edit']);
-    } finally {
-      await started.stop();
-    }
+    await whileServing(
+      (port) => serverlessStart(root, ['-p', String(port)]),
+      async (port) => {
+        const res = await fetch(`http://127.0.0.1:${port}/added`);
+        expect([res.status, await res.text()]).toEqual([200, 'first edit']);
+      },
+    );
   });
 
   it('stops the runtime when the CLI alone is stopped', async () => {
-    const port = await freePort();
-    const started = serverlessStart(root, ['--port', String(port)]);
-    try {
-      await waitForHealth(port, started);
-      process.kill(started.child.pid!, 'SIGTERM'); // the CLI's process only, not its group
-      await started.exited;
-      const deadline = Date.now() + 15_000;
-      let free = false;
-      while (!free && Date.now() < deadline) {
-        free = await new Promise<boolean>((resolve) => {
-          const probe = net.createServer();
-          probe.once('error', () => resolve(false));
-          probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
-        });
-        if (!free) await new Promise((r) => setTimeout(r, 250));
-      }
-      expect(free).toBe(true);
-    } finally {
-      await started.stop();
-    }
+    await whileServing(
+      (port) => serverlessStart(root, ['--port', String(port)]),
+      async (port, started) => {
+        process.kill(started.child.pid!, 'SIGTERM'); // the CLI's process only, not its group
+        await started.exited;
+        const deadline = Date.now() + 15_000;
+        let free = false;
+        while (!free && Date.now() < deadline) {
+          free = await new Promise<boolean>((resolve) => {
+            const probe = net.createServer();
+            probe.once('error', () => resolve(false));
+            probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+          });
+          if (!free) await new Promise((r) => setTimeout(r, 250));
+        }
+        expect(free).toBe(true);
+      },
+    );
   });
 
   it('refuses a flag npm start cannot honour, by name, at once and serving nothing', async () => {
@@ -199,25 +191,19 @@ describe('`twilio-run start` run by hand runs npm start too', () => {
 
   it('from a fresh copy, then after an edit, serves the current build behind the gateway', async () => {
     fs.writeFileSync(path.join(root, 'src', 'functions', 'added.ts'), added('before'));
-    let port = await freePort();
-    let started = twilioRunStart(root, ['--port', String(port)]);
-    try {
-      await waitForHealth(port, started);
-      expect(started.output()).toContain('twilio-run start: running `npm start`');
-      await expectGateway(port);
-      expect(await (await fetch(`http://127.0.0.1:${port}/added`)).text()).toBe('before');
-    } finally {
-      await started.stop();
-    }
+    await whileServing(
+      (port) => twilioRunStart(root, ['--port', String(port)]),
+      async (port, started) => {
+        expect(started.output()).toContain('twilio-run start: running `npm start`');
+        await expectGateway(port);
+        expect(await (await fetch(`http://127.0.0.1:${port}/added`)).text()).toBe('before');
+      },
+    );
     fs.writeFileSync(path.join(root, 'src', 'functions', 'added.ts'), added('after'));
-    port = await freePort();
-    started = twilioRunStart(root, ['--port', String(port)]);
-    try {
-      await waitForHealth(port, started);
-      expect(await (await fetch(`http://127.0.0.1:${port}/added`)).text()).toBe('after');
-    } finally {
-      await started.stop();
-    }
+    await whileServing(
+      (port) => twilioRunStart(root, ['--port', String(port)]),
+      async (port) => expect(await (await fetch(`http://127.0.0.1:${port}/added`)).text()).toBe('after'),
+    );
   });
 
   it('refuses another project folder by name', async () => {
