@@ -13,6 +13,17 @@ const runtime = 'node22';
 
 let deploySettings;
 
+/** node's arguments to run one of the project's commands (src/commands/cli.ts NAME), or a throw saying `refused`. */
+function projectCommand(name, refused) {
+  let tsx;
+  try {
+    tsx = require.resolve('tsx/cli', { paths: [__dirname] });
+  } catch {
+    throw new Error(`${refused}: the project's tools are not installed. Run \`npm install\`, then try again.`);
+  }
+  return [tsx, path.join(__dirname, 'src', 'commands', 'cli.ts'), name];
+}
+
 /**
  * twilio-run reads `commands.deploy` only when it deploys, before its first request: this getter runs the
  * project's preflight there (src/commands/cli.ts predeploy), which refuses what Twilio would refuse and builds
@@ -20,19 +31,9 @@ let deploySettings;
  */
 function deploy() {
   if (deploySettings) return deploySettings;
-  let tsx;
-  try {
-    tsx = require.resolve('tsx/cli', { paths: [__dirname] });
-  } catch {
-    throw new Error(
-      "Deploy refused, nothing was uploaded: the project's tools are not installed. Run `npm install`, then deploy again.",
-    );
-  }
   // The deploy's own arguments follow `--`: the preflight checks the --runtime and --env they may override.
   const args = [
-    tsx,
-    path.join(__dirname, 'src', 'commands', 'cli.ts'),
-    'predeploy',
+    ...projectCommand('predeploy', 'Deploy refused, nothing was uploaded'),
     '--config-runtime',
     runtime,
     '--',
@@ -50,12 +51,40 @@ function deploy() {
   return deploySettings;
 }
 
+// Set by the gateway preload (src/local-runtime/platform-preload.ts) in the twilio-run that `npm start` runs.
+const GATEWAY = Symbol.for('twilio-media-assets.platform-gateway');
+
+/**
+ * twilio-run reads `commands.start` when it starts, before it serves anything. In the twilio-run that `npm start`
+ * runs (the gateway is loaded in front of it), these are its settings. Anywhere else (`twilio serverless:start`,
+ * whose plugin bundles twilio-run 3.x, or `twilio-run start` by hand) that twilio-run would serve whatever dist/
+ * holds, without the gateway: instead, `npm start` itself runs here, with that command's --port, and this process
+ * ends with it (docs/local-runtime.md says why).
+ */
+function start() {
+  // Binary Function bodies only survive without the per-request fork (docs/local-runtime.md).
+  if (globalThis[GATEWAY]) return { forkProcess: false };
+  const via = /twilio-run/.test(path.basename(process.argv[1] || '')) ? 'twilio-run start' : 'twilio serverless:start';
+  const args = [
+    ...projectCommand('start', `${via} refused, nothing is served`),
+    '--via',
+    via,
+    '--',
+    ...process.argv.slice(2),
+  ];
+  // npm start watches this pid: a signal that stops this process (blocked below) stops the runtime too.
+  const env = { ...process.env, TMA_STARTED_BY_PID: String(process.pid) };
+  const result = spawnSync(process.execPath, args, { cwd: __dirname, stdio: 'inherit', env });
+  process.exit(result.status ?? 1);
+}
+
 module.exports = {
   ...folders,
   runtime,
   commands: {
-    // Binary Function bodies only survive without the per-request fork (see README).
-    start: { forkProcess: false },
+    get start() {
+      return start();
+    },
     get deploy() {
       return deploy();
     },

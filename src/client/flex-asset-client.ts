@@ -3,7 +3,7 @@
  * token, in one request when it fits one Function answer and in parallel byte ranges (a bounded number at a
  * time) when it does not; check the assembled bytes against the asset's sha256 (Repr-Digest); keep the last
  * copy and revalidate it with If-None-Match. A typed ES module with no Node APIs and no dependencies: import it
- * into a plugin, or copy the file. See README "Plugin client".
+ * into a plugin, or copy the file. See docs/flex.md "Plugin client".
  *
  * Range and If-Range travel as body parameters of the same syntax: the preflight answer of twilio-run (what a
  * plugin under development talks to) does not allow those request headers, and the service honours both forms.

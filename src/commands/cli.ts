@@ -3,19 +3,23 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { AssetLimitError, formatUsage } from '../pipeline/asset-limits';
-import { buildProject, BuildResult, PROJECT_ROOT } from '../pipeline/project';
-import { spawnTwilioRun } from '../local-runtime/twilio-run';
-import { TypeCheckError } from '../pipeline/typecheck';
-import { preflightDeploy } from '../deploy/preflight';
+import type { BuildResult } from '../pipeline/project';
+import { PROJECT_ROOT } from '../pipeline/root';
+import { ensureListenable, ListenError, spawnTwilioRun } from '../local-runtime/twilio-run';
 import { loadLocalSettings } from './settings';
-import { wholeNumber } from '../lib/settings';
+import { SettingsError, wholeNumber } from '../lib/settings';
 import { parseCommandArgs, UsageError } from './args';
 
 function parsePort(raw: string | undefined): number {
   return wholeNumber('PORT', raw, { fallback: 3000, max: 65535 });
 }
 
-function describeBuildError(error: unknown): string {
+// The build pipeline loads esbuild and the TypeScript compiler, most of a second: loaded when a command builds,
+// so `npm start` with its port taken answers before that.
+const pipeline = () => import('../pipeline/project');
+
+async function describeBuildError(error: unknown): Promise<string> {
+  const { TypeCheckError } = await import('../pipeline/typecheck');
   if (error instanceof TypeCheckError) return `Build failed. ${error.message}`;
   if (error instanceof AssetLimitError)
     return `Build failed: ${error.message}\n\n${formatUsage(error.check)}\nNothing was written to dist/assets.`;
@@ -23,12 +27,17 @@ function describeBuildError(error: unknown): string {
 }
 
 async function build(): Promise<BuildResult> {
+  const { buildProject } = await pipeline();
   return buildProject({ log: (line) => console.log(line) });
+}
+
+function runtimeHost(): string {
+  return process.env.TWILIO_RUN_HOST || '127.0.0.1';
 }
 
 /** The local runtime on the build: twilio-run behind the platform's gateway, serving from loaded modules. */
 function launch(result: BuildResult, port: number): ChildProcess {
-  const host = process.env.TWILIO_RUN_HOST ?? '127.0.0.1';
+  const host = runtimeHost();
   const child = spawnTwilioRun({
     projectRoot: PROJECT_ROOT,
     port,
@@ -44,9 +53,73 @@ function launch(result: BuildResult, port: number): ChildProcess {
   return child;
 }
 
+/** The port from PORT, once checked free on TWILIO_RUN_HOST: before the build, so a taken port fails at once. */
+async function checkedPort(): Promise<number> {
+  let port: number;
+  try {
+    port = parsePort(process.env.PORT);
+  } catch (error) {
+    // said as it is, not as a failed build: nothing was built
+    if (error instanceof SettingsError) throw new ListenError('EINVAL', error.message);
+    throw error;
+  }
+  await ensureListenable(runtimeHost(), port);
+  return port;
+}
+
+/** The command names `twilio serverless:start` (and its aliases) and `twilio-run start` are run by. */
+const START_COMMANDS = ['serverless:start', 'serverless:dev', 'serverless:run', 'start'];
+
+/**
+ * `npm start` takes no arguments. .twilioserverlessrc.js runs it for `twilio serverless:start` and `twilio-run
+ * start` as `start --via COMMAND -- ARGS`, ARGS being that command's own: their --port is PORT's, a project folder
+ * other than this one is refused, and so is any other of twilio-run's flags, by name, rather than ignored.
+ */
+function startArguments(): void {
+  const args = process.argv.slice(3);
+  const split = args.includes('--') ? args.indexOf('--') : args.length;
+  const via = parseCommandArgs({ args: args.slice(0, split), options: { via: { type: 'string' } } }).values.via;
+  if (via === undefined) return;
+  const theirs = args.slice(split + 1);
+  if (START_COMMANDS.includes(theirs[0] ?? '')) theirs.shift();
+  const hint = `${via} runs \`npm start\` in this project (docs/local-runtime.md): set PORT and TWILIO_RUN_HOST instead`;
+  let parsed;
+  try {
+    parsed = parseCommandArgs(
+      {
+        args: theirs,
+        options: { port: { type: 'string', short: 'p' }, cwd: { type: 'string' } },
+        allowPositionals: true,
+      },
+      via,
+    );
+  } catch (error) {
+    if (error instanceof UsageError) throw new UsageError(`${error.message}. ${hint}`);
+    throw error;
+  }
+  for (const dir of [parsed.values.cwd, ...parsed.positionals]) {
+    if (dir !== undefined && path.resolve(dir) !== PROJECT_ROOT)
+      throw new UsageError(`${via} serves this project only, not "${dir}". ${hint}`);
+  }
+  if (parsed.values.port !== undefined) process.env.PORT = parsed.values.port;
+  console.log(`${via}: running \`npm start\`, which builds what changed and serves it behind the platform's gateway.`);
+  // The command that ran this one waits for it, blocked: if a signal stops it, stop too (no orphaned runtime).
+  const parent = Number(process.env.TMA_STARTED_BY_PID);
+  if (Number.isInteger(parent) && parent > 0) {
+    setInterval(() => {
+      try {
+        process.kill(parent, 0);
+      } catch {
+        process.kill(process.pid, 'SIGTERM');
+      }
+    }, 500).unref();
+  }
+}
+
 async function start(): Promise<void> {
+  startArguments();
   loadLocalSettings(PROJECT_ROOT);
-  const port = parsePort(process.env.PORT);
+  const port = await checkedPort();
   const child = launch(await build(), port);
   const stop = (signal: NodeJS.Signals) => child.kill(signal);
   process.on('SIGINT', stop);
@@ -65,7 +138,7 @@ const REBUILD_DEBOUNCE_MS = 300;
  */
 async function watch(): Promise<void> {
   loadLocalSettings(PROJECT_ROOT);
-  const port = parsePort(process.env.PORT);
+  const port = await checkedPort();
   let child: ChildProcess | undefined = launch(await build(), port);
   let stopping = false;
   const stopChild = () =>
@@ -89,9 +162,17 @@ async function watch(): Promise<void> {
       console.log('\nChange detected: rebuilding...');
       const result = await build();
       await stopChild();
-      if (!stopping) child = launch(result, port);
+      if (stopping) return;
+      // another program may have taken the port while the old runtime stopped: say so, as at the start
+      await ensureListenable(runtimeHost(), port).catch((error: unknown) => {
+        console.error(error instanceof Error ? error.message : String(error));
+        process.exit(1);
+      });
+      child = launch(result, port);
     } catch (error) {
-      console.error(`${describeBuildError(error)}\nStill serving the last good build; waiting for the next change.`);
+      console.error(
+        `${await describeBuildError(error)}\nStill serving the last good build; waiting for the next change.`,
+      );
     } finally {
       running = false;
       if (pending) {
@@ -139,6 +220,7 @@ async function predeploy(): Promise<void> {
   }).values;
   const text = (value: string | boolean | undefined) => (typeof value === 'string' ? value : undefined);
   const flagRuntime = text(deploy.runtime);
+  const { preflightDeploy } = await import('../deploy/preflight');
   const problems = await preflightDeploy({
     projectRoot: PROJECT_ROOT,
     envFile: text(deploy.env),
@@ -166,11 +248,15 @@ async function main(): Promise<void> {
   await command();
 }
 
-main().catch((error: unknown) => {
+main().catch(async (error: unknown) => {
+  if (error instanceof ListenError) {
+    console.error(error.message);
+    process.exit(1);
+  }
   if (error instanceof UsageError) {
     console.error(`${process.argv[2]}: ${error.message}`);
     process.exit(2);
   }
-  console.error(describeBuildError(error));
+  console.error(await describeBuildError(error));
   process.exit(1);
 });

@@ -5,8 +5,8 @@ import { VARIABLE_LIMITS } from './platform';
  * Where each environment variable of this project goes. `.env` holds what the Functions read: `twilio-run
  * start` loads it into their context and a deploy uploads it as the service's variables (all but ACCOUNT_SID
  * and AUTH_TOKEN). `.env.local` holds what only the commands run on your machine read; nothing uploads it.
- * A Function that reads a new variable must list it here, or a deploy refuses the variable (the README's
- * environment table says the same, row by row).
+ * A Function that reads a new variable must list it here, or a deploy refuses the variable (the environment
+ * table in docs/environment.md says the same, row by row).
  */
 export const FUNCTION_VARIABLES: readonly string[] = [
   'API_KEY',

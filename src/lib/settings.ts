@@ -4,7 +4,7 @@
  * variable at fault, so a typo fails loudly instead of falling back to something silently permissive.
  */
 
-/** Every variable the project reads; all optional, documented in the README's environment table. */
+/** Every variable the project reads; all optional, documented in docs/environment.md. */
 export interface ServiceEnv {
   /** set by the runtime: the service's domain, or localhost:PORT locally */
   DOMAIN_NAME?: string;

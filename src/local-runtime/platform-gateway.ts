@@ -56,7 +56,23 @@ export interface GatewayOptions {
   limits?: Partial<GatewayLimits>;
   /** where the gateway reports what it hid from a caller (the local runtime's terminal) */
   log?: (line: string) => void;
+  /** how long and how much of a refused body is read and dropped before the connection closes */
+  linger?: Partial<LingerBounds>;
 }
+
+/** Bounds of the lingering close after a 413 (see lingeringClose). */
+export interface LingerBounds {
+  /** from the answer to the close, at most */
+  ms: number;
+  /** without a byte from the client, at most */
+  idleMs: number;
+  /** of the body dropped, at most */
+  bytes: number;
+}
+
+// nginx's lingering_time and lingering_timeout (30 s, 5 s); the byte bound, which nginx lacks, keeps a client that
+// streams without end from costing more than a few times the largest upload a user could mean (Twilio's 25 MB asset).
+const LINGER_BOUNDS: LingerBounds = { ms: 30_000, idleMs: 5_000, bytes: 64 * 1024 * 1024 };
 
 interface Refusal {
   status: number;
@@ -178,7 +194,75 @@ function readBody(
       parsers[index](req, res, next(index + 1));
     };
     next(0)();
+    // after body-parser's own listener, in the same tick: it sees every chunk too
+    refuseOnceOver(req, limit, () => resolve({ refusal: BODY_ERRORS['entity.too.large'](limits) }));
   });
+}
+
+/**
+ * Calls `over` as soon as more than `limit` bytes of body have arrived. body-parser reports a body over its limit
+ * only once it has read the whole request, which a chunked upload may never end: the gateway answers 413 at once,
+ * and the lingering close bounds what is read afterwards.
+ */
+function refuseOnceOver(req: IncomingMessage, limit: number, over: () => void): void {
+  let seen = 0;
+  const count = (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen <= limit) return;
+    req.off('data', count);
+    over();
+  };
+  req.on('data', count);
+}
+
+/**
+ * A lingering close, as nginx's lingering_close: after a 413 sent while the client is still writing its body, the
+ * rest of the body is read and dropped until it ends or a bound is hit, and only then does the socket close.
+ * Closing at once leaves the client's unread bytes in this end's kernel buffer, and the kernel then answers with a
+ * reset, which can discard the 413 before the client has read it (it sees EPIPE or ECONNRESET instead).
+ * Node closes a `Connection: close` response's socket with socket.destroySoon() once the answer is written: that
+ * call is deferred here, for this socket only, until the body has ended.
+ */
+function lingeringClose(req: IncomingMessage, bounds: LingerBounds, log?: (l: string) => void): void {
+  const { socket } = req;
+  if (!socket || socket.destroyed) return;
+  const destroySoon = socket.destroySoon.bind(socket);
+  let answered = false;
+  let dropped = 0;
+  const timers: NodeJS.Timeout[] = [];
+  const done = () => {
+    timers.forEach(clearTimeout);
+    socket.destroySoon = destroySoon;
+  };
+  const closeNow = () => {
+    if (answered && req.complete) {
+      done();
+      destroySoon();
+    }
+  };
+  const cut = (why: string) => {
+    if (socket.destroyed) return;
+    log?.(`${req.method} ${pathnameOf(req.url)}: closed after 413 with the body still arriving (${why})`);
+    done();
+    socket.destroy();
+  };
+  socket.destroySoon = () => {
+    answered = true;
+    closeNow();
+  };
+  const idle = setTimeout(() => cut(`nothing for ${bounds.idleMs} ms`), bounds.idleMs);
+  timers.push(
+    idle,
+    setTimeout(() => cut(`still sending ${bounds.ms} ms after the answer`), bounds.ms),
+  );
+  req.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    idle.refresh();
+    if (dropped > bounds.bytes) cut(`over ${bounds.bytes} bytes dropped`);
+  });
+  req.once('end', closeNow);
+  socket.once('close', done);
+  req.resume();
 }
 
 /** X-Twilio-Signature over the URL called and the posted form parameters, or the raw body for JSON. */
@@ -315,8 +399,11 @@ class ResponseGuard {
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Content-Length', Buffer.byteLength(body));
     for (const [name, value] of Object.entries(refusal.headers ?? {})) res.setHeader(name, value);
-    // A request refused before its body was read: close rather than read a body we refused.
-    if (!this.req.complete && refusal.status === 413) res.setHeader('Connection', 'close');
+    // A body refused before it was read: the connection closes, once the client has sent it (lingeringClose).
+    if (!this.req.complete && refusal.status === 413) {
+      res.setHeader('Connection', 'close');
+      lingeringClose(this.req, { ...LINGER_BOUNDS, ...this.options.linger }, this.options.log);
+    }
     this.finish();
     (this.end as (chunk: string) => ServerResponse)(body);
     const mute = () => res;

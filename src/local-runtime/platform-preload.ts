@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseEnv } from 'node:util';
 import { baseUrlFrom } from '../lib/settings';
+import { listenProblem } from './listen';
 import { BodyParsers, platformGateway, Route } from './platform-gateway';
 
 // The module object itself (not an import namespace copy), so createServer can be replaced on it.
@@ -26,9 +27,14 @@ function flag(name: string): string | undefined {
   return undefined;
 }
 
+// Read by .twilioserverlessrc.js: a twilio-run with the gateway in front serves; any other defers to `npm start`.
+(globalThis as Record<symbol, unknown>)[Symbol.for('twilio-media-assets.platform-gateway')] = true;
+
 const log = (line: string) => process.stderr.write(`[local runtime] ${line}\n`);
 const cwd = path.resolve(flag('--cwd') ?? process.cwd());
 const port = flag('--port') ?? '3000';
+// read before twilio-run replaces process.env with the env file's contents (as loopback-listen.cjs does)
+const host = process.env.TWILIO_RUN_HOST || '127.0.0.1';
 const functionsFolder = flag('--functions-folder') ?? 'functions';
 const assetsFolder = flag('--assets-folder') ?? 'assets';
 const envFile = flag('--env');
@@ -92,7 +98,17 @@ http.createServer = function createServer(this: unknown, ...args: unknown[]) {
     // Routes are listed before twilio-run listens; waiting here only matters for a request in the first instant.
     args[index] = (req: IncomingMessage, res: ServerResponse) => void scanned.then(() => gateway(req, res));
   }
-  return (original as (...a: unknown[]) => Server).apply(this, args);
+  const server = (original as (...a: unknown[]) => Server).apply(this, args);
+  // Registered before twilio-run's own handler, which would ask for another port through a prompt that waits
+  // forever without a terminal: a port taken after npm start's check ends the runtime with npm start's message.
+  if (app && typeof app.handle === 'function') {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (!['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL'].includes(error.code ?? '')) return;
+      process.stderr.write(`${listenProblem(error.code!, host, Number(port), undefined)}\n`);
+      process.exit(1);
+    });
+  }
+  return server;
 };
 
 // Deployed, a Function's stray rejection fails that one invocation (which then times out); it must not stop

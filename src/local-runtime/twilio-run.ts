@@ -1,9 +1,10 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 import { RUNTIME_BUNDLE } from '../pipeline/bundle';
+
+export { ensureListenable, freePort, ListenError } from './listen';
 
 export interface RuntimeOptions {
   projectRoot: string;
@@ -23,18 +24,6 @@ export interface RuntimeOptions {
    * bench measures it as its baseline); editing is served by `npm run watch` instead.
    */
   live?: boolean;
-}
-
-/** A port free on loopback now: twilio-run asks interactively when its port is taken, so pick one first. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**

@@ -11,7 +11,9 @@ import { buildFunctions, listFunctions } from './functions';
 import { buildTargets, checkFlowSources, FLOWS_DIR, listFlows } from './flows';
 import { BuildInputs, inputEntries, writeBuildStamp } from './stamp';
 
-export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+import { PROJECT_ROOT } from './root';
+
+export { PROJECT_ROOT };
 
 export interface BuildOptions {
   projectRoot?: string;

@@ -18,7 +18,7 @@ export type EventOf<Params> = ServerlessEventObject<Params, RequestHeaders, Reco
 export interface FunctionRequest<Params, Env = ServiceEnv> {
   /** query and body parameters as the runtime merged them, without `request` */
   params: Partial<Params>;
-  /** request headers; empty when @twilio/runtime-handler is not pinned (see README) */
+  /** request headers; empty when @twilio/runtime-handler is not pinned (see docs/local-runtime.md) */
   headers: RequestHeaders;
   /** the Function's context: environment variables, getTwilioClient, DOMAIN_NAME */
   context: Context<ServiceEnv & Env>;

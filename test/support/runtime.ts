@@ -52,7 +52,13 @@ export function writeEnvFile(env: Record<string, string>): string {
   return file;
 }
 
-async function waitUntilAnswering(baseUrl: string, child: ChildProcess, output: () => string, timeoutMs: number) {
+/** Resolves once baseUrl/health answers 200; throws with the output when the child exits first or time runs out. */
+export async function waitUntilAnswering(
+  baseUrl: string,
+  child: ChildProcess,
+  output: () => string,
+  timeoutMs: number,
+) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`twilio-run exited with ${child.exitCode}:\n${output()}`);

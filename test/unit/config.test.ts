@@ -16,7 +16,8 @@ const { cosmiconfigSync } = require(
   cosmiconfigSync: (module: string) => { search: (from: string) => { filepath: string } | null };
 };
 
-// Reading `commands.deploy` runs the deploy preflight (a build); these tests never touch it. The deploy path is
+// Reading `commands.deploy` runs the deploy preflight (a build), and `commands.start` outside npm start's twilio-run
+// runs npm start: these tests read start only as npm start's own twilio-run does. The deploy path is
 // tested end to end in test/integration/deploy.test.ts.
 describe('.twilioserverlessrc.js', () => {
   it('is the file twilio-run and the Twilio CLI find: no JSON5 .twilioserverlessrc shadows it', () => {
@@ -27,22 +28,32 @@ describe('.twilioserverlessrc.js', () => {
     expect(pkg.twilioserverless).toBeUndefined();
   });
 
-  it('points start at the build output with binary bodies working', () => {
-    const config = readSpecializedConfig(PROJECT_ROOT, undefined, 'start');
-    expect(config).toMatchObject({
-      functionsFolder: 'dist/functions',
-      assetsFolder: 'dist/assets',
-      forkProcess: false,
-    });
+  it('in the twilio-run that npm start runs, points start at the build output with binary bodies working', () => {
+    // the mark of the gateway preload (src/local-runtime/platform-preload.ts); without it, reading `commands.start`
+    // runs npm start in its place (tested end to end in test/integration/serverless-start.test.ts)
+    const gateway = Symbol.for('twilio-media-assets.platform-gateway');
+    const global = globalThis as Record<symbol, unknown>;
+    global[gateway] = true;
+    try {
+      const config = readSpecializedConfig(PROJECT_ROOT, undefined, 'start');
+      expect(config).toMatchObject({
+        functionsFolder: 'dist/functions',
+        assetsFolder: 'dist/assets',
+        forkProcess: false,
+      });
+    } finally {
+      delete global[gateway];
+    }
   });
 
-  it('sends a runtime Twilio supports, and runs the preflight only for deploy', () => {
+  it('sends a runtime Twilio supports, and runs code only when a command reads its own settings', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const config = require(path.join(PROJECT_ROOT, '.twilioserverlessrc.js'));
     expect(SUPPORTED_RUNTIMES).toContain(config.runtime);
     expect(config.runtime).toBe('node22');
     const deploy = Object.getOwnPropertyDescriptor(config.commands, 'deploy');
     expect(deploy).toHaveProperty('get', expect.any(Function));
-    expect(Object.getOwnPropertyDescriptor(config.commands, 'start')).not.toHaveProperty('get', expect.any(Function));
+    // start: npm start in place of any twilio-run but the one npm start runs
+    expect(Object.getOwnPropertyDescriptor(config.commands, 'start')).toHaveProperty('get', expect.any(Function));
   });
 });

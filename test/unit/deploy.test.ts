@@ -163,8 +163,8 @@ describe('settings of the local commands', () => {
   });
 });
 
-describe("the README's environment table", () => {
-  const readme = fs.readFileSync(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
+describe('the environment table (docs/environment.md)', () => {
+  const readme = fs.readFileSync(path.join(PROJECT_ROOT, 'docs', 'environment.md'), 'utf8');
   const rows = readme
     .split('\n')
     .filter((line) => /^\| `[A-Z][A-Z0-9_]+`/.test(line))

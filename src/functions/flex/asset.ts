@@ -2,7 +2,7 @@ import { flexCors, serveFlexAsset } from '../../lib/flex/asset';
 import { loadManifest, readPrivateRange } from '../../runtime/assets';
 import { twilioFunction } from '../../runtime/function';
 
-/** POST /flex/asset with Token and name: a private or protected asset for a Flex plugin (see README). */
+/** POST /flex/asset with Token and name: a private or protected asset for a Flex plugin (see docs/flex.md). */
 export const handler = twilioFunction<{ Token: unknown; name: unknown; Range: unknown; 'If-Range': unknown }>(
   'flex/asset',
   ({ params, headers, context, log }) =>
