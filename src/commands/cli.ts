@@ -1,12 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { AssetLimitError, formatUsage } from '../pipeline/asset-limits';
 import { buildProject, BuildResult, PROJECT_ROOT } from '../pipeline/project';
 import { spawnTwilioRun } from '../local-runtime/twilio-run';
 import { TypeCheckError } from '../pipeline/typecheck';
-import { preflightDeploy } from '../deploy/preflight';
+import { preflightDeploy, readDeployFlags } from '../deploy/preflight';
 import { loadLocalSettings } from './settings';
 import { wholeNumber } from '../lib/settings';
 import { parseCommandArgs, UsageError } from './args';
@@ -130,21 +129,13 @@ async function predeploy(): Promise<void> {
     args: args.slice(0, split),
     options: { 'config-runtime': { type: 'string' } },
   });
-  // The deploy's arguments are twilio-run's: not strict, since it has flags this check neither knows nor needs.
-  const deploy = parseArgs({
-    args: args.slice(split + 1),
-    options: { runtime: { type: 'string' }, env: { type: 'string' }, 'load-system-env': { type: 'boolean' } },
-    strict: false,
-    allowPositionals: true,
-  }).values;
-  const text = (value: string | boolean | undefined) => (typeof value === 'string' ? value : undefined);
-  const flagRuntime = text(deploy.runtime);
+  const deploy = readDeployFlags(args.slice(split + 1));
   const problems = await preflightDeploy({
     projectRoot: PROJECT_ROOT,
-    envFile: text(deploy.env),
-    loadSystemEnv: deploy['load-system-env'] === true,
-    runtime: flagRuntime ?? values['config-runtime'],
-    runtimeSource: flagRuntime === undefined ? '.twilioserverlessrc.js' : 'the --runtime flag',
+    envFile: deploy.env,
+    loadSystemEnv: deploy.loadSystemEnv,
+    runtime: deploy.runtime ?? values['config-runtime'],
+    runtimeSource: deploy.runtime === undefined ? '.twilioserverlessrc.js' : 'the --runtime flag',
     rebuild: build,
     log: (line) => console.log(line),
   });

@@ -46,11 +46,16 @@ function expectExit(run: Run, code: number): void {
   if (run.code !== code) throw new Error(`twilio-run deploy exited with ${run.code}, expected ${code}:\n${run.output}`);
 }
 
-function twilioRunDeploy(cwd: string, api: FakeServerlessApi, args: string[] = []): Promise<Run> {
+function twilioRunDeploy(
+  cwd: string,
+  api: FakeServerlessApi,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['-r', PRELOAD, TWILIO_RUN, 'deploy', ...args], {
       cwd,
-      env: { ...process.env, FAKE_SERVERLESS_API_URL: api.url, FORCE_COLOR: '0', CI: 'true' },
+      env: { ...process.env, ...env, FAKE_SERVERLESS_API_URL: api.url, FORCE_COLOR: '0', CI: 'true' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -269,6 +274,22 @@ describe('a deploy Twilio would refuse stops before any request', () => {
     expect(fs.existsSync(path.join(root, 'dist'))).toBe(false);
     expect(run.output).not.toContain('s3cr3t');
   });
+
+  // yargs (twilio-run's parser) takes each of these as --load-system-env: the empty value in the file is then
+  // filled from this process's environment, and the secret would be uploaded.
+  it.each([[['--loadSystemEnv']], [['--load-system-env=true']], [['--load-system-env', 'true']]])(
+    'a local secret the system environment fills in, with %j',
+    async (flag) => {
+      fs.writeFileSync(path.join(root, '.env.prod'), `${CREDENTIALS}AWS_SECRET_ACCESS_KEY=\n`);
+      const run = await twilioRunDeploy(root, api, ['--env', '.env.prod', ...flag], {
+        AWS_SECRET_ACCESS_KEY: 's3cr3t',
+      });
+      expectExit(run, 1);
+      expect(run.output).toMatch(/\.env\.prod: AWS_SECRET_ACCESS_KEY is a setting of the local commands/);
+      expect(api.requests).toEqual([]);
+      expect(run.output).not.toContain('s3cr3t');
+    },
+  );
 
   it("an asset tree over Twilio's limits fails the build, naming the file", async () => {
     const big = path.join(root, 'assets', 'video', 'huge.mp4');

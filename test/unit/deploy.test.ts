@@ -9,6 +9,7 @@ import {
   runtimeProblem,
 } from '../../src/deploy/platform';
 import { CREDENTIALS, deployVariableProblems, FUNCTION_VARIABLES, LOCAL_SETTINGS } from '../../src/deploy/variables';
+import { readDeployFlags } from '../../src/deploy/preflight';
 import { buildInputs } from '../../src/pipeline/project';
 import { inputEntries, STAMP_FILE, staleBuildReason, writeBuildStamp } from '../../src/pipeline/stamp';
 import { PROJECT_ROOT } from '../support/paths';
@@ -102,6 +103,38 @@ describe('the variables a deploy uploads', () => {
 
   it('keeps the two lists apart', () => {
     expect(FUNCTION_VARIABLES.filter((k) => LOCAL_SETTINGS.includes(k))).toEqual([]);
+  });
+});
+
+describe("the deploy's flags, read as twilio-run's own parser reads them", () => {
+  it.each([
+    [['deploy', '--load-system-env', '--env', '.env.prod']],
+    [['deploy', '--loadSystemEnv', '--env', '.env.prod']],
+    [['deploy', '--load-system-env=true', '--env=.env.prod']],
+    [['deploy', '--loadSystemEnv=true', '--env=.env.prod']],
+    [['deploy', '--env', '.env.prod', '--load-system-env', 'true']],
+    [['serverless:deploy', '--env=.env.prod', '--load-system-env']],
+  ])('%j loads the system environment', (argv) => {
+    expect(readDeployFlags(argv)).toEqual({ env: '.env.prod', loadSystemEnv: true, runtime: undefined });
+  });
+
+  it.each([
+    [['deploy']],
+    [['deploy', '--no-load-system-env']],
+    [['deploy', '--load-system-env=false']],
+    [['deploy', '--loadSystemEnv', 'false']],
+    [['deploy', '--load-system-env', '--no-load-system-env']],
+  ])('%j does not', (argv) => {
+    expect(readDeployFlags(argv).loadSystemEnv).toBe(false);
+  });
+
+  it('reads --runtime and --env in each spelling, and refuses one given twice', () => {
+    expect(readDeployFlags(['deploy', '--runtime=node18']).runtime).toBe('node18');
+    expect(readDeployFlags(['deploy', '--runtime', 'node20', '-e', 'x']).runtime).toBe('node20');
+    expect(readDeployFlags(['deploy', '--env', 'a']).env).toBe('a');
+    expect(() => readDeployFlags(['deploy', '--env', 'a', '--env', 'b'])).toThrow(
+      '--env is given more than once: give it once',
+    );
   });
 });
 
