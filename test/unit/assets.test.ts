@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -251,6 +252,55 @@ describe('content-versioned staging', () => {
     expect(fs.existsSync(path.join(out, 'audio', `greeting.${greeting.version}.wav`))).toBe(false);
     expect(changed.manifest.entries['docs/guide.pdf'].path).toBe(first.manifest.entries['docs/guide.pdf'].path);
     expect(fs.readdirSync(out).sort()).toEqual(['audio', 'docs', MANIFEST_FILE_NAME]);
+  });
+});
+
+/**
+ * Overwrites the start of a file in place, same size, then puts its modification time back to the nanosecond
+ * with `touch -r`, as `tar x`, `cp -p` and `rsync -a` do (fs.utimes rounds it).
+ */
+function alterInPlace(file: string, text: string): void {
+  const reference = `${file}.mtime`;
+  execFileSync('cp', ['-p', file, reference]);
+  const before = fs.statSync(file);
+  const fd = fs.openSync(file, 'r+');
+  fs.writeSync(fd, text, 0);
+  fs.closeSync(fd);
+  execFileSync('touch', ['-m', '-r', reference, file]);
+  fs.rmSync(reference);
+  expect(fs.statSync(file)).toMatchObject({ size: before.size, mtimeMs: before.mtimeMs, ino: before.ino });
+}
+
+describe('staging never trusts a file altered behind its back', () => {
+  const stage = (src: string, out: string, cacheFile: string) =>
+    stageAssets({ scan: scanAssets(src), outDir: out, cachePolicy: [], hashCache: new HashCache(cacheFile) });
+
+  it('a rebuild repairs a staged file altered to the same size, its mtime put back, public or private', async () => {
+    const src = tree({ 'images/logo.png': 'PNG-original', 'audio/hold.private.wav': 'RIFF-original' });
+    const out = tmpDir();
+    const cacheFile = path.join(tmpDir(), 'hashes.json');
+    const first = await stage(src, out, cacheFile);
+    const logo = path.join(out, 'images', `logo.${first.manifest.entries['images/logo.png'].version}.png`);
+    const hold = path.join(out, 'audio', 'hold.private.wav');
+    alterInPlace(logo, 'XXX');
+    alterInPlace(hold, 'XXXX');
+    const again = await stage(src, out, cacheFile);
+    expect(again.hashed).toBe(0); // the sources did not change: only the copies are redone
+    expect(fs.readFileSync(logo, 'utf8')).toBe('PNG-original');
+    expect(fs.readFileSync(hold, 'utf8')).toBe('RIFF-original');
+  });
+
+  it('a source edited to the same size with its mtime put back is hashed again and gets a new version', async () => {
+    const src = tree({ 'images/logo.png': 'PNG-original' });
+    const out = tmpDir();
+    const cacheFile = path.join(tmpDir(), 'hashes.json');
+    const first = await stage(src, out, cacheFile);
+    alterInPlace(path.join(src, 'images', 'logo.png'), 'JPG');
+    const again = await stage(src, out, cacheFile);
+    expect(again.hashed).toBe(1);
+    const entry = again.manifest.entries['images/logo.png'];
+    expect(entry.version).not.toBe(first.manifest.entries['images/logo.png'].version);
+    expect(fs.readFileSync(path.join(out, 'images', `logo.${entry.version}.png`), 'utf8')).toBe('JPG-original');
   });
 });
 
