@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -9,6 +8,7 @@ import { stageAssets } from '../../src/pipeline/asset-stage';
 import { HashCache } from '../../src/pipeline/hash-cache';
 import { buildProject } from '../../src/pipeline/project';
 import { MANIFEST_FILE_NAME, parseManifest } from '../../src/lib/manifest';
+import { alterInPlace } from '../support/alter';
 import { PROJECT_ROOT } from '../support/paths';
 import { MAX_RESPONSE_BODY_BYTES } from '../../src/lib/response-limit';
 
@@ -254,22 +254,6 @@ describe('content-versioned staging', () => {
     expect(fs.readdirSync(out).sort()).toEqual(['audio', 'docs', MANIFEST_FILE_NAME]);
   });
 });
-
-/**
- * Overwrites the start of a file in place, same size, then puts its modification time back to the nanosecond
- * with `touch -r`, as `tar x`, `cp -p` and `rsync -a` do (fs.utimes rounds it).
- */
-function alterInPlace(file: string, text: string): void {
-  const reference = `${file}.mtime`;
-  execFileSync('cp', ['-p', file, reference]);
-  const before = fs.statSync(file);
-  const fd = fs.openSync(file, 'r+');
-  fs.writeSync(fd, text, 0);
-  fs.closeSync(fd);
-  execFileSync('touch', ['-m', '-r', reference, file]);
-  fs.rmSync(reference);
-  expect(fs.statSync(file)).toMatchObject({ size: before.size, mtimeMs: before.mtimeMs, ino: before.ino });
-}
 
 describe('staging never trusts a file altered behind its back', () => {
   const stage = (src: string, out: string, cacheFile: string) =>

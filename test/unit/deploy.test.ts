@@ -12,6 +12,7 @@ import { CREDENTIALS, deployVariableProblems, FUNCTION_VARIABLES, LOCAL_SETTINGS
 import { readDeployFlags } from '../../src/deploy/preflight';
 import { buildInputs } from '../../src/pipeline/project';
 import { inputEntries, STAMP_FILE, staleBuildReason, writeBuildStamp } from '../../src/pipeline/stamp';
+import { alterInPlace } from '../support/alter';
 import { PROJECT_ROOT } from '../support/paths';
 
 const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
@@ -163,7 +164,34 @@ describe('the build stamp', () => {
     expect(staleBuildReason(dist, inputs)).toBeNull();
     const later = new Date(Date.now() + 5000);
     fs.utimesSync(path.join(root, 'src/lib/b.ts'), later, later);
+    expect(staleBuildReason(dist, inputs)).toBeNull(); // a source is compared by content: a touch is no change
+    write('src/lib/b.ts', 'export const b = 2;');
     expect(staleBuildReason(dist, inputs)).toBe('the sources changed since dist/ was built: src/lib/b.ts changed');
+  });
+
+  // tar x, cp -p and rsync -a put the old mtime back on an edited file
+  it.each([
+    [
+      'src/functions/a.ts',
+      'export const a = 2;',
+      'the sources changed since dist/ was built: src/functions/a.ts changed',
+    ],
+    ['package.json', '[]', 'the sources changed since dist/ was built: package.json changed'],
+    ['assets/x.txt', 'y', 'the sources changed since dist/ was built: assets/x.txt changed'],
+    ['dist/functions/a.js', 'b', 'dist/ was modified after the build: functions/a.js changed'],
+    ['dist/assets/x.1.txt', 'y', 'dist/ was modified after the build: assets/x.1.txt changed'],
+  ])('sees %s edited to the same size with its mtime kept', (rel, text, reason) => {
+    alterInPlace(path.join(root, rel), text);
+    expect(staleBuildReason(dist, inputs)).toBe(reason);
+  });
+
+  it('follows a symlinked source folder, so an edit inside it is seen', () => {
+    write('shared/c.ts', 'export const c = 1;');
+    fs.symlinkSync(path.join(root, 'shared'), path.join(root, 'src', 'shared'));
+    writeBuildStamp(dist, inputEntries(inputs));
+    expect(staleBuildReason(dist, inputs)).toBeNull();
+    write('shared/c.ts', 'export const c = 2;');
+    expect(staleBuildReason(dist, inputs)).toBe('the sources changed since dist/ was built: src/shared/c.ts changed');
   });
 
   it('names a new source, a removed asset, a touched output, a missing stamp', () => {
