@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { getPathAndAccessFromFileInfo } from '@twilio-labs/serverless-api/dist/utils/fs';
+import { getDirContent, getPathAndAccessFromFileInfo } from '@twilio-labs/serverless-api/dist/utils/fs';
 import { AssetLimitError, checkAssets, DEFAULT_ASSET_LIMITS, MB, resolveLimits } from '../../src/pipeline/asset-limits';
 import { scanAssets, twilioPathAndAccess, versionedRel } from '../../src/pipeline/asset-scan';
 import { stageAssets } from '../../src/pipeline/asset-stage';
@@ -77,6 +77,78 @@ describe('visibility and deployed path', () => {
     const scan = scanAssets(dir);
     expect(scan.files.map((f) => f.rel)).toEqual(['a.wav']);
     expect(scan.skipped.map((s) => s.rel).sort()).toEqual(['.gitkeep', '.hidden/x.wav', 'Thumbs.db', 'img/.DS_Store']);
+  });
+});
+
+describe('symlinked assets', () => {
+  /** A project folder with assets/ and a shared/ folder beside it that assets/ links into. */
+  function project(links: Record<string, string>): { root: string; assets: string } {
+    const root = tmpDir('tma-links-');
+    for (const [rel, text] of Object.entries({
+      'shared/x.wav': 'linked file',
+      'shared/lib/y.wav': 'in a linked folder',
+      'assets/a.wav': 'plain',
+    })) {
+      fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+      fs.writeFileSync(path.join(root, rel), text);
+    }
+    for (const [rel, target] of Object.entries(links)) fs.symlinkSync(target, path.join(root, 'assets', rel));
+    return { root, assets: path.join(root, 'assets') };
+  }
+
+  it('are followed inside the project, as twilio-run and serverless-api follow them, and staged as plain files', async () => {
+    const { root, assets } = project({ 'linked.wav': '../shared/x.wav', lib: '../shared/lib' });
+    // serverless-api's own listing (what twilio-run serves and deploys) includes both
+    const theirs = (await getDirContent(assets)).map((f: { name: string }) => f.name).sort();
+    expect(theirs).toEqual(['a.wav', 'lib/y.wav', 'linked.wav']);
+    const scan = scanAssets(assets, { within: [root] });
+    expect(scan.files.map((f) => f.rel)).toEqual(theirs);
+    expect(scan.refused).toEqual([]);
+    const out = tmpDir();
+    const staged = await stageAssets({ scan, outDir: out, cachePolicy: [] });
+    const entry = staged.manifest.entries['linked.wav'];
+    const copy = path.join(out, `linked.${entry.version}.wav`);
+    expect(fs.lstatSync(copy).isFile()).toBe(true);
+    expect(fs.readFileSync(copy, 'utf8')).toBe('linked file');
+    expect(staged.manifest.entries['lib/y.wav'].bytes).toBe('in a linked folder'.length);
+  });
+
+  it('are refused by name when they lead out of the project, dangle or loop: never dropped silently', () => {
+    const outside = path.join(tmpDir('tma-outside-'), 'secret.txt');
+    fs.writeFileSync(outside, 'secret');
+    const { root, assets } = project({
+      'out.txt': outside,
+      'dangling.wav': './nope.wav',
+      loop: '.',
+      up: '..',
+      'self.wav': 'self.wav',
+    });
+    const check = checkAssets(scanAssets(assets, { within: [root] }), resolveLimits({}), 1);
+    expect(check.violations.map((v) => [v.file, v.rule])).toEqual([
+      ['dangling.wav', 'symlink'],
+      ['loop', 'symlink'],
+      ['out.txt', 'symlink'],
+      ['self.wav', 'symlink'],
+      ['up', 'symlink'],
+    ]);
+    const message = (file: string) => check.violations.find((v) => v.file === file)!.message;
+    expect(message('out.txt')).toBe(
+      `out.txt: symlink to ${outside} leads out of the project (to ${fs.realpathSync(outside)}); replace it with the file or remove it`,
+    );
+    expect(message('dangling.wav')).toMatch(/^dangling\.wav: symlink to \.\/nope\.wav points to nothing/);
+    expect(message('loop')).toMatch(/^loop: symlink to \. loops back to assets, a folder that contains it/);
+    expect(message('up')).toMatch(/^up: symlink to \.\. loops back to \., a folder that contains it/);
+    expect(message('self.wav')).toMatch(/^self\.wav: symlink to self\.wav loops/);
+  });
+
+  it('make the build fail before anything is written', async () => {
+    const { root, assets } = project({ 'dangling.wav': './nope.wav' });
+    fs.writeFileSync(path.join(root, 'package.json'), '{"name":"x","version":"1.0.0"}');
+    const out = path.join(root, 'dist');
+    await expect(
+      buildProject({ projectRoot: root, assetsDir: assets, functionDirs: [], outDir: out, hashCacheFile: null }),
+    ).rejects.toThrow(/\[symlink\] dangling\.wav: symlink to \.\/nope\.wav points to nothing/);
+    expect(fs.existsSync(out)).toBe(false);
   });
 });
 
