@@ -7,12 +7,14 @@ import {
   RUNTIME_HANDLER,
   runtimeHandlerProblem,
   runtimeProblem,
+  SUPPORTED_RUNTIMES,
 } from '../../src/deploy/platform';
 import { CREDENTIALS, deployVariableProblems, FUNCTION_VARIABLES, LOCAL_SETTINGS } from '../../src/deploy/variables';
 import { readDeployFlags } from '../../src/deploy/preflight';
 import { buildInputs } from '../../src/pipeline/project';
 import { inputEntries, STAMP_FILE, staleBuildReason, writeBuildStamp } from '../../src/pipeline/stamp';
 import { alterInPlace } from '../support/alter';
+import { TWILIO_PLATFORM } from '../support/fake-serverless-api';
 import { PROJECT_ROOT } from '../support/paths';
 
 const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
@@ -104,6 +106,26 @@ describe('the variables a deploy uploads', () => {
 
   it('keeps the two lists apart', () => {
     expect(FUNCTION_VARIABLES.filter((k) => LOCAL_SETTINGS.includes(k))).toEqual([]);
+  });
+});
+
+describe("the project's copy of Twilio's lists agrees with the fake Serverless API's own copy", () => {
+  // the fake refuses by its copy (taken from Twilio's pages), so a product list that drifts fails here first
+  it('accepts exactly the handler versions and runtimes Twilio lists', () => {
+    expect([...ACCEPTED_RUNTIME_HANDLER_VERSIONS].sort()).toEqual([...TWILIO_PLATFORM.handlerVersions].sort());
+    expect([...SUPPORTED_RUNTIMES].sort()).toEqual([...TWILIO_PLATFORM.runtimes].sort());
+    for (const v of TWILIO_PLATFORM.handlerVersions) expect(runtimeHandlerProblem({ [RUNTIME_HANDLER]: v })).toBeNull();
+    for (const r of TWILIO_PLATFORM.runtimes) expect(runtimeProblem(r, 'the test')).toBeNull();
+  });
+
+  it('refuses a variable exactly where Twilio does: a 128-character name and a 450-byte value pass, one more fails', () => {
+    const at = 'K'.repeat(TWILIO_PLATFORM.variableKeyChars);
+    const value = 'v'.repeat(TWILIO_PLATFORM.variableValueBytes);
+    expect(deployVariableProblems({ [at]: value }, '.env').filter((p) => /characters|bytes/.test(p))).toEqual([]);
+    expect(deployVariableProblems({ [`${at}K`]: 'v' }, '.env').join('\n')).toContain(
+      'is 129 characters; Twilio refuses more than 128',
+    );
+    expect(deployVariableProblems({ MMS_REPLY: `${value}v` }, '.env').join('\n')).toContain('451 bytes');
   });
 });
 
