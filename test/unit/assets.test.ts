@@ -248,6 +248,43 @@ describe('limits', () => {
     expect(over.violations.find((v) => v.rule === 'path-length')!.message).toMatch(/256 characters .* limit 255/);
   });
 
+  it('allows a deployed path of exactly 255 characters, counted with the version; 256 is refused', () => {
+    // "/" + name + "." + 12-character version + ".wav"
+    const named = (length: number) => `${'a'.repeat(length - 18)}.wav`;
+    expect(rules(tree({ [named(255)]: 1 }))).toEqual([]);
+    expect(rules(tree({ [named(256)]: 1 }))).toEqual(['path-length']);
+    // a private file keeps its name, without a version: "/" + folder + "/" + name + ".wav"
+    const privately = (length: number) => `${'d'.repeat(100)}/${'p'.repeat(length - 106)}.private.wav`;
+    expect(rules(tree({ [privately(255)]: 1 }))).toEqual([]);
+    expect(rules(tree({ [privately(256)]: 1 }))).toEqual(['path-length']);
+  });
+
+  it.each([...`#;,?:@+&$()'"`])('refuses the character %s in an asset path, naming it', (c) => {
+    const over = check(tree({ [`dir/a${c}b.wav`]: 1 }));
+    expect(over.violations).toEqual([
+      {
+        file: `dir/a${c}b.wav`,
+        rule: 'forbidden-character',
+        message: expect.stringContaining(`path contains ${JSON.stringify(c)}, which Twilio refuses`),
+      },
+    ]);
+  });
+
+  it('accepts the characters Twilio does not refuse, and turns whitespace into "-" as twilio-run does', () => {
+    expect(rules(tree({ 'a-b_c~d!e=f[g]h.wav': 1, 'with space.wav': 1 }))).toEqual([]);
+  });
+
+  it.each(['media-manifest.json', 'media-manifest.private.json', 'media-manifest.protected.json'])(
+    'reserves /media-manifest.json for the generated manifest: %s is refused',
+    (rel) => {
+      const over = check(tree({ [rel]: '{}' }));
+      expect(over.violations.map((v) => v.rule)).toEqual(['reserved-path']);
+      expect(over.violations[0].message).toBe(
+        `${rel}: deploys to /media-manifest.json, which the build reserves for the media manifest`,
+      );
+    },
+  );
+
   it('reports every violation of a tree in one run', () => {
     const over = check(
       tree({ 'big.wav': 26 * MB, 'huge.private.wav': 11 * MB, 'a@b.wav': 1, 'c.wav': 1, 'c.private.wav': 1 }),
