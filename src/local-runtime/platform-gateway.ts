@@ -90,8 +90,11 @@ function leaksInternals(body: string, privatePaths: string[]): boolean {
 function headerBytes(req: IncomingMessage): number {
   // request line + each "name: value\r\n" + the blank line
   let bytes = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`.length + 2;
-  for (let i = 0; i < req.rawHeaders.length; i += 2)
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    // the arrival stamp is the gateway's own, not the caller's: a request is measured as it came over the wire
+    if (req.rawHeaders[i] === ARRIVAL_HEADER) continue;
     bytes += Buffer.byteLength(req.rawHeaders[i]) + Buffer.byteLength(req.rawHeaders[i + 1]) + 4;
+  }
   return bytes;
 }
 
