@@ -78,6 +78,12 @@ interface Walk {
   within: string[];
 }
 
+/** Dotfiles, files in dot folders and OS junk: skipped by the scan with a note. */
+function neverDeployed(rel: string): boolean {
+  const segments = rel.split('/');
+  return OS_JUNK.has(segments[segments.length - 1]) || segments.some((s) => s.startsWith('.'));
+}
+
 const isInside = (file: string, dir: string) => file === dir || file.startsWith(dir + path.sep);
 
 /**
@@ -91,9 +97,13 @@ function walk(dir: string, prefix: string, into: Walk, ancestors: string[]): voi
     const abs = path.join(dir, entry.name);
     let isDir = entry.isDirectory();
     let isFile = entry.isFile();
-    let real = abs;
+    if (entry.isSymbolicLink() && neverDeployed(rel)) {
+      into.out.push(rel); // listed to be skipped with its note, like any dotfile: where it leads does not matter
+      continue;
+    }
     if (entry.isSymbolicLink()) {
       const link = fs.readlinkSync(abs);
+      let real: string;
       const refuse = (why: string) =>
         into.refused.push({
           rel,

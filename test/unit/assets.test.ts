@@ -122,8 +122,10 @@ describe('symlinked assets', () => {
       loop: '.',
       up: '..',
       'self.wav': 'self.wav',
+      '.hidden': outside, // a dotfile is never deployed: skipped with its note, wherever it leads
     });
     const check = checkAssets(scanAssets(assets, { within: [root] }), resolveLimits({}), 1);
+    expect(check.skipped.map((s) => s.rel)).toEqual(['.hidden']);
     expect(check.violations.map((v) => [v.file, v.rule])).toEqual([
       ['dangling.wav', 'symlink'],
       ['loop', 'symlink'],
