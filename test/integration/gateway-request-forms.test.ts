@@ -1,21 +1,11 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { rawRequest, RawResponse } from '../support/http';
-import { sharedBuildDir } from '../support/paths';
+import { protectedAssetPath } from '../support/paths';
 import { RunningRuntime, startRuntime } from '../support/runtime';
 
 /**
  * The gateway must decide on the path twilio-run's Express routes (parseurl), whatever the spelling of the
  * request target: each form is sent raw over a socket, since an HTTP client would normalise it first.
  */
-function protectedAssetPath(): string {
-  const manifest = JSON.parse(
-    fs.readFileSync(path.join(sharedBuildDir(), 'assets', 'media-manifest.private.json'), 'utf8'),
-  ) as { entries: Record<string, { visibility: string; path: string }> };
-  const entry = Object.values(manifest.entries).find((e) => e.visibility === 'protected');
-  if (!entry) throw new Error('the build has no protected asset');
-  return entry.path;
-}
 
 /** Spellings of `/dir/name?query` that Express routes as that path. */
 function spellings(pathAndQuery: string): Record<string, string> {

@@ -78,6 +78,16 @@ describe('POST /mms/inbound on the real twilio-run', () => {
       .map((l) => JSON.parse(l.slice(l.indexOf('{'), l.lastIndexOf('}') + 1)));
   }
 
+  /** Media at `mediaPath` that answers 404 for `ms` from now, then the PNG, as a fresh Twilio media URL does. */
+  function availableAfter(mediaPath: string, ms: number): void {
+    const availableAt = Date.now() + ms;
+    routes.set(mediaPath, (_req, res) =>
+      Date.now() < availableAt
+        ? res.writeHead(404).end()
+        : res.writeHead(200, { 'Content-Type': 'image/png' }).end(PNG),
+    );
+  }
+
   const requestsTo = (host: FakeHost, p: string) => host.requests.filter((r) => r.url.startsWith(p));
   const expectTwiml200 = (res: { status: number; headers: Record<string, unknown>; body: Buffer }) => {
     expect(res.status).toBe(200);
@@ -86,12 +96,7 @@ describe('POST /mms/inbound on the real twilio-run', () => {
   };
 
   it('gets media through a 404 window shorter than the deadline', async () => {
-    const availableAt = Date.now() + 1000;
-    routes.set('/Media/window', (_req, res) =>
-      Date.now() < availableAt
-        ? res.writeHead(404).end()
-        : res.writeHead(200, { 'Content-Type': 'image/png' }).end(PNG),
-    );
+    availableAfter('/Media/window', 1000);
     const { res, messageSid } = await webhook(['/Media/window']);
     expectTwiml200(res);
     const [log] = fetchLog(messageSid);
@@ -149,12 +154,7 @@ describe('POST /mms/inbound on the real twilio-run', () => {
   // Each test below makes its own requests: it must hold when run alone (-t) as in the whole file.
   it('never logs a credential', async () => {
     const before = runtime.output().length;
-    const availableAt = Date.now() + 500;
-    routes.set('/Media/cred-window', (_req, res) =>
-      Date.now() < availableAt
-        ? res.writeHead(404).end()
-        : res.writeHead(200, { 'Content-Type': 'image/png' }).end(PNG),
-    );
+    availableAfter('/Media/cred-window', 500);
     routes.set('/Media/cred-denied', (_req, res) => res.writeHead(401).end());
     const { res } = await webhook(['/Media/cred-window', '/Media/cred-denied']);
     expectTwiml200(res);
@@ -171,12 +171,7 @@ describe('POST /mms/inbound on the real twilio-run', () => {
 
   it('reports these runs per day, with an escalation section over the threshold', async () => {
     // three runs of its own: media through a 404 window, media gone for good, media there at once
-    const availableAt = Date.now() + 1000;
-    routes.set('/Media/window', (_req, res) =>
-      Date.now() < availableAt
-        ? res.writeHead(404).end()
-        : res.writeHead(200, { 'Content-Type': 'image/png' }).end(PNG),
-    );
+    availableAfter('/Media/window', 1000);
     routes.set('/Media/gone', (_req, res) => res.writeHead(404).end());
     routes.set('/Media/fine', (_req, res) => res.writeHead(200, { 'Content-Type': 'image/png' }).end(PNG));
     const sids: string[] = [];

@@ -1,8 +1,6 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { ARRIVAL_HEADER } from '../../src/lib/http/arrival';
 import { rawRequest, request, RawResponse } from '../support/http';
-import { sharedBuildDir } from '../support/paths';
+import { protectedAssetPath, sharedBuildDir } from '../support/paths';
 import { RunningRuntime, startRuntime, twilioSignature } from '../support/runtime';
 
 // Twilio's "1 MB" and "4 MB", in the smaller reading the gateway and the Functions use
@@ -161,15 +159,6 @@ describe("the local runtime enforces the platform's limits, as the deployed gate
   }, 40000);
 
   describe('protected Functions and assets need a valid X-Twilio-Signature (400 otherwise, before any code runs)', () => {
-    function protectedAssetPath(): string {
-      const manifest = JSON.parse(
-        fs.readFileSync(path.join(sharedBuildDir(), 'assets', 'media-manifest.private.json'), 'utf8'),
-      ) as { entries: Record<string, { visibility: string; path: string }> };
-      const entry = Object.values(manifest.entries).find((e) => e.visibility === 'protected');
-      if (!entry) throw new Error('the build has no protected asset');
-      return entry.path;
-    }
-
     it('serves a protected asset only to a signed request', async () => {
       const assetPath = protectedAssetPath();
       const unsigned = await request(url(assetPath));
