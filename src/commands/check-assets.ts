@@ -34,7 +34,7 @@ export function main(argv: string[]): number {
     args = parseArgs(argv);
     const config = loadMediaConfig(PROJECT_ROOT);
     const check = checkAssets(
-      scanAssets(args.dir),
+      scanAssets(args.dir, { within: [PROJECT_ROOT] }),
       resolveLimits(config.limits),
       listFunctions([args.functionsDir]).length,
       config.notMedia,

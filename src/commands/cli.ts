@@ -1,7 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { AssetLimitError, formatUsage } from '../pipeline/asset-limits';
 import type { BuildResult } from '../pipeline/project';
 import { PROJECT_ROOT } from '../pipeline/root';
@@ -211,22 +210,14 @@ async function predeploy(): Promise<void> {
     args: args.slice(0, split),
     options: { 'config-runtime': { type: 'string' } },
   });
-  // The deploy's arguments are twilio-run's: not strict, since it has flags this check neither knows nor needs.
-  const deploy = parseArgs({
-    args: args.slice(split + 1),
-    options: { runtime: { type: 'string' }, env: { type: 'string' }, 'load-system-env': { type: 'boolean' } },
-    strict: false,
-    allowPositionals: true,
-  }).values;
-  const text = (value: string | boolean | undefined) => (typeof value === 'string' ? value : undefined);
-  const flagRuntime = text(deploy.runtime);
-  const { preflightDeploy } = await import('../deploy/preflight');
+  const { preflightDeploy, readDeployFlags } = await import('../deploy/preflight');
+  const deploy = readDeployFlags(args.slice(split + 1));
   const problems = await preflightDeploy({
     projectRoot: PROJECT_ROOT,
-    envFile: text(deploy.env),
-    loadSystemEnv: deploy['load-system-env'] === true,
-    runtime: flagRuntime ?? values['config-runtime'],
-    runtimeSource: flagRuntime === undefined ? '.twilioserverlessrc.js' : 'the --runtime flag',
+    envFile: deploy.env,
+    loadSystemEnv: deploy.loadSystemEnv,
+    runtime: deploy.runtime ?? values['config-runtime'],
+    runtimeSource: deploy.runtime === undefined ? '.twilioserverlessrc.js' : 'the --runtime flag',
     rebuild: build,
     log: (line) => console.log(line),
   });

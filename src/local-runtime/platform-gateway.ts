@@ -44,9 +44,20 @@ export interface BodyParsers {
 }
 type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
 
+/** What Express's parseurl makes of a request: the path it routes on, and that path with its query. */
+export interface ParsedTarget {
+  pathname?: string | null;
+  path?: string | null;
+}
+
 export interface GatewayOptions {
   /** the route of a path (exact match, as twilio-run looks it up), or undefined when there is none */
   route(pathname: string): Route | undefined;
+  /**
+   * The `parseurl` that twilio-run's Express routes with (req.path is its pathname). The gateway decides on the
+   * same parse, so no spelling of a request target (absolute-form, `\` before a `#`...) reaches a route unchecked.
+   */
+  parseUrl(req: IncomingMessage): ParsedTarget | undefined;
   authToken?: string;
   /** base URLs a signature may have been made for, e.g. http://localhost:PORT and WEBHOOK_BASE_URL */
   signatureBaseUrls: string[];
@@ -95,8 +106,11 @@ function leaksInternals(body: string, privatePaths: string[]): boolean {
 function headerBytes(req: IncomingMessage): number {
   // request line + each "name: value\r\n" + the blank line
   let bytes = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`.length + 2;
-  for (let i = 0; i < req.rawHeaders.length; i += 2)
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    // the arrival stamp is the gateway's own, not the caller's: a request is measured as it came over the wire
+    if (req.rawHeaders[i] === ARRIVAL_HEADER) continue;
     bytes += Buffer.byteLength(req.rawHeaders[i]) + Buffer.byteLength(req.rawHeaders[i + 1]) + 4;
+  }
   return bytes;
 }
 
@@ -105,10 +119,38 @@ function hasBody(req: IncomingMessage): boolean {
   return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
 }
 
-function pathnameOf(url: string | undefined): string {
-  const raw = url ?? '/';
-  const end = raw.search(/[?#]/);
-  return end === -1 ? raw : raw.slice(0, end);
+/** The request target as twilio-run will route it, or a refusal when it cannot be parsed the way Express does. */
+interface Target {
+  /** what twilio-run looks the route up by (Express's req.path) */
+  pathname: string;
+  /** the path and query: what a signature is made over, after the service's base URL */
+  pathAndQuery: string;
+  route?: Route;
+}
+
+function targetOf(req: IncomingMessage, options: GatewayOptions): Target | Refusal {
+  let parsed: ParsedTarget | undefined;
+  try {
+    parsed = options.parseUrl(req);
+  } catch {
+    parsed = undefined;
+  }
+  const pathname = parsed?.pathname;
+  if (typeof pathname !== 'string' || !pathname.startsWith('/')) {
+    // Express routes nothing without a path ("*", "host:port", "?x"); refusing it here keeps the 400 ours.
+    return { status: 400, error: `the request target ${JSON.stringify(clipTarget(req.url))} has no path to route` };
+  }
+  return { pathname, pathAndQuery: parsed?.path ?? pathname, route: routeOf(pathname, options) };
+}
+
+/** twilio-run's lookup: the exact path (case and percent-encoding as sent), and "/" falls back to /assets/index.html. */
+function routeOf(pathname: string, options: GatewayOptions): Route | undefined {
+  return options.route(pathname) ?? (pathname === '/' ? options.route('/assets/index.html') : undefined);
+}
+
+function clipTarget(url: string | undefined): string {
+  const raw = url ?? '';
+  return raw.length > 200 ? `${raw.slice(0, 200)}...` : raw;
 }
 
 /** The request line and headers, before any body is read. */
@@ -242,7 +284,7 @@ function lingeringClose(req: IncomingMessage, bounds: LingerBounds, log?: (l: st
   };
   const cut = (why: string) => {
     if (socket.destroyed) return;
-    log?.(`${req.method} ${pathnameOf(req.url)}: closed after 413 with the body still arriving (${why})`);
+    log?.(`${req.method} ${clipTarget(req.url)}: closed after 413 with the body still arriving (${why})`);
     done();
     socket.destroy();
   };
@@ -270,6 +312,7 @@ function signatureValid(
   req: IncomingMessage & { body?: unknown },
   raw: Buffer | undefined,
   options: GatewayOptions,
+  pathAndQuery: string,
 ): boolean {
   const header = req.headers['x-twilio-signature'];
   const signature = Array.isArray(header) ? header[0] : header;
@@ -280,7 +323,8 @@ function signatureValid(
       ? (req.body as Record<string, string>)
       : {};
   return options.signatureBaseUrls.some((base) => {
-    const url = `${base}${req.url ?? '/'}`;
+    // over the path as routed: an absolute-form or backslashed spelling of a signed URL is that URL, no other
+    const url = `${base}${pathAndQuery}`;
     return isJson && raw && url.includes('bodySHA256=')
       ? validateRequestWithBody(options.authToken!, signature, url, raw.toString('utf8'))
       : validateRequest(options.authToken!, signature, url, params);
@@ -302,6 +346,8 @@ class ResponseGuard {
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     private readonly route: Route | undefined,
+    /** the path as routed, for the runtime's log */
+    private readonly pathname: string,
     private readonly options: GatewayOptions,
     private readonly limits: GatewayLimits,
   ) {
@@ -339,7 +385,7 @@ class ResponseGuard {
     const declared = Number(this.res.getHeader('content-length') ?? NaN);
     if (this.route?.type === 'function' && (size > this.limits.responseBytes || declared > this.limits.responseBytes)) {
       this.options.log?.(
-        `${this.req.method} ${pathnameOf(this.req.url)}: the Function's response of ${Number.isFinite(declared) ? declared : size} bytes is over the platform's ${this.limits.responseBytes}; answered 502`,
+        `${this.req.method} ${this.pathname}: the Function's response of ${Number.isFinite(declared) ? declared : size} bytes is over the platform's ${this.limits.responseBytes}; answered 502`,
       );
       this.answer({
         status: 502,
@@ -352,7 +398,7 @@ class ResponseGuard {
         Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : String(chunk);
       if (leaksInternals(text, this.options.privatePaths)) {
         this.options.log?.(
-          `${this.req.method} ${pathnameOf(this.req.url)}: answered ${this.res.statusCode} without the details the runtime produced:\n${text.slice(0, 4000)}`,
+          `${this.req.method} ${this.pathname}: answered ${this.res.statusCode} without the details the runtime produced:\n${text.slice(0, 4000)}`,
         );
         const failed = this.route?.type === 'function' && this.res.statusCode >= 500;
         this.answer({
@@ -370,7 +416,7 @@ class ResponseGuard {
   private timeout(): void {
     if (this.done) return;
     this.options.log?.(
-      `${this.req.method} ${pathnameOf(this.req.url)}: no answer ${this.limits.runMs} ms after the request arrived; answered 504`,
+      `${this.req.method} ${this.pathname}: no answer ${this.limits.runMs} ms after the request arrived; answered 504`,
     );
     if (this.res.headersSent) {
       this.finish();
@@ -419,22 +465,29 @@ export function platformGateway(listener: RequestListener, options: GatewayOptio
   return (req, res) => {
     const arrival = Date.now();
     stampArrival(req, arrival);
-    const route = options.route(pathnameOf(req.url));
-    const guard = new ResponseGuard(req, res, route, options, limits);
-    const refusal = checkRequest(req, limits);
+    const target = targetOf(req, options);
+    const routed = 'pathname' in target ? target : undefined;
+    const route = routed?.route;
+    const pathname = routed?.pathname ?? clipTarget(req.url);
+    const guard = new ResponseGuard(req, res, route, pathname, options, limits);
+    const refusal = checkRequest(req, limits) ?? (routed ? undefined : (target as Refusal));
     if (refusal) {
       guard.answer(refusal);
       return;
     }
     const proceed = (raw?: Buffer) => {
       const preflight = req.method === 'OPTIONS'; // answered by the platform itself, never signature-checked
-      if (route?.access === 'protected' && !preflight && !signatureValid(req, raw, options)) {
+      if (
+        route?.access === 'protected' &&
+        !preflight &&
+        !signatureValid(req, raw, options, routed?.pathAndQuery ?? pathname)
+      ) {
         const why = !options.authToken
           ? 'AUTH_TOKEN is not set in the env file, so no signature can be valid'
           : req.headers['x-twilio-signature']
             ? 'header "X-Twilio-Signature" does not match this request'
             : 'header "X-Twilio-Signature" is missing';
-        guard.answer({ status: 400, error: `${pathnameOf(req.url)} is protected: ${why}` });
+        guard.answer({ status: 400, error: `${pathname} is protected: ${why}` });
         return;
       }
       listener(req, res);

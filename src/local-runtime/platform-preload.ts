@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { parseEnv } from 'node:util';
 import { baseUrlFrom } from '../lib/settings';
 import { listenProblem } from './listen';
-import { BodyParsers, platformGateway, Route } from './platform-gateway';
+import { BodyParsers, GatewayOptions, platformGateway, Route } from './platform-gateway';
 
 // The module object itself (not an import namespace copy), so createServer can be replaced on it.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -44,6 +44,8 @@ const env: NodeJS.Dict<string> = envFile && fs.existsSync(envFile) ? parseEnv(fs
 const fromTwilioRun = createRequire(process.argv[1] ?? path.join(cwd, 'package.json'));
 const fromHandler = createRequire(createRequire(path.join(cwd, 'package.json')).resolve('@twilio/runtime-handler/dev'));
 const bodyParser = fromHandler('body-parser') as BodyParsers;
+// The parseurl of the Express that serves the routes (req.path is its pathname): the gateway routes on its parse.
+const parseUrl = createRequire(fromHandler.resolve('express'))('parseurl') as GatewayOptions['parseUrl'];
 
 interface ScannedRoute {
   path: string;
@@ -83,6 +85,7 @@ http.createServer = function createServer(this: unknown, ...args: unknown[]) {
   if (app && typeof app.handle === 'function') {
     const gateway = platformGateway(app, {
       route: (pathname) => routes.get(pathname),
+      parseUrl,
       authToken: env.AUTH_TOKEN,
       signatureBaseUrls,
       privatePaths: [

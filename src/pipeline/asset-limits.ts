@@ -93,6 +93,7 @@ export function checkAssets(
     // the generated manifest is one more private asset
     private: { files: 1, bytes: 0, largest: 0, largestLimit: limits.privateFileBytes, rule: 'private-file-size' },
   };
+  for (const entry of scan.refused) add(entry.rel, entry.rule, entry.message);
   for (const file of scan.files) {
     const deployed =
       file.visibility === 'private'

@@ -28,6 +28,7 @@ export interface AssetScan {
   dir: string;
   files: SourceAsset[];
   skipped: SkippedFile[];
+  refused: RefusedEntry[];
 }
 
 const OS_JUNK = new Set(['.DS_Store', 'Thumbs.db', 'desktop.ini', '.gitkeep', '.gitignore', '.keep']);
@@ -63,18 +64,101 @@ export function versionedRel(asset: Pick<SourceAsset, 'rel' | 'visibility'>, ver
   return dir === '.' ? file : `${dir}/${file}`;
 }
 
-function walk(dir: string, prefix: string, out: string[]): void {
+/** A directory entry the build will not deploy and will not drop silently either: the build fails naming it. */
+export interface RefusedEntry {
+  rel: string;
+  rule: 'symlink' | 'not-a-file';
+  message: string;
+}
+
+interface Walk {
+  out: string[];
+  refused: RefusedEntry[];
+  /** real paths a symlink may point into: the project (and the assets folder itself) */
+  within: string[];
+}
+
+/** Dotfiles, files in dot folders and OS junk: skipped by the scan with a note. */
+function neverDeployed(rel: string): boolean {
+  const segments = rel.split('/');
+  return OS_JUNK.has(segments[segments.length - 1]) || segments.some((s) => s.startsWith('.'));
+}
+
+const isInside = (file: string, dir: string) => file === dir || file.startsWith(dir + path.sep);
+
+/**
+ * Follows symlinks, as twilio-run's own scan (recursive-readdir, which stats through links) and the deploy's
+ * read of each file do, so a linked file is served locally and deployed alike. A link is refused, naming it,
+ * when it dangles, loops, or leads out of the project: a link to a home folder would publish whatever is there.
+ */
+function walk(dir: string, prefix: string, into: Walk, ancestors: string[]): void {
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) walk(path.join(dir, entry.name), rel, out);
-    else if (entry.isFile()) out.push(rel);
+    const abs = path.join(dir, entry.name);
+    let isDir = entry.isDirectory();
+    let isFile = entry.isFile();
+    if (entry.isSymbolicLink() && neverDeployed(rel)) {
+      into.out.push(rel); // listed to be skipped with its note, like any dotfile: where it leads does not matter
+      continue;
+    }
+    if (entry.isSymbolicLink()) {
+      const link = fs.readlinkSync(abs);
+      let real: string;
+      const refuse = (why: string) =>
+        into.refused.push({
+          rel,
+          rule: 'symlink',
+          message: `${rel}: symlink to ${link} ${why}; replace it with the file or remove it`,
+        });
+      try {
+        real = fs.realpathSync(abs);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        refuse(code === 'ELOOP' ? 'loops' : 'points to nothing');
+        continue;
+      }
+      if (!into.within.some((d) => isInside(real, d))) {
+        refuse(`leads out of the project (to ${real})`);
+        continue;
+      }
+      const stat = fs.statSync(real);
+      if (stat.isDirectory() && ancestors.some((a) => isInside(a, real))) {
+        refuse(`loops back to ${path.relative(into.within[0], real) || '.'}, a folder that contains it`);
+        continue;
+      }
+      isDir = stat.isDirectory();
+      isFile = stat.isFile();
+    }
+    if (isDir) walk(abs, rel, into, [...ancestors, fs.realpathSync(abs)]);
+    else if (isFile) into.out.push(rel);
+    else
+      into.refused.push({
+        rel,
+        rule: 'not-a-file',
+        message: `${rel}: neither a file nor a folder (a socket, FIFO or device); remove it`,
+      });
   }
 }
 
-/** Lists the asset tree (stat only, no reads). Dotfiles and OS junk are skipped with a note, never deployed. */
-export function scanAssets(dir: string): AssetScan {
+export interface ScanOptions {
+  /** folders a symlink in the tree may point into besides the tree itself (the project); default none */
+  within?: string[];
+}
+
+/**
+ * Lists the asset tree (stat only, no reads). Dotfiles and OS junk are skipped with a note, never deployed;
+ * symlinks are followed or refused (see walk).
+ */
+export function scanAssets(dir: string, options: ScanOptions = {}): AssetScan {
   const rels: string[] = [];
-  if (fs.existsSync(dir)) walk(dir, '', rels);
+  const refused: RefusedEntry[] = [];
+  if (fs.existsSync(dir)) {
+    const root = fs.realpathSync(dir);
+    const within = [...(options.within ?? []), dir].map((d) =>
+      fs.existsSync(d) ? fs.realpathSync(d) : path.resolve(d),
+    );
+    walk(dir, '', { out: rels, refused, within }, [root]);
+  }
   rels.sort();
   const files: SourceAsset[] = [];
   const skipped: SkippedFile[] = [];
@@ -102,7 +186,7 @@ export function scanAssets(dir: string): AssetScan {
       name: deployedPath.slice(1),
     });
   }
-  return { dir, files, skipped };
+  return { dir, files, skipped, refused };
 }
 
 /** Whether a logical name is declared not media ("notMedia" globs of media.config.json). */

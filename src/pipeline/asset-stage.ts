@@ -29,8 +29,9 @@ export interface StageResult {
 
 /**
  * Writes dist/assets: public and protected files only under their content-addressed names, private files
- * under their own, plus the manifest. Files already present under the right versioned name are kept, so an
- * unchanged tree rebuilds without reading any content; anything left over from an older build is removed.
+ * under their own, plus the manifest. A file already present under the right name is kept when the hash cache
+ * shows it untouched since this build wrote it, so an unchanged tree rebuilds without reading any content;
+ * anything else is copied again, and anything left over from an older build is removed.
  */
 export async function stageAssets(options: StageOptions): Promise<StageResult> {
   const { scan, outDir, cachePolicy } = options;
@@ -74,16 +75,17 @@ export async function stageAssets(options: StageOptions): Promise<StageResult> {
       cache.set(file.abs, stat, sha256);
       fs.mkdirSync(path.dirname(target), { recursive: true });
       fs.renameSync(staged.tmp, target);
+      cache.staged(target, fs.statSync(target), sha256);
     } else {
       reused += 1;
+      // A file of the right name is kept only while it is the one this build wrote: one altered in place (even
+      // to the same size, with its mtime put back) would otherwise be deployed under a hash it does not have.
       const existing = fs.statSync(target, { throwIfNoEntry: false });
-      if (
-        !existing ||
-        existing.size !== stat.size ||
-        (file.visibility === 'private' && existing.mtimeMs < stat.mtimeMs)
-      ) {
+      if (!existing || !cache.holdsStaged(target, existing, sha256)) {
         fs.mkdirSync(path.dirname(target), { recursive: true });
+        fs.rmSync(target, { force: true }); // a fresh inode: a hard link elsewhere is never written through
         fs.copyFileSync(file.abs, target, fs.constants.COPYFILE_FICLONE);
+        cache.staged(target, fs.statSync(target), sha256);
       }
     }
     keep.add(outRel);

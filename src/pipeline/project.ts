@@ -68,7 +68,7 @@ export async function buildProject(options: BuildOptions = {}): Promise<BuildRes
   const functionDirs = inputs.functionDirs;
   const functions = listFunctions(functionDirs);
   const functionCount = functions.length;
-  const scan = scanAssets(inputs.assetsDir);
+  const scan = scanAssets(inputs.assetsDir, { within: [root] });
   // Limits first: nothing is written, let alone uploaded, for a tree Twilio would refuse.
   const check = checkAssets(scan, resolveLimits(config.limits), functionCount, config.notMedia);
   for (const skipped of check.skipped) log(`skipped ${skipped.rel}: ${skipped.reason}`);

@@ -1,11 +1,13 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /**
  * A build stamp says which sources a build in dist/ was made from, so a deploy can tell a current build from a
- * missing or stale one without rebuilding. Files are compared by size and modification time, as make does: a
- * stat per file, no content read (the asset tree can be a gigabyte); an edit, a checkout or a copy changes the
- * time, so a stale build is never taken for a current one (the reverse costs one rebuild).
+ * missing or stale one without rebuilding. Sources and built Functions are small: they are compared by content
+ * (sha256), since `tar x`, `cp -p` and `rsync -a` keep the old mtime of an edited file. Assets (the tree can be
+ * a gigabyte) are compared without being read, by size, mtime, inode and ctime: restoring an mtime moves the
+ * ctime, so a same-size edit is still seen (a touch without an edit costs one rebuild, never a stale deploy).
  */
 export const STAMP_FILE = 'build-stamp.json';
 
@@ -20,14 +22,15 @@ export interface BuildInputs {
   configFile: string;
 }
 
-type Entry = [file: string, size: number, mtimeMs: number];
+/** a file and what identifies its version: its content hash, or its size, mtime, inode and ctime */
+type Entry = [file: string, ...version: (string | number)[]];
 
 interface Stamp {
   inputs: Entry[];
   outputs: Entry[];
 }
 
-function walk(dir: string, into: string[]): void {
+function walk(dir: string, into: string[], visited = new Set<string>()): void {
   let entries: fs.Dirent[];
   try {
     entries = fs.readdirSync(dir, { withFileTypes: true });
@@ -35,17 +38,26 @@ function walk(dir: string, into: string[]): void {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw err;
   }
+  visited.add(fs.realpathSync(dir));
   for (const e of entries) {
     const full = path.join(dir, e.name);
-    if (e.isDirectory()) {
-      if (!SKIP_DIRS.has(e.name)) walk(full, into);
+    // a symlinked folder is followed, as the asset scan and twilio-run follow it (once: a loop is the scan's error)
+    const isDir = e.isDirectory() || (e.isSymbolicLink() && isFolder(full));
+    if (isDir) {
+      if (!SKIP_DIRS.has(e.name) && !visited.has(fs.realpathSync(full))) walk(full, into, visited);
     } else {
       into.push(full);
     }
   }
 }
 
-function entriesOf(files: string[], relativeTo: string): Entry[] {
+function isFolder(file: string): boolean {
+  return fs.statSync(file, { throwIfNoEntry: false })?.isDirectory() ?? false;
+}
+
+const sha256Of = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+function entriesOf(files: string[], relativeTo: string, byContent: (file: string) => boolean): Entry[] {
   const seen = new Set<string>();
   const entries: Entry[] = [];
   for (const file of files) {
@@ -55,13 +67,19 @@ function entriesOf(files: string[], relativeTo: string): Entry[] {
     try {
       stat = fs.statSync(file);
     } catch (err) {
+      // a vanished file or a dangling link: absent (the asset scan refuses a dangling link by name)
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw err;
     }
-    entries.push([path.relative(relativeTo, file).split(path.sep).join('/'), stat.size, stat.mtimeMs]);
+    const rel = path.relative(relativeTo, file).split(path.sep).join('/');
+    entries.push(
+      byContent(file) ? [rel, `sha256:${sha256Of(file)}`] : [rel, stat.size, stat.mtimeMs, stat.ino, stat.ctimeMs],
+    );
   }
   return entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
+
+const inside = (dir: string) => (file: string) => file.startsWith(dir + path.sep);
 
 /** Every file a build reads: all of src/ (Functions bundle what they import from it), the assets, the config. */
 export function inputEntries(inputs: BuildInputs): Entry[] {
@@ -70,14 +88,15 @@ export function inputEntries(inputs: BuildInputs): Entry[] {
   for (const dir of inputs.functionDirs) walk(dir, files);
   walk(inputs.assetsDir, files);
   files.push(inputs.configFile, ...PROJECT_FILES.map((f) => path.join(inputs.projectRoot, f)));
-  return entriesOf(files, inputs.projectRoot);
+  const isAsset = inside(inputs.assetsDir);
+  return entriesOf(files, inputs.projectRoot, (file) => !isAsset(file));
 }
 
 function outputEntries(outDir: string): Entry[] {
   const files: string[] = [];
   walk(path.join(outDir, 'functions'), files);
   walk(path.join(outDir, 'assets'), files);
-  return entriesOf(files, outDir);
+  return entriesOf(files, outDir, inside(path.join(outDir, 'functions')));
 }
 
 /** Written by the build, last, once dist/ is complete; `inputs` must be taken before the build reads anything. */
@@ -92,7 +111,7 @@ function firstDifference(was: Entry[], now: Entry[]): string {
   for (const [file, e] of after) {
     const old = before.get(file);
     if (!old) return `${file} is new`;
-    if (old[1] !== e[1] || old[2] !== e[2]) return `${file} changed`;
+    if (JSON.stringify(old.slice(1)) !== JSON.stringify(e.slice(1))) return `${file} changed`;
   }
   for (const file of before.keys()) if (!after.has(file)) return `${file} was removed`;
   return 'nothing';

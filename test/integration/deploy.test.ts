@@ -157,6 +157,22 @@ describe.each(DEPLOY_COMMANDS)('a `%s` Twilio would refuse stops before any requ
     expect(run.output).not.toContain('s3cr3t');
   });
 
+  // yargs (twilio-run's parser) takes each of these as --load-system-env: the empty value in the file is then
+  // filled from this process's environment, and the secret would be uploaded.
+  it.each([[['--loadSystemEnv']], [['--load-system-env=true']], [['--load-system-env', 'true']]])(
+    'a local secret the system environment fills in, with %j',
+    async (flag) => {
+      fs.writeFileSync(path.join(root, '.env.prod'), `${CREDENTIALS}AWS_SECRET_ACCESS_KEY=\n`);
+      const run = await twilioRunDeploy(root, api, ['--env', '.env.prod', ...flag], {
+        AWS_SECRET_ACCESS_KEY: 's3cr3t',
+      });
+      expectExit(run, 1);
+      expect(run.output).toMatch(/\.env\.prod: AWS_SECRET_ACCESS_KEY is a setting of the local commands/);
+      expect(api.requests).toEqual([]);
+      expect(run.output).not.toContain('s3cr3t');
+    },
+  );
+
   it("an asset tree over Twilio's limits fails the build, naming the file", async () => {
     const big = path.join(root, 'assets', 'video', 'huge.mp4');
     fs.mkdirSync(path.dirname(big), { recursive: true });

@@ -2,7 +2,7 @@ import * as http from 'node:http';
 import { createRequire } from 'node:module';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { BodyParsers, platformGateway } from '../../src/local-runtime/platform-gateway';
+import { BodyParsers, GatewayOptions, platformGateway } from '../../src/local-runtime/platform-gateway';
 import { PROJECT_ROOT } from '../support/paths';
 import { RunningRuntime, startRuntime } from '../support/runtime';
 
@@ -192,6 +192,7 @@ describe('the lingering close is bounded', () => {
       signatureBaseUrls: [],
       privatePaths: [],
       bodyParser: fromHandler('body-parser') as BodyParsers,
+      parseUrl: createRequire(fromHandler.resolve('express'))('parseurl') as GatewayOptions['parseUrl'],
       linger: { ms: 2000, idleMs: 400, bytes: 3 * 1024 * 1024 },
       log: (line) => lines.push(line),
     });

@@ -78,6 +78,16 @@ describe('POST /mms/inbound on the real twilio-run', () => {
       .map((l) => JSON.parse(l.slice(l.indexOf('{'), l.lastIndexOf('}') + 1)));
   }
 
+  /** Media at `mediaPath` that answers 404 for `ms` from now, then the PNG, as a fresh Twilio media URL does. */
+  function availableAfter(mediaPath: string, ms: number): void {
+    const availableAt = Date.now() + ms;
+    routes.set(mediaPath, (_req, res) =>
+      Date.now() < availableAt
+        ? res.writeHead(404).end()
+        : res.writeHead(200, { 'Content-Type': 'image/png' }).end(PNG),
+    );
+  }
+
   const requestsTo = (host: FakeHost, p: string) => host.requests.filter((r) => r.url.startsWith(p));
   const expectTwiml200 = (res: { status: number; headers: Record<string, unknown>; body: Buffer }) => {
     expect(res.status).toBe(200);
@@ -86,12 +96,7 @@ describe('POST /mms/inbound on the real twilio-run', () => {
   };
 
   it('gets media through a 404 window shorter than the deadline', async () => {
-    const availableAt = Date.now() + 1000;
-    routes.set('/Media/window', (_req, res) =>
-      Date.now() < availableAt
-        ? res.writeHead(404).end()
-        : res.writeHead(200, { 'Content-Type': 'image/png' }).end(PNG),
-    );
+    availableAfter('/Media/window', 1000);
     const { res, messageSid } = await webhook(['/Media/window']);
     expectTwiml200(res);
     const [log] = fetchLog(messageSid);
@@ -146,15 +151,37 @@ describe('POST /mms/inbound on the real twilio-run', () => {
     expect(requestsTo(media, '/Media/forged')).toHaveLength(0);
   });
 
-  it('never logs a credential', () => {
-    expect(runtime.output()).not.toContain(TEST_AUTH_TOKEN);
-    expect(runtime.output()).not.toContain(Buffer.from(`${TEST_ACCOUNT_SID}:${TEST_AUTH_TOKEN}`).toString('base64'));
+  // Each test below makes its own requests: it must hold when run alone (-t) as in the whole file.
+  it('never logs a credential', async () => {
+    const before = runtime.output().length;
+    availableAfter('/Media/cred-window', 500);
+    routes.set('/Media/cred-denied', (_req, res) => res.writeHead(401).end());
+    const { res } = await webhook(['/Media/cred-window', '/Media/cred-denied']);
+    expectTwiml200(res);
+    await webhook(['/Media/cred-window'], { forge: true });
+    const output = runtime.output().slice(before);
+    // the fetches did send the credential, and logged their outcome
+    expect(requestsTo(media, '/Media/cred-window')[0].headers.authorization).toBe(
+      `Basic ${Buffer.from(`${TEST_ACCOUNT_SID}:${TEST_AUTH_TOKEN}`).toString('base64')}`,
+    );
+    expect(output).toContain('"media_fetch"');
+    expect(output).not.toContain(TEST_AUTH_TOKEN);
+    expect(output).not.toContain(Buffer.from(`${TEST_ACCOUNT_SID}:${TEST_AUTH_TOKEN}`).toString('base64'));
   });
 
   it('reports these runs per day, with an escalation section over the threshold', async () => {
+    // three runs of its own: media through a 404 window, media gone for good, media there at once
+    availableAfter('/Media/window', 1000);
+    routes.set('/Media/gone', (_req, res) => res.writeHead(404).end());
+    routes.set('/Media/fine', (_req, res) => res.writeHead(200, { 'Content-Type': 'image/png' }).end(PNG));
+    const sids: string[] = [];
+    for (const mediaPath of ['/Media/window', '/Media/gone', '/Media/fine'])
+      sids.push((await webhook([mediaPath])).messageSid);
+    const gone = sids[1];
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tma-report-')), 'runtime.log');
     fs.writeFileSync(file, runtime.output());
-    const { records, skipped } = parseLogLines(fs.readFileSync(file, 'utf8').split('\n'));
+    const ours = (line: string) => sids.some((sid) => line.includes(sid));
+    const { records, skipped } = parseLogLines(fs.readFileSync(file, 'utf8').split('\n').filter(ours));
     expect(skipped).toBe(0);
     expect(records.length).toBe(3);
     // All runs of this file fall on one day unless it crosses midnight: then judge the day holding the most.
@@ -167,7 +194,9 @@ describe('POST /mms/inbound on the real twilio-run', () => {
     const markdown = formatMarkdown(report);
     expect(markdown).toContain('## Escalation for ');
     expect(markdown).toContain(`${media.url}/Media/gone`);
-    expect(markdown).toMatch(/\| MM0+2 \| .*\/Media\/gone \| \d{4}-\d\d-\d\dT[\d:.]+[+-]\d\d:\d\d \|/);
+    expect(markdown).toMatch(
+      new RegExp(`\\| ${gone} \\| .*/Media/gone \\| \\d{4}-\\d\\d-\\d\\dT[\\d:.]+[+-]\\d\\d:\\d\\d \\|`),
+    );
     expect(formatMarkdown(buildReport(records, 24))).not.toContain('## Escalation');
     expect(formatCsv(report).split('\n')).toContain(
       `${day.day},${day.fetches},${day.messages},${day.with404},${day.transient404},${day.notFoundResponses},${day.retries},${day.gaveUp},${day.p50DelayMs},${day.p95DelayMs},${day.escalate},${day.p99DelayMs},0,0,0,0,0,0`,

@@ -1,8 +1,6 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { ARRIVAL_HEADER } from '../../src/lib/http/arrival';
-import { request, RawResponse } from '../support/http';
-import { sharedBuildDir } from '../support/paths';
+import { rawRequest, request, RawResponse } from '../support/http';
+import { protectedAssetPath, sharedBuildDir } from '../support/paths';
 import { RunningRuntime, startRuntime, twilioSignature } from '../support/runtime';
 
 // Twilio's "1 MB" and "4 MB", in the smaller reading the gateway and the Functions use
@@ -78,6 +76,25 @@ describe("the local runtime enforces the platform's limits, as the deployed gate
     expect(fits.status).toBe(200);
   });
 
+  it('counts the request line and every header in the 1 MB, to the byte: a large header or cookie tips a body that fits alone', async () => {
+    const pad = 'p'.repeat(8000);
+    // the request exactly as it goes over the wire: rawRequest adds "Connection: close" and the blank line
+    const send = (total: number, header: string) => {
+      const line = (length: number) =>
+        `POST /diag/limits HTTP/1.1\r\nHost: 127.0.0.1\r\n${header}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${length}`;
+      const head = (length: number) => Buffer.byteLength(`${line(length)}\r\nConnection: close\r\n\r\n`);
+      const bodyLength = total - head(100_000); // a body of 6 digits' length, as the result is
+      expect(head(bodyLength) + bodyLength).toBe(total);
+      return rawRequest(runtime.port, line(bodyLength), `a=${'x'.repeat(bodyLength - 2)}`);
+    };
+    for (const header of [`X-Pad: ${pad}`, `Cookie: session=${pad}`]) {
+      expect((await send(REQUEST_LIMIT, header)).status).toBe(200);
+      const over = await send(REQUEST_LIMIT + 1, header);
+      expect(over.status).toBe(413);
+      expect(JSON.parse(over.body.toString()).error).toContain('headers and cookies included');
+    }
+  });
+
   it('answers malformed JSON with 400 and over 1000 form parameters with 413, as JSON without a stack trace', async () => {
     const browser = { 'User-Agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120 Safari/537.36' };
     const json = await request(url('/diag/limits'), {
@@ -142,15 +159,6 @@ describe("the local runtime enforces the platform's limits, as the deployed gate
   }, 40000);
 
   describe('protected Functions and assets need a valid X-Twilio-Signature (400 otherwise, before any code runs)', () => {
-    function protectedAssetPath(): string {
-      const manifest = JSON.parse(
-        fs.readFileSync(path.join(sharedBuildDir(), 'assets', 'media-manifest.private.json'), 'utf8'),
-      ) as { entries: Record<string, { visibility: string; path: string }> };
-      const entry = Object.values(manifest.entries).find((e) => e.visibility === 'protected');
-      if (!entry) throw new Error('the build has no protected asset');
-      return entry.path;
-    }
-
     it('serves a protected asset only to a signed request', async () => {
       const assetPath = protectedAssetPath();
       const unsigned = await request(url(assetPath));

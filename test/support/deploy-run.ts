@@ -46,11 +46,16 @@ export function expectExit(run: Run, code: number, what = 'twilio-run deploy'): 
 /** twilio-run's boxes and wrapping undone, so a message can be matched whole. */
 export const unboxed = (output: string) => output.replace(/[│╭╮╰╯─]/g, ' ').replace(/\s+/g, ' ');
 
-export function twilioRunDeploy(cwd: string, api: FakeServerlessApi, args: string[] = []): Promise<Run> {
+export function twilioRunDeploy(
+  cwd: string,
+  api: FakeServerlessApi,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['-r', SERVERLESS_API_PRELOAD, TWILIO_RUN, 'deploy', ...args], {
       cwd,
-      env: { ...process.env, FAKE_SERVERLESS_API_URL: api.url, FORCE_COLOR: '0', CI: 'true' },
+      env: { ...process.env, ...env, FAKE_SERVERLESS_API_URL: api.url, FORCE_COLOR: '0', CI: 'true' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -64,10 +69,15 @@ export function twilioRunDeploy(cwd: string, api: FakeServerlessApi, args: strin
  * `twilio serverless:deploy`: the real Twilio CLI running @twilio-labs/plugin-serverless and its bundled twilio-run
  * 3.x, all in one process, so NODE_OPTIONS gives it (and the preflight it spawns) the same preload as above.
  */
-export async function cliDeploy(cwd: string, api: FakeServerlessApi, args: string[] = []): Promise<Run> {
+export async function cliDeploy(
+  cwd: string,
+  api: FakeServerlessApi,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<Run> {
   const run = await twilioCli(['serverless:deploy', ...args], {
     cwd,
-    env: { NODE_OPTIONS: `-r ${SERVERLESS_API_PRELOAD}`, FAKE_SERVERLESS_API_URL: api.url },
+    env: { ...env, NODE_OPTIONS: `-r ${SERVERLESS_API_PRELOAD}`, FAKE_SERVERLESS_API_URL: api.url },
   });
   return { code: run.code, output: unboxed(`${run.stdout}\n${run.stderr}`) };
 }

@@ -1,12 +1,26 @@
 import { createHash } from 'node:crypto';
 import type * as http from 'node:http';
-import {
-  ACCEPTED_RUNTIME_HANDLER_VERSIONS,
-  RUNTIME_HANDLER,
-  SUPPORTED_RUNTIMES,
-  VARIABLE_LIMITS,
-} from '../../src/deploy/platform';
 import { FakeHost, startFakeHost } from './fake-host';
+
+/**
+ * What Twilio's platform accepts, copied here from Twilio's pages and kept apart from the project's own lists
+ * (src/deploy/platform.ts): the fake refuses by these, so a wrong list in the product fails a test instead of
+ * agreeing with the fake by construction.
+ */
+export const TWILIO_PLATFORM = {
+  /** "Runtime Handler" page, table "Versions": https://www.twilio.com/docs/serverless/functions-assets/handler */
+  handlerVersions: ['2.1.2', '2.0.1', '2.0.0', '1.3.1', '1.3.0', '1.2.5', '1.2.4', '1.2.3', '1.2.2', '1.2.1', '1.2.0'],
+  /**
+   * Twilio's "Functions and Assets Node.js v22 Upgrade" page (node18 Builds refused with 82007 after 2025-11-10)
+   * and its changelog entry "Node.js v24 is now available for Twilio Functions" (2026-07-08)
+   */
+  runtimes: ['node22', 'node24'],
+  /** the Serverless API's Variable resource (Key at most 128 characters, Value at most 450 bytes):
+   * https://www.twilio.com/docs/serverless/api/resource/variable */
+  variableKeyChars: 128,
+  variableValueBytes: 450,
+} as const;
+const RUNTIME_HANDLER = '@twilio/runtime-handler';
 
 export interface Upload {
   kind: 'Functions' | 'Assets';
@@ -64,8 +78,8 @@ function refusal(code: number, message: string): Answer {
  * The Serverless API as a deploy by twilio-run (through @twilio-labs/serverless-api) uses it, on loopback, with
  * the platform's refusals that twilio-run does not check: a Build naming a runtime-handler version Twilio does
  * not list, or a range (400, 20001); a Build whose runtime, sent or inherited from the service's last Build, is
- * not supported (400, 82007); a variable over 450 bytes or a key over 128 characters (400, 82006). The lists
- * are the project's own (src/deploy/platform.ts, with their sources); the tests name refused versions literally.
+ * not supported (400, 82007); a variable over 450 bytes or a key over 128 characters (400, 82006), by its own
+ * copy of Twilio's lists (TWILIO_PLATFORM above).
  * Requests reach it from a `twilio-run deploy` child through serverless-api-redirect.cjs, which keeps the
  * original host in `x-original-host`.
  */
@@ -100,14 +114,15 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
     };
     builds.push(request);
     const handler = dependencies.find((d) => d.name === RUNTIME_HANDLER);
-    if (handler && !ACCEPTED_RUNTIME_HANDLER_VERSIONS.includes(handler.version)) {
+    if (handler && !(TWILIO_PLATFORM.handlerVersions as readonly string[]).includes(handler.version)) {
       return refusal(
         20001,
         `Some dependencies could not be validated. No matching version found for ${handler.name}@${handler.version}`,
       );
     }
     const runtime = request.runtime ?? s.lastRuntime ?? 'node22';
-    if (!SUPPORTED_RUNTIMES.includes(runtime)) return refusal(82007, `Unsupported Runtime: ${runtime}`);
+    if (!(TWILIO_PLATFORM.runtimes as readonly string[]).includes(runtime))
+      return refusal(82007, `Unsupported Runtime: ${runtime}`);
     for (const v of [...request.functionVersions, ...request.assetVersions]) {
       if (!versions.has(v)) return [404, { code: 20404, message: `version ${v} not found`, status: 404 }];
     }
@@ -120,10 +135,10 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
   function setVariable(form: URLSearchParams, existingSid: string | null): Answer {
     const name = (existingSid && [...variableSids].find(([, v]) => v === existingSid)?.[0]) || (form.get('Key') ?? '');
     const value = form.get('Value') ?? '';
-    if (name.length > VARIABLE_LIMITS.keyChars)
-      return refusal(82006, `Variable key longer than ${VARIABLE_LIMITS.keyChars} characters`);
-    if (Buffer.byteLength(value, 'utf8') > VARIABLE_LIMITS.valueBytes) {
-      return refusal(82006, `Variable value of ${name} is larger than ${VARIABLE_LIMITS.valueBytes} bytes`);
+    if (name.length > TWILIO_PLATFORM.variableKeyChars)
+      return refusal(82006, `Variable key longer than ${TWILIO_PLATFORM.variableKeyChars} characters`);
+    if (Buffer.byteLength(value, 'utf8') > TWILIO_PLATFORM.variableValueBytes) {
+      return refusal(82006, `Variable value of ${name} is larger than ${TWILIO_PLATFORM.variableValueBytes} bytes`);
     }
     variables.set(name, value);
     if (!variableSids.has(name)) variableSids.set(name, sid('ZV'));

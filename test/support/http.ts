@@ -1,4 +1,5 @@
 import * as http from 'node:http';
+import * as net from 'node:net';
 
 export interface RawResponse {
   status: number;
@@ -31,5 +32,33 @@ export function request(
     req.on('error', reject);
     for (const chunk of options.chunks ?? []) req.write(chunk);
     req.end(options.body);
+  });
+}
+
+/**
+ * Sends `head` (request line and headers, without the blank line) and `body` as written, over a plain socket:
+ * request targets an HTTP client would normalise (absolute-form, `\`, `#`) reach the server exactly as given.
+ * The connection is closed by the server after its answer (Connection: close is added).
+ */
+export function rawRequest(port: number, head: string, body = '', timeoutMs = 30000): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no answer to ${JSON.stringify(head)}`)));
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const all = Buffer.concat(chunks);
+      const split = all.indexOf('\r\n\r\n');
+      if (split === -1) return reject(new Error(`no complete answer to ${JSON.stringify(head)}: ${all.toString()}`));
+      const [statusLine, ...lines] = all.subarray(0, split).toString('latin1').split('\r\n');
+      const headers: http.IncomingHttpHeaders = {};
+      for (const line of lines) {
+        const colon = line.indexOf(':');
+        headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: all.subarray(split + 4) });
+    });
+    socket.write(`${head}\r\nConnection: close\r\n\r\n${body}`);
   });
 }

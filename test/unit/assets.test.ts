@@ -1,13 +1,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { getPathAndAccessFromFileInfo } from '@twilio-labs/serverless-api/dist/utils/fs';
+import { getDirContent, getPathAndAccessFromFileInfo } from '@twilio-labs/serverless-api/dist/utils/fs';
 import { AssetLimitError, checkAssets, DEFAULT_ASSET_LIMITS, MB, resolveLimits } from '../../src/pipeline/asset-limits';
 import { scanAssets, twilioPathAndAccess, versionedRel } from '../../src/pipeline/asset-scan';
 import { stageAssets } from '../../src/pipeline/asset-stage';
 import { HashCache } from '../../src/pipeline/hash-cache';
 import { buildProject } from '../../src/pipeline/project';
 import { MANIFEST_FILE_NAME, parseManifest } from '../../src/lib/manifest';
+import { alterInPlace } from '../support/alter';
 import { PROJECT_ROOT } from '../support/paths';
 import { MAX_RESPONSE_BODY_BYTES } from '../../src/lib/response-limit';
 
@@ -76,6 +77,80 @@ describe('visibility and deployed path', () => {
     const scan = scanAssets(dir);
     expect(scan.files.map((f) => f.rel)).toEqual(['a.wav']);
     expect(scan.skipped.map((s) => s.rel).sort()).toEqual(['.gitkeep', '.hidden/x.wav', 'Thumbs.db', 'img/.DS_Store']);
+  });
+});
+
+describe('symlinked assets', () => {
+  /** A project folder with assets/ and a shared/ folder beside it that assets/ links into. */
+  function project(links: Record<string, string>): { root: string; assets: string } {
+    const root = tmpDir('tma-links-');
+    for (const [rel, text] of Object.entries({
+      'shared/x.wav': 'linked file',
+      'shared/lib/y.wav': 'in a linked folder',
+      'assets/a.wav': 'plain',
+    })) {
+      fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+      fs.writeFileSync(path.join(root, rel), text);
+    }
+    for (const [rel, target] of Object.entries(links)) fs.symlinkSync(target, path.join(root, 'assets', rel));
+    return { root, assets: path.join(root, 'assets') };
+  }
+
+  it('are followed inside the project, as twilio-run and serverless-api follow them, and staged as plain files', async () => {
+    const { root, assets } = project({ 'linked.wav': '../shared/x.wav', lib: '../shared/lib' });
+    // serverless-api's own listing (what twilio-run serves and deploys) includes both
+    const theirs = (await getDirContent(assets)).map((f: { name: string }) => f.name).sort();
+    expect(theirs).toEqual(['a.wav', 'lib/y.wav', 'linked.wav']);
+    const scan = scanAssets(assets, { within: [root] });
+    expect(scan.files.map((f) => f.rel)).toEqual(theirs);
+    expect(scan.refused).toEqual([]);
+    const out = tmpDir();
+    const staged = await stageAssets({ scan, outDir: out, cachePolicy: [] });
+    const entry = staged.manifest.entries['linked.wav'];
+    const copy = path.join(out, `linked.${entry.version}.wav`);
+    expect(fs.lstatSync(copy).isFile()).toBe(true);
+    expect(fs.readFileSync(copy, 'utf8')).toBe('linked file');
+    expect(staged.manifest.entries['lib/y.wav'].bytes).toBe('in a linked folder'.length);
+  });
+
+  it('are refused by name when they lead out of the project, dangle or loop: never dropped silently', () => {
+    const outside = path.join(tmpDir('tma-outside-'), 'secret.txt');
+    fs.writeFileSync(outside, 'secret');
+    const { root, assets } = project({
+      'out.txt': outside,
+      'dangling.wav': './nope.wav',
+      loop: '.',
+      up: '..',
+      'self.wav': 'self.wav',
+      '.hidden': outside, // a dotfile is never deployed: skipped with its note, wherever it leads
+    });
+    const check = checkAssets(scanAssets(assets, { within: [root] }), resolveLimits({}), 1);
+    expect(check.skipped.map((s) => s.rel)).toEqual(['.hidden']);
+    expect(check.violations.map((v) => [v.file, v.rule])).toEqual([
+      ['dangling.wav', 'symlink'],
+      ['loop', 'symlink'],
+      ['out.txt', 'symlink'],
+      ['self.wav', 'symlink'],
+      ['up', 'symlink'],
+    ]);
+    const message = (file: string) => check.violations.find((v) => v.file === file)!.message;
+    expect(message('out.txt')).toBe(
+      `out.txt: symlink to ${outside} leads out of the project (to ${fs.realpathSync(outside)}); replace it with the file or remove it`,
+    );
+    expect(message('dangling.wav')).toMatch(/^dangling\.wav: symlink to \.\/nope\.wav points to nothing/);
+    expect(message('loop')).toMatch(/^loop: symlink to \. loops back to assets, a folder that contains it/);
+    expect(message('up')).toMatch(/^up: symlink to \.\. loops back to \., a folder that contains it/);
+    expect(message('self.wav')).toMatch(/^self\.wav: symlink to self\.wav loops/);
+  });
+
+  it('make the build fail before anything is written', async () => {
+    const { root, assets } = project({ 'dangling.wav': './nope.wav' });
+    fs.writeFileSync(path.join(root, 'package.json'), '{"name":"x","version":"1.0.0"}');
+    const out = path.join(root, 'dist');
+    await expect(
+      buildProject({ projectRoot: root, assetsDir: assets, functionDirs: [], outDir: out, hashCacheFile: null }),
+    ).rejects.toThrow(/\[symlink\] dangling\.wav: symlink to \.\/nope\.wav points to nothing/);
+    expect(fs.existsSync(out)).toBe(false);
   });
 });
 
@@ -175,6 +250,43 @@ describe('limits', () => {
     expect(over.violations.find((v) => v.rule === 'path-length')!.message).toMatch(/256 characters .* limit 255/);
   });
 
+  it('allows a deployed path of exactly 255 characters, counted with the version; 256 is refused', () => {
+    // "/" + name + "." + 12-character version + ".wav"
+    const named = (length: number) => `${'a'.repeat(length - 18)}.wav`;
+    expect(rules(tree({ [named(255)]: 1 }))).toEqual([]);
+    expect(rules(tree({ [named(256)]: 1 }))).toEqual(['path-length']);
+    // a private file keeps its name, without a version: "/" + folder + "/" + name + ".wav"
+    const privately = (length: number) => `${'d'.repeat(100)}/${'p'.repeat(length - 106)}.private.wav`;
+    expect(rules(tree({ [privately(255)]: 1 }))).toEqual([]);
+    expect(rules(tree({ [privately(256)]: 1 }))).toEqual(['path-length']);
+  });
+
+  it.each([...`#;,?:@+&$()'"`])('refuses the character %s in an asset path, naming it', (c) => {
+    const over = check(tree({ [`dir/a${c}b.wav`]: 1 }));
+    expect(over.violations).toEqual([
+      {
+        file: `dir/a${c}b.wav`,
+        rule: 'forbidden-character',
+        message: expect.stringContaining(`path contains ${JSON.stringify(c)}, which Twilio refuses`),
+      },
+    ]);
+  });
+
+  it('accepts the characters Twilio does not refuse, and turns whitespace into "-" as twilio-run does', () => {
+    expect(rules(tree({ 'a-b_c~d!e=f[g]h.wav': 1, 'with space.wav': 1 }))).toEqual([]);
+  });
+
+  it.each(['media-manifest.json', 'media-manifest.private.json', 'media-manifest.protected.json'])(
+    'reserves /media-manifest.json for the generated manifest: %s is refused',
+    (rel) => {
+      const over = check(tree({ [rel]: '{}' }));
+      expect(over.violations.map((v) => v.rule)).toEqual(['reserved-path']);
+      expect(over.violations[0].message).toBe(
+        `${rel}: deploys to /media-manifest.json, which the build reserves for the media manifest`,
+      );
+    },
+  );
+
   it('reports every violation of a tree in one run', () => {
     const over = check(
       tree({ 'big.wav': 26 * MB, 'huge.private.wav': 11 * MB, 'a@b.wav': 1, 'c.wav': 1, 'c.private.wav': 1 }),
@@ -251,6 +363,39 @@ describe('content-versioned staging', () => {
     expect(fs.existsSync(path.join(out, 'audio', `greeting.${greeting.version}.wav`))).toBe(false);
     expect(changed.manifest.entries['docs/guide.pdf'].path).toBe(first.manifest.entries['docs/guide.pdf'].path);
     expect(fs.readdirSync(out).sort()).toEqual(['audio', 'docs', MANIFEST_FILE_NAME]);
+  });
+});
+
+describe('staging never trusts a file altered behind its back', () => {
+  const stage = (src: string, out: string, cacheFile: string) =>
+    stageAssets({ scan: scanAssets(src), outDir: out, cachePolicy: [], hashCache: new HashCache(cacheFile) });
+
+  it('a rebuild repairs a staged file altered to the same size, its mtime put back, public or private', async () => {
+    const src = tree({ 'images/logo.png': 'PNG-original', 'audio/hold.private.wav': 'RIFF-original' });
+    const out = tmpDir();
+    const cacheFile = path.join(tmpDir(), 'hashes.json');
+    const first = await stage(src, out, cacheFile);
+    const logo = path.join(out, 'images', `logo.${first.manifest.entries['images/logo.png'].version}.png`);
+    const hold = path.join(out, 'audio', 'hold.private.wav');
+    alterInPlace(logo, 'XXX');
+    alterInPlace(hold, 'XXXX');
+    const again = await stage(src, out, cacheFile);
+    expect(again.hashed).toBe(0); // the sources did not change: only the copies are redone
+    expect(fs.readFileSync(logo, 'utf8')).toBe('PNG-original');
+    expect(fs.readFileSync(hold, 'utf8')).toBe('RIFF-original');
+  });
+
+  it('a source edited to the same size with its mtime put back is hashed again and gets a new version', async () => {
+    const src = tree({ 'images/logo.png': 'PNG-original' });
+    const out = tmpDir();
+    const cacheFile = path.join(tmpDir(), 'hashes.json');
+    const first = await stage(src, out, cacheFile);
+    alterInPlace(path.join(src, 'images', 'logo.png'), 'JPG');
+    const again = await stage(src, out, cacheFile);
+    expect(again.hashed).toBe(1);
+    const entry = again.manifest.entries['images/logo.png'];
+    expect(entry.version).not.toBe(first.manifest.entries['images/logo.png'].version);
+    expect(fs.readFileSync(path.join(out, 'images', `logo.${entry.version}.png`), 'utf8')).toBe('JPG-original');
   });
 });
 

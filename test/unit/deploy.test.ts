@@ -7,10 +7,14 @@ import {
   RUNTIME_HANDLER,
   runtimeHandlerProblem,
   runtimeProblem,
+  SUPPORTED_RUNTIMES,
 } from '../../src/deploy/platform';
 import { CREDENTIALS, deployVariableProblems, FUNCTION_VARIABLES, LOCAL_SETTINGS } from '../../src/deploy/variables';
+import { readDeployFlags } from '../../src/deploy/preflight';
 import { buildInputs } from '../../src/pipeline/project';
 import { inputEntries, STAMP_FILE, staleBuildReason, writeBuildStamp } from '../../src/pipeline/stamp';
+import { alterInPlace } from '../support/alter';
+import { TWILIO_PLATFORM } from '../support/fake-serverless-api';
 import { PROJECT_ROOT } from '../support/paths';
 
 const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
@@ -105,6 +109,58 @@ describe('the variables a deploy uploads', () => {
   });
 });
 
+describe("the project's copy of Twilio's lists agrees with the fake Serverless API's own copy", () => {
+  // the fake refuses by its copy (taken from Twilio's pages), so a product list that drifts fails here first
+  it('accepts exactly the handler versions and runtimes Twilio lists', () => {
+    expect([...ACCEPTED_RUNTIME_HANDLER_VERSIONS].sort()).toEqual([...TWILIO_PLATFORM.handlerVersions].sort());
+    expect([...SUPPORTED_RUNTIMES].sort()).toEqual([...TWILIO_PLATFORM.runtimes].sort());
+    for (const v of TWILIO_PLATFORM.handlerVersions) expect(runtimeHandlerProblem({ [RUNTIME_HANDLER]: v })).toBeNull();
+    for (const r of TWILIO_PLATFORM.runtimes) expect(runtimeProblem(r, 'the test')).toBeNull();
+  });
+
+  it('refuses a variable exactly where Twilio does: a 128-character name and a 450-byte value pass, one more fails', () => {
+    const at = 'K'.repeat(TWILIO_PLATFORM.variableKeyChars);
+    const value = 'v'.repeat(TWILIO_PLATFORM.variableValueBytes);
+    expect(deployVariableProblems({ [at]: value }, '.env').filter((p) => /characters|bytes/.test(p))).toEqual([]);
+    expect(deployVariableProblems({ [`${at}K`]: 'v' }, '.env').join('\n')).toContain(
+      'is 129 characters; Twilio refuses more than 128',
+    );
+    expect(deployVariableProblems({ MMS_REPLY: `${value}v` }, '.env').join('\n')).toContain('451 bytes');
+  });
+});
+
+describe("the deploy's flags, read as twilio-run's own parser reads them", () => {
+  it.each([
+    [['deploy', '--load-system-env', '--env', '.env.prod']],
+    [['deploy', '--loadSystemEnv', '--env', '.env.prod']],
+    [['deploy', '--load-system-env=true', '--env=.env.prod']],
+    [['deploy', '--loadSystemEnv=true', '--env=.env.prod']],
+    [['deploy', '--env', '.env.prod', '--load-system-env', 'true']],
+    [['serverless:deploy', '--env=.env.prod', '--load-system-env']],
+  ])('%j loads the system environment', (argv) => {
+    expect(readDeployFlags(argv)).toEqual({ env: '.env.prod', loadSystemEnv: true, runtime: undefined });
+  });
+
+  it.each([
+    [['deploy']],
+    [['deploy', '--no-load-system-env']],
+    [['deploy', '--load-system-env=false']],
+    [['deploy', '--loadSystemEnv', 'false']],
+    [['deploy', '--load-system-env', '--no-load-system-env']],
+  ])('%j does not', (argv) => {
+    expect(readDeployFlags(argv).loadSystemEnv).toBe(false);
+  });
+
+  it('reads --runtime and --env in each spelling, and refuses one given twice', () => {
+    expect(readDeployFlags(['deploy', '--runtime=node18']).runtime).toBe('node18');
+    expect(readDeployFlags(['deploy', '--runtime', 'node20', '-e', 'x']).runtime).toBe('node20');
+    expect(readDeployFlags(['deploy', '--env', 'a']).env).toBe('a');
+    expect(() => readDeployFlags(['deploy', '--env', 'a', '--env', 'b'])).toThrow(
+      '--env is given more than once: give it once',
+    );
+  });
+});
+
 describe('the build stamp', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-stamp-'));
   const write = (rel: string, text: string) => {
@@ -130,7 +186,34 @@ describe('the build stamp', () => {
     expect(staleBuildReason(dist, inputs)).toBeNull();
     const later = new Date(Date.now() + 5000);
     fs.utimesSync(path.join(root, 'src/lib/b.ts'), later, later);
+    expect(staleBuildReason(dist, inputs)).toBeNull(); // a source is compared by content: a touch is no change
+    write('src/lib/b.ts', 'export const b = 2;');
     expect(staleBuildReason(dist, inputs)).toBe('the sources changed since dist/ was built: src/lib/b.ts changed');
+  });
+
+  // tar x, cp -p and rsync -a put the old mtime back on an edited file
+  it.each([
+    [
+      'src/functions/a.ts',
+      'export const a = 2;',
+      'the sources changed since dist/ was built: src/functions/a.ts changed',
+    ],
+    ['package.json', '[]', 'the sources changed since dist/ was built: package.json changed'],
+    ['assets/x.txt', 'y', 'the sources changed since dist/ was built: assets/x.txt changed'],
+    ['dist/functions/a.js', 'b', 'dist/ was modified after the build: functions/a.js changed'],
+    ['dist/assets/x.1.txt', 'y', 'dist/ was modified after the build: assets/x.1.txt changed'],
+  ])('sees %s edited to the same size with its mtime kept', (rel, text, reason) => {
+    alterInPlace(path.join(root, rel), text);
+    expect(staleBuildReason(dist, inputs)).toBe(reason);
+  });
+
+  it('follows a symlinked source folder, so an edit inside it is seen', () => {
+    write('shared/c.ts', 'export const c = 1;');
+    fs.symlinkSync(path.join(root, 'shared'), path.join(root, 'src', 'shared'));
+    writeBuildStamp(dist, inputEntries(inputs));
+    expect(staleBuildReason(dist, inputs)).toBeNull();
+    write('shared/c.ts', 'export const c = 2;');
+    expect(staleBuildReason(dist, inputs)).toBe('the sources changed since dist/ was built: src/shared/c.ts changed');
   });
 
   it('names a new source, a removed asset, a touched output, a missing stamp', () => {

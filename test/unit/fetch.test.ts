@@ -1,7 +1,7 @@
 import { hostAllowed, parseHostList } from '../../src/lib/fetch/allowlist';
 import { classifyStatus } from '../../src/lib/fetch/classify';
 import { ByteBudget, fetchMedia, FetchMediaOptions } from '../../src/lib/fetch/media-fetcher';
-import { retryDelay, validateSchedule } from '../../src/lib/fetch/schedule';
+import { DEFAULT_SCHEDULE, retryDelay, validateSchedule } from '../../src/lib/fetch/schedule';
 import { fetchSettingsFrom } from '../../src/lib/fetch/settings';
 import { FakeHost, startFakeHost } from '../support/fake-host';
 
@@ -140,6 +140,53 @@ describe('fetchMedia against scripted hosts', () => {
     expect(media.requests[0].headers.authorization).toBe(
       `Basic ${Buffer.from(`${AUTH.username}:${AUTH.password}`).toString('base64')}`,
     );
+  });
+
+  /** fetchMedia on a simulated clock that only moves when the fetcher sleeps: the schedule, exactly. */
+  async function onClock(deadlineInMs: number, random: () => number, overrides: Partial<FetchMediaOptions> = {}) {
+    let clock = 1_000_000;
+    const sleeps: number[] = [];
+    const outcome = await run({
+      schedule: undefined, // the fetcher's own default
+      deadlineAt: clock + deadlineInMs,
+      now: () => clock,
+      random,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        clock += ms;
+      },
+      ...overrides,
+    });
+    return { outcome, sleeps, startedAt: 1_000_000 };
+  }
+
+  it('waits by its default schedule: 800 ms, then x1.5 capped at 1.1 s, less up to 20% of jitter', async () => {
+    media.setHandler((_req, res) => res.writeHead(404).end());
+    const longest = await onClock(6000, () => 0);
+    expect(longest.sleeps.slice(0, 4)).toEqual([800, 1100, 1100, 1100]);
+    const shortest = await onClock(6000, () => 1);
+    expect(shortest.sleeps.slice(0, 4).map(Math.round)).toEqual([640, 880, 880, 880]);
+    // the cap hides the factor from the second retry on: without it, 800 grows by half each time
+    expect([0, 1, 2].map((n) => retryDelay(n, { ...DEFAULT_SCHEDULE, capMs: 10_000 }, () => 0))).toEqual([
+      800, 1200, 1800,
+    ]);
+  });
+
+  it('makes one last attempt just before the deadline rather than give up with time left', async () => {
+    media.setHandler((_req, res) => res.writeHead(404).end());
+    // attempts at 0, 800, 1900; the next wait (1100) would overrun a 3000 ms deadline, so it is cut to start
+    // the last attempt 200 ms (the least an attempt is given) before the deadline
+    const { outcome, sleeps } = await onClock(3000, () => 0);
+    expect(sleeps).toEqual([800, 1100, 900]);
+    expect(outcome.attempts).toHaveLength(4);
+    expect(media.requests).toHaveLength(4);
+    expect(outcome.ok).toBe(false);
+    if (!outcome.ok) expect(outcome.reason).toBe('deadline reached after 4 attempts');
+    // a last wait under 100 ms is not worth it: with a 2190 ms deadline, 90 ms would be left after 1900
+    media.requests.length = 0;
+    const tight = await onClock(2190, () => 0);
+    expect(tight.sleeps).toEqual([800, 1100]);
+    expect(tight.outcome.attempts).toHaveLength(3);
   });
 
   it('gives up on a permanent 404 before the deadline', async () => {
