@@ -8,8 +8,9 @@ import { fetchMedia } from '../src/lib/fetch/media-fetcher';
 import { DEFAULT_FETCH_DEADLINE_MS } from '../src/lib/fetch/settings';
 import { DEFAULT_SCHEDULE, retryDelay, RetrySchedule } from '../src/lib/fetch/schedule';
 import { formatTable } from '../src/lib/text-table';
+import { quickNote, sized } from './quick';
 
-const MESSAGES = 1000;
+const MESSAGES = sized(1000, 100);
 const MAX_DELAY_MS = 7000;
 /** one request's round trip to Twilio's media API, as seen from a Function */
 const RTT_MS = 60;
@@ -166,6 +167,7 @@ async function main(): Promise<void> {
     ]);
   for (const policy of policies) row(policy.name, simulate(policy, DEFAULT_FETCH_DEADLINE_MS));
   if (!tuning) row('ours, the real fetcher over loopback HTTP', await throughRealFetcher(DEFAULT_FETCH_DEADLINE_MS));
+  quickNote();
   console.log(
     `${MESSAGES} messages, media available 0-${MAX_DELAY_MS / 1000} s after the webhook (uniform), ${RTT_MS} ms per request, fetch deadline ${DEFAULT_FETCH_DEADLINE_MS / 1000} s:`,
   );
