@@ -43,3 +43,20 @@ function describe(config: CommandArgsConfig, command: string | undefined): strin
   }
   return undefined;
 }
+
+/**
+ * A date flag: `YYYY-MM-DD` (a UTC day: its start, or with `endOfDay` its last millisecond) or an ISO 8601
+ * date-time (`2026-11-24T18:00:00+01:00`). Anything else, or a day that does not exist, names the flag.
+ */
+export function parseDateFlag(flag: string, value: string, endOfDay: boolean): Date {
+  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(value);
+  const date = new Date(dateOnly ? `${value}T${endOfDay ? '23:59:59.999' : '00:00:00.000'}Z` : value);
+  if (
+    !(dateOnly || /^\d{4}-\d{2}-\d{2}T/.test(value)) ||
+    Number.isNaN(date.getTime()) ||
+    (dateOnly && date.toISOString().slice(0, 10) !== value)
+  ) {
+    throw new UsageError(`${flag}: "${value}" is not a date (YYYY-MM-DD) or an ISO 8601 date-time`);
+  }
+  return date;
+}
