@@ -16,7 +16,8 @@ import {
   twilioRecordingSource,
 } from '../lib/recordings/archive';
 import { auditRows, formatAuditTable } from '../lib/recordings/audit';
-import { ArchiveDestination, LocalFolderDestination } from '../lib/recordings/destination';
+import { parseS3Destination, S3Store } from '../lib/storage/s3-store';
+import { LocalFolderStore, ObjectStore } from '../lib/storage/store';
 import { jsonLine, LogRecord } from '../lib/log';
 import { parseCommandArgs, UsageError } from './args';
 import { loadLocalSettings } from './settings';
@@ -108,20 +109,16 @@ export async function openDestination(
   dest: string | undefined,
   env: NodeJS.ProcessEnv,
   cwd: string,
-): Promise<ArchiveDestination & { close?(): void }> {
+): Promise<ObjectStore> {
   const target = dest ?? env.RECORDINGS_ARCHIVE ?? 'recordings-archive';
   const flag = dest ? '--dest' : env.RECORDINGS_ARCHIVE ? 'RECORDINGS_ARCHIVE' : '--dest';
-  if (target.startsWith('s3://')) {
-    // loaded only for S3, so the other commands do not pay for the AWS SDK
-    const { parseS3Destination, S3Destination } = await import('../lib/recordings/s3-destination');
-    return new S3Destination(parseS3Destination(target, env, flag));
-  }
+  if (target.startsWith('s3://')) return new S3Store(parseS3Destination(target, env, flag));
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target))
     throw new UsageError(`${flag}: "${target}" is neither a folder nor s3://BUCKET/PREFIX`);
   const folder = path.resolve(cwd, target);
   if (fs.existsSync(folder) && !fs.statSync(folder).isDirectory())
     throw new UsageError(`${flag}: "${target}" is a file, not a folder`);
-  return new LocalFolderDestination(folder);
+  return new LocalFolderStore(folder);
 }
 
 export interface CliIo {
@@ -135,7 +132,7 @@ export interface CliIo {
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
   let args: Args;
-  let destination: ArchiveDestination & { close?(): void };
+  let destination: ObjectStore;
   let source: RecordingSource;
   const log = (record: LogRecord) => {
     if (record.level === 'warn' || record.level === 'error' || args?.verbose) io.err(jsonLine(record));

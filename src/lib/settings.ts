@@ -28,6 +28,16 @@ export interface ServiceEnv {
   FLEX_TOKEN_CACHE_SECONDS?: string;
   /** base URL of Twilio's REST API; only for proxies and tests, default https://api.twilio.com */
   TWILIO_API_BASE_URL?: string;
+  /** where inbound MMS media is kept: s3://BUCKET[/PREFIX], or folder:PATH (local runtime only) */
+  MEDIA_STORE_URL?: string;
+  MEDIA_STORE_ENDPOINT?: string;
+  MEDIA_STORE_REGION?: string;
+  MEDIA_STORE_ACCESS_KEY_ID?: string;
+  MEDIA_STORE_SECRET_ACCESS_KEY?: string;
+  /** which of From, To, Body go in the message record (personal data: none by default) */
+  MEDIA_STORE_MESSAGE_FIELDS?: string;
+  /** true: delete each media item from Twilio once its stored copy is verified */
+  MEDIA_DELETE_AFTER_STORE?: string;
   [key: string]: string | undefined;
 }
 
@@ -67,6 +77,15 @@ export function wholeNumber(name: string, raw: string | undefined, rule: WholeNu
     );
   }
   return value;
+}
+
+/** The one yes/no rule: "true" or "false" (any case), unset or empty gives the fallback; anything else is refused. */
+export function booleanSetting(name: string, raw: string | undefined, fallback: boolean): boolean {
+  const text = raw?.trim().toLowerCase();
+  if (!text) return fallback;
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  throw new SettingsError(name, `${name} must be true or false, got "${raw!.trim().slice(0, 40)}"`);
 }
 
 export type CredentialEnv = Pick<ServiceEnv, 'ACCOUNT_SID' | 'AUTH_TOKEN' | 'API_KEY' | 'API_SECRET'>;
@@ -121,6 +140,11 @@ export function requireCredentials(env: CredentialEnv): Credentials & { accountS
 }
 
 const LOCAL_DOMAIN = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
+
+/** True in the local runtime (twilio-run sets DOMAIN_NAME to localhost:PORT), false deployed. */
+export function isLocalRuntime(env: Pick<ServiceEnv, 'DOMAIN_NAME'>): boolean {
+  return LOCAL_DOMAIN.test(env.DOMAIN_NAME?.trim() ?? '');
+}
 
 /**
  * The one base-URL rule: the override variable when set (an absolute http(s) URL, trailing slashes dropped),

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../../src/commands/recordings';
 import { parseJsonLines, LedgerEntry, IndexEntry } from '../../src/lib/recordings/archive';
-import { parseS3Destination, S3Destination } from '../../src/lib/recordings/s3-destination';
+import { parseS3Destination, S3Store } from '../../src/lib/storage/s3-store';
 import { FakeRecording, FakeTwilioApi, startFakeTwilioApi, wav } from '../support/fake-twilio-api';
 
 // s3rver (an S3-compatible server from the package registry) has no type declarations
@@ -12,10 +12,6 @@ const S3rver = require('s3rver') as new (options: object) => {
   run(): Promise<{ port: number }>;
   close(): Promise<void>;
 };
-
-// The AWS SDK warns once per process that its releases after January 2027 need Node.js 22; the lockfile pins
-// the release these tests run, and `npm run recordings` still shows the warning to a user on Node.js 20.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const SID = 'AC33333333333333333333333333333333';
 const TOKEN = 'cli-test-token';
@@ -209,30 +205,24 @@ describe('npm run recordings', () => {
       const dest = 's3://call-archive/twilio/recordings';
       const archived = await run(['archive', '--dest', dest], s3env());
       expect(archived).toMatchObject({ code: 0, out: expect.stringContaining('2 archived now') });
-      const bucket = new S3Destination(parseS3Destination(dest, s3env()));
-      try {
-        const index = parseJsonLines<IndexEntry>(await bucket.readText('index.jsonl'));
-        expect((await bucket.inspect(index.get(re(2))!.key))?.sha256).toBe(index.get(re(2))!.sha256);
-        // the bucket's copy of RE2 replaced behind the archive's back
-        await bucket.put(index.get(re(2))!.key, wav(99, 3000), 'audio/wav');
+      const bucket = new S3Store(parseS3Destination(dest, s3env()));
+      const index = parseJsonLines<IndexEntry>(await bucket.readText('index.jsonl'));
+      expect((await bucket.inspect(index.get(re(2))!.key))?.sha256).toBe(index.get(re(2))!.sha256);
+      // the bucket's copy of RE2 replaced behind the archive's back
+      await bucket.put(index.get(re(2))!.key, wav(99, 3000), { contentType: 'audio/wav' });
 
-        const again = await run(['archive', '--dest', dest], s3env());
-        expect(again.out).toContain('1 archived now, 1 already archived'); // RE2 re-verified, found altered, archived again
-        await bucket.put(index.get(re(2))!.key, wav(99, 3000), 'audio/wav');
+      const again = await run(['archive', '--dest', dest], s3env());
+      expect(again.out).toContain('1 archived now, 1 already archived'); // RE2 re-verified, found altered, archived again
+      await bucket.put(index.get(re(2))!.key, wav(99, 3000), { contentType: 'audio/wav' });
 
-        const purged = await run(['purge', '--dest', dest, '--yes'], s3env());
-        expect(purged.out).toContain(
-          `kept    ${re(2)}: archived copy 2026/11/${re(2)}.wav does not match its checksum`,
-        );
-        expect(api.deleted).toEqual([re(1)]);
-        const ledger = parseJsonLines<LedgerEntry>(await bucket.readText('purge-ledger.jsonl'));
-        expect([...ledger.keys()]).toEqual([re(1)]);
-        expect(ledger.get(re(1))!.metadataExpiresAt).toBe(
-          new Date(new Date(ledger.get(re(1))!.deletedAt).getTime() + 40 * 86_400_000).toISOString(),
-        );
-      } finally {
-        bucket.close();
-      }
+      const purged = await run(['purge', '--dest', dest, '--yes'], s3env());
+      expect(purged.out).toContain(`kept    ${re(2)}: archived copy 2026/11/${re(2)}.wav does not match its checksum`);
+      expect(api.deleted).toEqual([re(1)]);
+      const ledger = parseJsonLines<LedgerEntry>(await bucket.readText('purge-ledger.jsonl'));
+      expect([...ledger.keys()]).toEqual([re(1)]);
+      expect(ledger.get(re(1))!.metadataExpiresAt).toBe(
+        new Date(new Date(ledger.get(re(1))!.deletedAt).getTime() + 40 * 86_400_000).toISOString(),
+      );
     });
   });
 });

@@ -11,7 +11,7 @@ import {
   LedgerEntry,
   twilioRecordingSource,
 } from '../../src/lib/recordings/archive';
-import { ArchiveDestination, LocalFolderDestination } from '../../src/lib/recordings/destination';
+import { LocalFolderStore, ObjectStore } from '../../src/lib/storage/store';
 import { twilioClientFrom } from '../../src/lib/recordings/client';
 import { summarize } from '../../src/lib/recordings/model';
 import { FakeRecording, FakeTwilioApi, startFakeTwilioApi, wav } from '../support/fake-twilio-api';
@@ -67,7 +67,7 @@ function recordings(): FakeRecording[] {
 describe('recordings against a fake Twilio REST API, through the real twilio client', () => {
   let api: FakeTwilioApi;
   let dir: string;
-  let destination: LocalFolderDestination;
+  let destination: LocalFolderStore;
   const logs: Record<string, unknown>[] = [];
   const env = () => ({
     ACCOUNT_SID: SID,
@@ -81,7 +81,7 @@ describe('recordings against a fake Twilio REST API, through the real twilio cli
   beforeEach(async () => {
     api = await startFakeTwilioApi({ accountSid: SID, authToken: TOKEN, recordings: recordings(), pageSize: 2 });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-rec-'));
-    destination = new LocalFolderDestination(dir);
+    destination = new LocalFolderStore(dir);
     logs.length = 0;
   });
   afterEach(async () => {
@@ -134,9 +134,10 @@ describe('recordings against a fake Twilio REST API, through the real twilio cli
     api.recordings.get(re(2))!.cutDownloads = 1000; // every download of RE2 is cut half way
     api.recordings.get(re(6))!.availableAt = 0; // RE6 downloads at once: this test is about the crash after it
     let failIndexWrite = true;
-    const crashing: ArchiveDestination = {
+    const crashing: ObjectStore = {
       description: destination.description,
-      put: (k, b, t) => destination.put(k, b, t),
+      prefix: destination.prefix,
+      put: (k, b, o) => destination.put(k, b, o),
       inspect: (k) => destination.inspect(k),
       readText: (n) => destination.readText(n),
       // the run "dies" after storing the first recording (the newest, RE6) but before writing it to the index
@@ -220,7 +221,7 @@ describe('recordings against a fake Twilio REST API, through the real twilio cli
   it('a purge interrupted after deleting completes its ledger on the next run', async () => {
     await archiveRecordings({ source: source(), destination, range: { until: day(1) }, log: () => undefined });
     let ledgerWrites = 0;
-    const dying: ArchiveDestination = {
+    const dying: ObjectStore = {
       ...destination,
       description: destination.description,
       put: destination.put.bind(destination),

@@ -272,18 +272,20 @@ function sizeOf(res: http.IncomingMessage): number | undefined {
   return Number.isSafeInteger(size) ? size : undefined;
 }
 
-function requestOnce(
+/** One request to a media URL (GET, or DELETE once a copy is verified), Basic auth when given; no redirect followed. */
+export function requestOnce(
   url: URL,
   auth: FetchMediaOptions['auth'],
   signal: AbortSignal,
   probeBytes?: number,
+  method: 'GET' | 'DELETE' = 'GET',
 ): Promise<http.IncomingMessage> {
   const client = url.protocol === 'https:' ? https : http;
   const headers: Record<string, string> = { Accept: '*/*', 'User-Agent': 'twilio-media-assets' };
   if (probeBytes) headers.Range = `bytes=0-${probeBytes - 1}`;
   if (auth) headers.Authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
   return new Promise((resolve, reject) => {
-    const req = client.request(url, { method: 'GET', headers, signal, agent: false }, resolve);
+    const req = client.request(url, { method, headers, signal, agent: false }, resolve);
     req.on('error', reject);
     req.end();
   });

@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
-import { ByteBudget, fetchMedia, FetchOutcome } from '../fetch/media-fetcher';
-import { FetchEnv, fetchOptionsFor, fetchSettingsOrLog } from '../fetch/settings';
+import { ByteBudget, fetchMedia } from '../fetch/media-fetcher';
+import { FetchEnv, fetchOptionsFor, fetchSettingsOrLog, FetchSettings } from '../fetch/settings';
 import type { LogRecord } from '../log';
 import type { PlainResponse } from '../respond';
+import { MediaStoreEnv, MediaStoreSettings, mediaStoreSettingsFrom, openMediaStore } from '../storage/media-store';
+import type { ObjectStore } from '../storage/store';
 import type { SignedWebhookRequest } from '../webhook-signature';
-import { InboundMedia, parseInboundMms } from './webhook';
+import { deleteTwilioMedia, KeptMedia, keepMediaItem, recordMessage } from './keep';
+import { InboundMedia, InboundMms, parseInboundMms } from './webhook';
 
 /** Twilio's limit on the media of one message. */
 export const MESSAGE_MEDIA_BYTES = 5 * 1024 * 1024;
@@ -39,7 +42,7 @@ export const verifyAndLogMedia: MediaHandler = (item, log) => {
   });
 };
 
-export interface InboundEnv extends FetchEnv {
+export interface InboundEnv extends FetchEnv, MediaStoreEnv {
   MMS_REPLY?: string;
 }
 
@@ -63,56 +66,127 @@ function twiml(reply: string | undefined): PlainResponse {
   return { status: 200, headers: { 'Content-Type': 'text/xml; charset=utf-8', 'Cache-Control': 'no-store' }, body };
 }
 
+/** The media store of this request, or undefined (none configured, or a setting at fault: logged). */
+function mediaStoreOrLog(
+  env: InboundEnv,
+  log: (record: LogRecord) => void,
+  messageSid: string | undefined,
+): { settings: MediaStoreSettings; store: ObjectStore } | undefined {
+  try {
+    const settings = mediaStoreSettingsFrom(env);
+    return settings ? { settings, store: openMediaStore(settings.location) } : undefined;
+  } catch (err) {
+    log({ level: 'error', event: 'config_error', messageSid, problem: (err as Error).message });
+    return undefined;
+  }
+}
+
+/**
+ * Keeps one fetched item in the store and, when configured and the copy is verified, deletes Twilio's copy;
+ * every store request is cut by the webhook's deadline.
+ */
+async function keepAndMaybeDelete(
+  keeping: { settings: MediaStoreSettings; store: ObjectStore },
+  fetchSettings: FetchSettings,
+  mms: InboundMms,
+  item: FetchedMedia,
+  receivedAt: number,
+  signal: AbortSignal,
+  log: (record: LogRecord) => void,
+): Promise<KeptMedia> {
+  const kept = await keepMediaItem({
+    store: keeping.store,
+    accountSid: mms.accountSid,
+    messageSid: mms.messageSid,
+    index: item.index,
+    mediaUrl: item.url,
+    contentType: item.contentType,
+    body: item.body,
+    receivedAt,
+    signal,
+    log,
+  });
+  if (keeping.settings.deleteAfterStore) {
+    await deleteTwilioMedia({
+      kept,
+      mediaUrl: item.url,
+      auth: fetchSettings.auth,
+      allowedHosts: fetchSettings.allowedHosts,
+      prefix: keeping.store.prefix,
+      receivedAt,
+      signal,
+      log,
+    });
+  }
+  return kept;
+}
+
 /**
  * POST /mms/inbound, signature already verified (src/runtime/signed-webhook.ts): every media item fetched
- * concurrently within the deadline, each handed to onMedia (to store or forward it, pass your own in
- * src/functions/mms/inbound.protected.ts); Twilio always gets a TwiML 200 in time, whatever happened.
+ * concurrently within the deadline and handed to onMedia (to forward it, pass your own in
+ * src/functions/mms/inbound.protected.ts); with a media store (MEDIA_STORE_URL, or the local runtime's folder)
+ * each item is then kept, verified, before the answer and inside the same deadline, with the message's record
+ * beside it. Twilio always gets a TwiML 200 in time, whatever happened.
  */
 export async function handleInboundMms(
   request: InboundRequest,
   onMedia: MediaHandler = verifyAndLogMedia,
 ): Promise<PlainResponse> {
-  const { env, log } = request;
+  const { env, log, receivedAt } = request;
   const mms = parseInboundMms(request.params);
   for (const problem of mms.problems)
     log({ level: 'warn', event: 'webhook_problem', messageSid: mms.messageSid, problem });
 
   const config = fetchSettingsOrLog(env, log, { messageSid: mms.messageSid });
   if (!config) return twiml(env.MMS_REPLY);
+  const keeping = mms.media.length > 0 ? mediaStoreOrLog(env, log, mms.messageSid) : undefined;
+  const fetchOptions = fetchOptionsFor(config, receivedAt);
+  // The store's requests share the fetch's deadline, so the answer still leaves in time.
+  const signal = AbortSignal.timeout(Math.max(1, fetchOptions.deadlineAt - Date.now()));
   const budget = new ByteBudget(MESSAGE_MEDIA_BYTES);
-  const fetchOne = async (item: InboundMedia): Promise<FetchOutcome> => {
+  const fetchOne = async (item: InboundMedia): Promise<KeptMedia | undefined> => {
     const outcome = await fetchMedia({
-      ...fetchOptionsFor(config, request.receivedAt),
+      ...fetchOptions,
       url: item.url,
       budget,
       log,
       logContext: { source: 'message', messageSid: mms.messageSid, index: item.index },
     });
-    if (outcome.ok) {
-      try {
-        await onMedia(
-          {
-            messageSid: mms.messageSid,
-            index: item.index,
-            url: item.url,
-            declaredContentType: item.contentType,
-            contentType: outcome.contentType,
-            body: outcome.body,
-          },
-          log,
-        );
-      } catch (err) {
-        log({
-          level: 'error',
-          event: 'media_handler_failed',
-          messageSid: mms.messageSid,
-          index: item.index,
-          problem: (err as Error).message,
-        });
-      }
+    if (!outcome.ok) return undefined;
+    const fetched: FetchedMedia = {
+      messageSid: mms.messageSid,
+      index: item.index,
+      url: item.url,
+      declaredContentType: item.contentType,
+      contentType: outcome.contentType,
+      body: outcome.body,
+    };
+    try {
+      await onMedia(fetched, log);
+    } catch (err) {
+      log({
+        level: 'error',
+        event: 'media_handler_failed',
+        messageSid: mms.messageSid,
+        index: item.index,
+        problem: (err as Error).message,
+      });
     }
-    return outcome;
+    return keeping ? keepAndMaybeDelete(keeping, config, mms, fetched, receivedAt, signal, log) : undefined;
   };
-  await Promise.all(mms.media.map(fetchOne));
+  const kept = (await Promise.all(mms.media.map(fetchOne))).filter((k): k is KeptMedia => k !== undefined);
+  if (keeping) {
+    await recordMessage({
+      store: keeping.store,
+      accountSid: mms.accountSid,
+      messageSid: mms.messageSid,
+      receivedAt,
+      kept,
+      params: { From: request.params.From, To: request.params.To, Body: request.params.Body },
+      fields: keeping.settings.messageFields,
+      signal,
+      log,
+    });
+  }
   return twiml(env.MMS_REPLY);
 }

@@ -3,7 +3,7 @@ import { fetchSettingsFrom } from '../fetch/settings';
 import { requireCredentials } from '../settings';
 import type { LogRecord } from '../log';
 import { twilioClientFrom } from './client';
-import { ArchiveDestination, sha256Of } from './destination';
+import { ObjectStore, sha256Of } from '../storage/store';
 import { metadataExpiry, RecordingLike, recordingMediaUrl, summarize, TwilioEnv, wavDeclaredBytes } from './model';
 
 export const INDEX_NAME = 'index.jsonl';
@@ -120,7 +120,7 @@ export function wavComplete(body: Buffer): boolean {
 /** What archive and purge both work on: the recordings in a range, from Twilio to one destination. */
 export interface ArchiveRunOptions {
   source: RecordingSource;
-  destination: ArchiveDestination;
+  destination: ObjectStore;
   range: DateRange;
   log: (r: LogRecord) => void;
   now?: () => Date;
@@ -183,7 +183,7 @@ export async function archiveRecordings(options: ArchiveRunOptions): Promise<Arc
     }
     const sha256 = sha256Of(outcome.body);
     try {
-      await destination.put(key, outcome.body, 'audio/wav');
+      await destination.put(key, outcome.body, { contentType: 'audio/wav' });
       const stored = await destination.inspect(key);
       if (!stored || stored.sha256 !== sha256 || stored.bytes !== outcome.body.length) {
         result.failed.push({

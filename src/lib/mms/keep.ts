@@ -1,0 +1,367 @@
+import { extension } from 'mime-types';
+import { hostAllowed } from '../fetch/allowlist';
+import { requestOnce } from '../fetch/media-fetcher';
+import { clip, isoWithOffset, LogRecord } from '../log';
+import type { MessageField } from '../storage/media-store';
+import { ObjectStore, sha256Of, StoredObject, StoreError } from '../storage/store';
+
+/**
+ * Keeping one inbound MMS media item, verified, and deleting Twilio's copy only after: the one routine for the
+ * webhook (src/lib/mms/inbound.ts) and the sync command. Keys are deterministic,
+ * `PREFIX/AccountSid/MessageSid/MediaSid.ext`, so a redelivered webhook or a re-run never duplicates; an existing
+ * key is never replaced. Each step logs one `media_store` line (the shape media:report counts).
+ */
+
+const SID = { AC: /^AC[0-9a-fA-F]{32}$/, MM: /^MM[0-9a-fA-F]{32}$/, ME: /^ME[0-9a-fA-F]{32}$/ };
+
+export type KeepOutcome = 'stored' | 'already_stored' | 'store_failed' | 'conflict';
+export type DeleteOutcome = 'deleted' | 'delete_failed';
+
+export interface KeepMediaInput {
+  store: ObjectStore;
+  accountSid: string | undefined;
+  messageSid: string | undefined;
+  /** the item's place in the message (MediaUrlN) */
+  index: number;
+  /** the media URL (MediaUrlN): its last segment is the Media SID */
+  mediaUrl: string;
+  /** the content type the media host sent */
+  contentType: string;
+  body: Buffer;
+  /** when the webhook arrived (epoch ms); the sync command gives the message's own time */
+  receivedAt: number;
+  /** cuts every store request (the webhook's deadline) */
+  signal?: AbortSignal;
+  log: (record: LogRecord) => void;
+}
+
+export interface KeptMedia {
+  outcome: KeepOutcome;
+  messageSid?: string;
+  accountSid?: string;
+  mediaSid?: string;
+  index: number;
+  /** the key inside the store (without its prefix); undefined when the SIDs were refused */
+  key?: string;
+  bytes: number;
+  sha256: string;
+  contentType: string;
+  status?: number;
+  problem?: string;
+  /** the store holds exactly these bytes, read back and hashed: only then may Twilio's copy be deleted */
+  verified: boolean;
+}
+
+/** The Media SID of a media URL: its last path segment, exactly ME + 32 hex (no decoding, so no `%2F` tricks). */
+export function mediaSidOf(mediaUrl: string): string | undefined {
+  let pathname: string;
+  try {
+    pathname = new URL(mediaUrl).pathname;
+  } catch {
+    return undefined;
+  }
+  const last = pathname.slice(pathname.lastIndexOf('/') + 1);
+  return SID.ME.test(last) ? last : undefined;
+}
+
+/** The extension for a received content type (mime-types' table), `bin` when it knows none. */
+export function extensionFor(contentType: string): string {
+  const ext = extension(contentType.split(';')[0].trim().toLowerCase());
+  return ext && /^[a-z0-9]{1,10}$/.test(ext) ? ext : 'bin';
+}
+
+/**
+ * The store key of one item, `AccountSid/MessageSid/MediaSid.ext`, or the reason it cannot have one: each SID
+ * must be exactly its prefix and 32 hex digits, so no value can make a key leave its message's folder.
+ */
+export function mediaKeyOf(
+  accountSid: string | undefined,
+  messageSid: string | undefined,
+  mediaUrl: string,
+  contentType: string,
+): { key: string; mediaSid: string } | { problem: string } {
+  if (!accountSid || !SID.AC.test(accountSid))
+    return { problem: `AccountSid "${clip(accountSid ?? '')}" is not AC followed by 32 hex digits; nothing stored` };
+  if (!messageSid || !SID.MM.test(messageSid))
+    return { problem: `MessageSid "${clip(messageSid ?? '')}" is not MM followed by 32 hex digits; nothing stored` };
+  const mediaSid = mediaSidOf(mediaUrl);
+  if (!mediaSid)
+    return { problem: 'the media URL does not end in a Media SID (ME followed by 32 hex digits); nothing stored' };
+  return { key: `${accountSid}/${messageSid}/${mediaSid}.${extensionFor(contentType)}`, mediaSid };
+}
+
+export function messageRecordKey(accountSid: string, messageSid: string): string {
+  return `${accountSid}/${messageSid}/message.json`;
+}
+
+function storeFailure(err: unknown): { status?: number; problem: string } {
+  const status = err instanceof StoreError ? err.status : undefined;
+  return { ...(status !== undefined ? { status } : {}), problem: clip((err as Error).message, 300) };
+}
+
+const LEVEL: Record<KeepOutcome | DeleteOutcome, 'info' | 'warn' | 'error'> = {
+  stored: 'info',
+  already_stored: 'info',
+  deleted: 'info',
+  conflict: 'warn',
+  delete_failed: 'warn',
+  store_failed: 'error',
+};
+
+/** The one `media_store` line (the shape agreed with media:report). */
+function logStore(
+  log: (record: LogRecord) => void,
+  outcome: KeepOutcome | DeleteOutcome,
+  kept: KeptMedia,
+  prefix: string,
+  receivedAt: number,
+  extra: { status?: number; problem?: string } = {},
+): void {
+  log({
+    level: LEVEL[outcome],
+    event: 'media_store',
+    outcome,
+    messageSid: kept.messageSid,
+    ...(kept.mediaSid ? { mediaSid: kept.mediaSid } : {}),
+    index: kept.index,
+    ...(kept.key ? { key: `${prefix}${kept.key}` } : {}),
+    bytes: kept.bytes,
+    sha256: kept.sha256,
+    ...(extra.status !== undefined ? { status: extra.status } : {}),
+    ...(extra.problem ? { problem: extra.problem } : {}),
+    webhookReceivedAt: isoWithOffset(receivedAt),
+  });
+}
+
+const same = (stored: StoredObject, bytes: number, sha256: string) =>
+  stored.bytes === bytes && stored.sha256 === sha256;
+
+/**
+ * Stores one fetched item under its deterministic key, verified: an existing object with the same sha256 is
+ * `already_stored`, one with other bytes a `conflict` (nothing written); otherwise a conditional PUT (never
+ * replaces, the store checks the sha256), then the object is read back and hashed: `stored` only when it matches.
+ * Never throws; logs one `media_store` line.
+ */
+export async function keepMediaItem(input: KeepMediaInput): Promise<KeptMedia> {
+  const { store, log, signal } = input;
+  const contentType = input.contentType.split(';')[0].trim().toLowerCase() || 'application/octet-stream';
+  const sha256 = sha256Of(input.body);
+  const bytes = input.body.length;
+  const base = {
+    index: input.index,
+    bytes,
+    sha256,
+    contentType,
+    ...(input.messageSid ? { messageSid: clip(input.messageSid) } : {}),
+  };
+  const named = mediaKeyOf(input.accountSid, input.messageSid, input.mediaUrl, contentType);
+  const finish = (kept: KeptMedia): KeptMedia => {
+    logStore(log, kept.outcome, kept, store.prefix, input.receivedAt, kept);
+    return kept;
+  };
+  if ('problem' in named) return finish({ ...base, outcome: 'store_failed', problem: named.problem, verified: false });
+  const { key, mediaSid } = named;
+  const item = { ...base, accountSid: input.accountSid, messageSid: input.messageSid, mediaSid, key };
+  const judge = (stored: StoredObject): KeptMedia =>
+    same(stored, bytes, sha256)
+      ? { ...item, outcome: 'already_stored', verified: true }
+      : {
+          ...item,
+          outcome: 'conflict',
+          verified: false,
+          problem: `the store already holds ${stored.bytes} bytes with sha256 ${stored.sha256} under this key; nothing written`,
+        };
+  try {
+    // Checked first as well as by the conditional write: not every S3-compatible server honours If-None-Match.
+    const existing = await store.inspect(key, { signal });
+    if (existing) return finish(judge(existing));
+    const written = await store.put(key, input.body, {
+      contentType,
+      ifAbsent: true,
+      signal,
+      metadata: {
+        'account-sid': input.accountSid!,
+        'message-sid': input.messageSid!,
+        'media-sid': mediaSid,
+        'content-type': contentType,
+        bytes: String(bytes),
+        sha256,
+        'received-at': isoWithOffset(input.receivedAt),
+      },
+    });
+    const stored = await store.inspect(key, { signal });
+    if (!stored)
+      return finish({
+        ...item,
+        outcome: 'store_failed',
+        verified: false,
+        problem: 'the object is missing after the write',
+      });
+    if (written === 'exists') return finish(judge(stored));
+    if (!same(stored, bytes, sha256))
+      return finish({
+        ...item,
+        outcome: 'store_failed',
+        verified: false,
+        problem: `read back ${stored.bytes} bytes with sha256 ${stored.sha256}, not the bytes sent`,
+      });
+    return finish({ ...item, outcome: 'stored', verified: true });
+  } catch (err) {
+    return finish({ ...item, outcome: 'store_failed', verified: false, ...storeFailure(err) });
+  }
+}
+
+export interface DeleteMediaInput {
+  kept: KeptMedia;
+  mediaUrl: string;
+  /** the same credentials as the fetch */
+  auth?: { username: string; password: string };
+  /** the same allowlist as the fetch (its first hop: a DELETE follows no redirect) */
+  allowedHosts: string[];
+  /** the store's prefix, for the line's key */
+  prefix: string;
+  receivedAt: number;
+  signal?: AbortSignal;
+  log: (record: LogRecord) => void;
+}
+
+/**
+ * Deletes Twilio's copy of a kept item (`DELETE` on its media URL), only when the store holds it verified; a
+ * Media resource answers 204. A 404 means it is already gone, which is what was wanted. Anything else is
+ * `delete_failed`, left for the sync command. Returns undefined (and logs nothing) when no delete was due.
+ */
+export async function deleteTwilioMedia(input: DeleteMediaInput): Promise<DeleteOutcome | undefined> {
+  const { kept, log } = input;
+  if (!kept.verified || (kept.outcome !== 'stored' && kept.outcome !== 'already_stored')) return undefined;
+  const fail = (problem: string, status?: number): DeleteOutcome => {
+    logStore(log, 'delete_failed', kept, input.prefix, input.receivedAt, { problem, status });
+    return 'delete_failed';
+  };
+  let url: URL;
+  try {
+    url = new URL(input.mediaUrl);
+  } catch {
+    return fail('the media URL is not a URL');
+  }
+  if (!hostAllowed(url, input.allowedHosts))
+    return fail(`host ${url.host} is not on the media allowlist; not contacted`);
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  input.signal?.addEventListener('abort', abort);
+  if (input.signal?.aborted) controller.abort();
+  try {
+    const res = await requestOnce(url, input.auth, controller.signal, undefined, 'DELETE');
+    res.resume();
+    const status = res.statusCode ?? 0;
+    if ((status >= 200 && status < 300) || status === 404) {
+      logStore(log, 'deleted', kept, input.prefix, input.receivedAt, { status });
+      return 'deleted';
+    }
+    return fail(`Twilio answered ${status} to the DELETE; the media stays at Twilio`, status);
+  } catch (err) {
+    return fail(
+      controller.signal.aborted
+        ? 'no answer to the DELETE within the deadline; the media stays at Twilio'
+        : `the DELETE failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  } finally {
+    input.signal?.removeEventListener('abort', abort);
+  }
+}
+
+export interface MessageRecordItem {
+  index: number;
+  mediaSid: string;
+  key: string;
+  bytes: number;
+  contentType: string;
+  sha256: string;
+}
+
+/** `PREFIX/AccountSid/MessageSid/message.json`: what is kept of one message, beside its media. */
+export interface MessageRecord {
+  accountSid: string;
+  messageSid: string;
+  receivedAt: string;
+  media: MessageRecordItem[];
+  From?: string;
+  To?: string;
+  Body?: string;
+}
+
+export interface RecordMessageInput {
+  store: ObjectStore;
+  accountSid: string | undefined;
+  messageSid: string | undefined;
+  receivedAt: number;
+  kept: KeptMedia[];
+  /** the message's parameters; only `fields` of them are copied (personal data) */
+  params: Partial<Record<MessageField, string>>;
+  fields: MessageField[];
+  signal?: AbortSignal;
+  log: (record: LogRecord) => void;
+}
+
+/**
+ * Writes (or completes) the message record with every verified item: an earlier delivery's items are kept, new
+ * ones added, so a redelivery that kept the rest finishes the record. Logs one `message_record` line; never throws.
+ */
+export async function recordMessage(input: RecordMessageInput): Promise<'written' | 'unchanged' | 'failed' | 'none'> {
+  const { store, accountSid, messageSid, log } = input;
+  const items = input.kept.filter((k): k is KeptMedia & { key: string; mediaSid: string } =>
+    Boolean(k.verified && k.key && k.mediaSid),
+  );
+  if (!accountSid || !messageSid || !SID.AC.test(accountSid) || !SID.MM.test(messageSid) || items.length === 0)
+    return 'none';
+  const key = messageRecordKey(accountSid, messageSid);
+  const line = (outcome: string, extra: LogRecord = {}) =>
+    log({
+      level: outcome === 'failed' ? 'error' : 'info',
+      event: 'message_record',
+      outcome,
+      messageSid,
+      key: `${store.prefix}${key}`,
+      ...extra,
+    });
+  try {
+    const text = await store.readText(key, { signal: input.signal });
+    const existing = text ? (JSON.parse(text) as MessageRecord) : undefined;
+    const media = new Map((existing?.media ?? []).map((m) => [m.mediaSid, m]));
+    let changed = !existing;
+    for (const k of items) {
+      if (media.has(k.mediaSid)) continue;
+      media.set(k.mediaSid, {
+        index: k.index,
+        mediaSid: k.mediaSid,
+        key: `${store.prefix}${k.key}`,
+        bytes: k.bytes,
+        contentType: k.contentType,
+        sha256: k.sha256,
+      });
+      changed = true;
+    }
+    const record: MessageRecord = {
+      accountSid,
+      messageSid,
+      receivedAt: existing?.receivedAt ?? isoWithOffset(input.receivedAt),
+      media: [...media.values()].sort((a, b) => a.index - b.index),
+    };
+    for (const field of input.fields) {
+      const value = input.params[field] ?? existing?.[field];
+      if (value !== undefined) {
+        if (existing?.[field] !== value) changed = true;
+        record[field] = value;
+      }
+    }
+    if (!changed) {
+      line('unchanged');
+      return 'unchanged';
+    }
+    await store.writeText(key, `${JSON.stringify(record, null, 2)}\n`, { signal: input.signal });
+    line('written', { mediaCount: record.media.length });
+    return 'written';
+  } catch (err) {
+    line('failed', storeFailure(err));
+    return 'failed';
+  }
+}

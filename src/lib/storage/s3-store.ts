@@ -1,0 +1,263 @@
+import { AwsClient } from 'aws4fetch';
+import { SettingsError } from '../settings';
+import {
+  assertSafeKey,
+  inspectStream,
+  ObjectStore,
+  PutOptions,
+  PutResult,
+  sha256Of,
+  StoredObject,
+  StoreError,
+} from './store';
+
+/** Settings of an S3-compatible bucket: `s3://bucket[/prefix]` and the variables (or flags) beside it. */
+export interface S3Settings {
+  bucket: string;
+  /** key prefix, '' or ending in '/' */
+  prefix: string;
+  /** an S3-compatible endpoint (MinIO, R2, ...); unset for AWS S3 */
+  endpoint?: string;
+  region: string;
+  forcePathStyle: boolean;
+  /** unset: requests go unsigned (a public or local test bucket) */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+/** The values an S3 store is configured from, and the name of the variable or flag each came from. */
+export interface S3Source {
+  url: string;
+  endpoint?: string;
+  region?: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  forcePathStyle?: string;
+  names: {
+    url: string;
+    endpoint: string;
+    region: string;
+    accessKeyId: string;
+    secretAccessKey: string;
+    forcePathStyle?: string;
+  };
+}
+
+/** The one reading of an S3 store's settings; every error names the variable or flag at fault (never a secret). */
+export function s3SettingsFrom(source: S3Source): S3Settings {
+  const { names } = source;
+  const match = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(source.url);
+  // bucket naming rules of S3: 3-63 lowercase letters, digits, dots and hyphens
+  if (!match || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(match[1])) {
+    throw new SettingsError(
+      names.url,
+      `${names.url}: "${source.url.slice(0, 200)}" is not s3://BUCKET[/PREFIX] with a valid bucket name`,
+    );
+  }
+  const prefix = (match[2] ?? '').replace(/^\/+|\/+$/g, '');
+  if (prefix) {
+    try {
+      assertSafeKey(prefix);
+    } catch {
+      throw new SettingsError(
+        names.url,
+        `${names.url}: the prefix "${prefix.slice(0, 200)}" may only have letters, digits, . _ - and / between segments`,
+      );
+    }
+  }
+  const endpoint = source.endpoint?.trim() || undefined;
+  if (endpoint) {
+    let url: URL | undefined;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password)
+      throw new SettingsError(
+        names.endpoint,
+        `${names.endpoint}: "${endpoint.slice(0, 200)}" is not an http(s) URL without credentials`,
+      );
+  }
+  const region = source.region?.trim() || 'us-east-1';
+  if (!/^[a-z0-9-]{2,40}$/.test(region))
+    throw new SettingsError(names.region, `${names.region}: "${region.slice(0, 40)}" is not a region name`);
+  const accessKeyId = source.accessKeyId?.trim();
+  const secretAccessKey = source.secretAccessKey?.trim();
+  if (accessKeyId && !secretAccessKey)
+    throw new SettingsError(
+      names.secretAccessKey,
+      `${names.secretAccessKey} is not set, but ${names.accessKeyId} is: set both`,
+    );
+  if (secretAccessKey && !accessKeyId)
+    throw new SettingsError(
+      names.accessKeyId,
+      `${names.accessKeyId} is not set, but ${names.secretAccessKey} is: set both`,
+    );
+  const pathStyle = source.forcePathStyle?.trim();
+  if (pathStyle && pathStyle !== 'true' && pathStyle !== 'false' && names.forcePathStyle)
+    throw new SettingsError(
+      names.forcePathStyle,
+      `${names.forcePathStyle} must be true or false, got "${pathStyle.slice(0, 20)}"`,
+    );
+  return {
+    bucket: match[1],
+    prefix: prefix ? `${prefix}/` : '',
+    ...(endpoint ? { endpoint } : {}),
+    region,
+    // S3-compatible servers mostly want path-style URLs; AWS wants virtual-hosted ones
+    forcePathStyle: pathStyle ? pathStyle === 'true' : Boolean(endpoint),
+    ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {}),
+  };
+}
+
+export interface S3Env {
+  S3_ENDPOINT?: string;
+  S3_FORCE_PATH_STYLE?: string;
+  AWS_REGION?: string;
+  AWS_ACCESS_KEY_ID?: string;
+  AWS_SECRET_ACCESS_KEY?: string;
+}
+
+/** The recordings command's bucket: `--dest s3://bucket/prefix` with the local commands' S3_* and AWS_* settings. */
+export function parseS3Destination(url: string, env: S3Env, flag = '--dest'): S3Settings {
+  return s3SettingsFrom({
+    url,
+    endpoint: env.S3_ENDPOINT,
+    region: env.AWS_REGION,
+    accessKeyId: env.AWS_ACCESS_KEY_ID,
+    secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+    forcePathStyle: env.S3_FORCE_PATH_STYLE,
+    names: {
+      url: flag,
+      endpoint: 'S3_ENDPOINT',
+      region: 'AWS_REGION',
+      accessKeyId: 'AWS_ACCESS_KEY_ID',
+      secretAccessKey: 'AWS_SECRET_ACCESS_KEY',
+      forcePathStyle: 'S3_FORCE_PATH_STYLE',
+    },
+  });
+}
+
+const META = 'x-amz-meta-';
+
+/** `<Code>` and `<Message>` of an S3 error document, for the log; the body never holds a credential. */
+function s3Problem(status: number, text: string): string {
+  const code = /<Code>([^<]{1,80})<\/Code>/.exec(text)?.[1];
+  const message = /<Message>([^<]{1,200})<\/Message>/.exec(text)?.[1];
+  return `the store answered ${status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}`;
+}
+
+/**
+ * An S3-compatible bucket, spoken to with Node's fetch and signed by aws4fetch. Chosen over @aws-sdk/client-s3
+ * because the inbound MMS webhook loads this module at every cold start: the SDK alone takes about 60 ms to load,
+ * aws4fetch (one small file, Web Crypto) a fraction of a millisecond, and the few calls needed here (PUT, GET) are
+ * plain HTTP. aws4fetch's own fetch retries 5xx up to 10 times with no total deadline, so requests are only
+ * signed by it and sent here, once each, cut by the caller's signal: retrying is the sync command's job.
+ *
+ * A PUT is atomic in S3 (a reader sees nothing or the whole object) and carries the body's sha256 twice, as
+ * x-amz-content-sha256 (hex, part of the signature) and x-amz-checksum-sha256 (base64), so S3 itself refuses a
+ * body altered on the way. inspect reads the object back and hashes it here, so a copy is only "verified" by its
+ * own bytes, not by what the server says about them.
+ */
+export class S3Store implements ObjectStore {
+  readonly description: string;
+  readonly prefix: string;
+  private readonly signer?: AwsClient;
+
+  constructor(private readonly settings: S3Settings) {
+    this.description = `s3://${settings.bucket}/${settings.prefix}`;
+    this.prefix = settings.prefix;
+    if (settings.credentials) {
+      this.signer = new AwsClient({
+        ...settings.credentials,
+        service: 's3',
+        region: settings.region,
+        retries: 0,
+      });
+    }
+  }
+
+  private url(name: string): string {
+    assertSafeKey(name);
+    const key = `${this.settings.prefix}${name}`;
+    const { bucket, endpoint, region, forcePathStyle } = this.settings;
+    const base = new URL(endpoint ?? `https://s3.${region}.amazonaws.com`);
+    const root = base.pathname.replace(/\/+$/, '');
+    if (forcePathStyle) return `${base.origin}${root}/${bucket}/${key}`;
+    return `${base.protocol}//${bucket}.${base.host}${root}/${key}`;
+  }
+
+  private async send(
+    method: string,
+    name: string,
+    headers: Record<string, string>,
+    body?: Buffer,
+    signal?: AbortSignal,
+  ) {
+    const url = this.url(name);
+    try {
+      const init = { method, headers, ...(body ? { body } : {}) };
+      const request = this.signer ? await this.signer.sign(url, init) : new Request(url, init);
+      return await fetch(request, { signal });
+    } catch (err) {
+      if (signal?.aborted) throw new StoreError(`no answer from the store in time (${method} ${name})`);
+      const cause = (err as { cause?: { code?: string } }).cause?.code;
+      throw new StoreError(`the store could not be reached (${method} ${name}): ${cause ?? (err as Error).message}`);
+    }
+  }
+
+  async put(key: string, body: Buffer, options: PutOptions = {}): Promise<PutResult> {
+    const sha256 = sha256Of(body);
+    const headers: Record<string, string> = {
+      'content-type': options.contentType ?? 'application/octet-stream',
+      'x-amz-content-sha256': sha256,
+      'x-amz-checksum-sha256': Buffer.from(sha256, 'hex').toString('base64'),
+    };
+    for (const [name, value] of Object.entries(options.metadata ?? {})) headers[`${META}${name.toLowerCase()}`] = value;
+    // S3 answers 412 when the key exists (409 when a concurrent write holds it): nothing is replaced
+    if (options.ifAbsent) headers['if-none-match'] = '*';
+    const res = await this.send('PUT', key, headers, body, options.signal);
+    const text = await res.text().catch(() => '');
+    if (options.ifAbsent && (res.status === 412 || res.status === 409)) return 'exists';
+    if (!res.ok) throw new StoreError(s3Problem(res.status, text), res.status);
+    return 'written';
+  }
+
+  private async get(key: string, signal?: AbortSignal): Promise<Response | undefined> {
+    const res = await this.send('GET', key, {}, undefined, signal);
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    if (!res.ok) throw new StoreError(s3Problem(res.status, await res.text().catch(() => '')), res.status);
+    return res;
+  }
+
+  async inspect(key: string, options: { signal?: AbortSignal } = {}): Promise<StoredObject | undefined> {
+    const res = await this.get(key, options.signal);
+    if (!res) return undefined;
+    const metadata: Record<string, string> = {};
+    res.headers.forEach((value, name) => {
+      if (name.startsWith(META)) metadata[name.slice(META.length)] = value;
+    });
+    const contentType = res.headers.get('content-type') ?? undefined;
+    try {
+      return await inspectStream(key, res.body ?? [], { metadata, ...(contentType ? { contentType } : {}) });
+    } catch (err) {
+      if (options.signal?.aborted) throw new StoreError(`no answer from the store in time (GET ${key})`);
+      throw new StoreError(`reading ${key} back failed: ${(err as Error).message}`);
+    }
+  }
+
+  async readText(name: string, options: { signal?: AbortSignal } = {}): Promise<string> {
+    const res = await this.get(name, options.signal);
+    return res ? res.text() : '';
+  }
+
+  async writeText(name: string, text: string, options: PutOptions = {}): Promise<void> {
+    await this.put(name, Buffer.from(text, 'utf8'), {
+      contentType: name.endsWith('.json') ? 'application/json' : 'application/x-ndjson',
+      ...options,
+    });
+  }
+}

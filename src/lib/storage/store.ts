@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/**
+ * The one store abstraction, for archived recordings and inbound MMS media alike. A local folder is the embedded
+ * default; an S3-compatible bucket is the production option (s3-store.ts). Every implementation stores objects
+ * atomically (a reader never sees a partial object), can refuse to replace an existing key, and reads objects
+ * back for verification, so "stored" always means "verified in place".
+ */
+export interface StoredObject {
+  key: string;
+  bytes: number;
+  sha256: string;
+  /** the store's content type, when it keeps one */
+  contentType?: string;
+  /** user metadata as the store returns it (S3's x-amz-meta-*, names lower-case); {} when it keeps none */
+  metadata: Record<string, string>;
+}
+
+export interface PutOptions {
+  contentType?: string;
+  /** user metadata (ASCII names and values); the folder store keeps none */
+  metadata?: Record<string, string>;
+  /**
+   * Never replace an existing object: answer 'exists' instead, with nothing written (S3's `If-None-Match: *`,
+   * a hard link in a folder). Without it a put replaces the key, as the recordings index needs.
+   */
+  ifAbsent?: boolean;
+  /** cuts the request (a webhook's deadline); the put then throws a StoreError */
+  signal?: AbortSignal;
+}
+
+export interface ReadOptions {
+  signal?: AbortSignal;
+}
+
+export type PutResult = 'written' | 'exists';
+
+export interface ObjectStore {
+  /** human description for reports and logs, e.g. "folder ./archive" or "s3://bucket/prefix/"; never a secret */
+  readonly description: string;
+  /** what the store puts before every key ('' or ending in '/'), so a log line can name the object's full key */
+  readonly prefix: string;
+  /** stores the bytes under key, atomically; 'exists' when ifAbsent and the key is taken (nothing written) */
+  put(key: string, body: Buffer, options?: PutOptions): Promise<PutResult>;
+  /** reads the stored object back and hashes it; undefined when absent */
+  inspect(key: string, options?: ReadOptions): Promise<StoredObject | undefined>;
+  /** a small text document (the index, the ledger, a message record); '' when absent */
+  readText(name: string, options?: ReadOptions): Promise<string>;
+  /** replaces a small text document atomically */
+  writeText(name: string, text: string, options?: PutOptions): Promise<void>;
+  close?(): void;
+}
+
+/** A store that answered with a failure, or could not be reached: the HTTP status when there is one. */
+export class StoreError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+export function sha256Of(body: Buffer): string {
+  return createHash('sha256').update(body).digest('hex');
+}
+
+/** Reads a stored object through, hashing as it goes: what "verified in place" means for every store. */
+export async function inspectStream(
+  key: string,
+  body: AsyncIterable<unknown> | Iterable<unknown>,
+  extra: Pick<StoredObject, 'contentType' | 'metadata'> = { metadata: {} },
+): Promise<StoredObject> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of body) {
+    const buffer = chunk instanceof Uint8Array ? chunk : Buffer.from(chunk as string);
+    hash.update(buffer);
+    bytes += buffer.length;
+  }
+  return { key, bytes, sha256: hash.digest('hex'), ...extra };
+}
+
+/** Keys are relative POSIX paths made by our own code (e.g. 2026/11/RE....wav); anything else is refused. */
+export function assertSafeKey(key: string): void {
+  if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(key) || key.split('/').some((s) => s === '..' || s === '.')) {
+    throw new Error(`store key "${key.slice(0, 200)}" is not a safe relative path`);
+  }
+}
+
+export class LocalFolderStore implements ObjectStore {
+  readonly description: string;
+  readonly prefix = '';
+  constructor(private readonly root: string) {
+    this.description = `folder ${root}`;
+  }
+
+  private file(key: string): string {
+    assertSafeKey(key);
+    return path.join(this.root, ...key.split('/'));
+  }
+
+  /**
+   * temp file, fsync, then rename (replace) or hard link (ifAbsent: link fails on an existing name, atomically):
+   * after a crash the key holds either nothing or the whole object
+   */
+  private atomicWrite(target: string, body: Buffer | string, ifAbsent = false): PutResult {
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    const tmp = `${target}.partial-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeSync(fd, typeof body === 'string' ? Buffer.from(body) : body);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (!ifAbsent) {
+      fs.renameSync(tmp, target);
+      return 'written';
+    }
+    try {
+      fs.linkSync(tmp, target);
+      return 'written';
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return 'exists';
+      throw err;
+    } finally {
+      fs.rmSync(tmp, { force: true });
+    }
+  }
+
+  async put(key: string, body: Buffer, options: PutOptions = {}): Promise<PutResult> {
+    return this.atomicWrite(this.file(key), body, options.ifAbsent);
+  }
+
+  async inspect(key: string): Promise<StoredObject | undefined> {
+    const file = this.file(key);
+    if (!fs.existsSync(file)) return undefined;
+    return inspectStream(key, fs.createReadStream(file));
+  }
+
+  async readText(name: string): Promise<string> {
+    const file = this.file(name);
+    return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  }
+
+  async writeText(name: string, text: string): Promise<void> {
+    this.atomicWrite(this.file(name), text);
+  }
+}
