@@ -19,7 +19,7 @@ import { auditRows, formatAuditTable } from '../lib/recordings/audit';
 import { parseS3Destination, S3Store } from '../lib/storage/s3-store';
 import { LocalFolderStore, ObjectStore } from '../lib/storage/store';
 import { jsonLine, LogRecord } from '../lib/log';
-import { parseCommandArgs, UsageError } from './args';
+import { parseCommandArgs, parseDateFlag, UsageError } from './args';
 import { loadLocalSettings } from './settings';
 
 export const USAGE = `usage: npm run recordings -- <command> [options]
@@ -43,19 +43,6 @@ interface Args {
   yes: boolean;
   timeoutMs: number;
   verbose: boolean;
-}
-
-function parseDate(flag: string, value: string, endOfDay: boolean): Date {
-  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(value);
-  const date = new Date(dateOnly ? `${value}T${endOfDay ? '23:59:59.999' : '00:00:00.000'}Z` : value);
-  if (
-    !(dateOnly || /^\d{4}-\d{2}-\d{2}T/.test(value)) ||
-    Number.isNaN(date.getTime()) ||
-    (dateOnly && date.toISOString().slice(0, 10) !== value)
-  ) {
-    throw new UsageError(`${flag}: "${value}" is not a date (YYYY-MM-DD) or an ISO 8601 date-time`);
-  }
-  return date;
 }
 
 /** The options every command takes, and those only one command takes. */
@@ -89,8 +76,8 @@ export function parseArgs(argv: string[]): Args {
     timeoutMs: 120_000,
     verbose: values.verbose ?? false,
   };
-  if (values.since !== undefined) args.range.since = parseDate('--since', values.since, false);
-  if (values.until !== undefined) args.range.until = parseDate('--until', values.until, true);
+  if (values.since !== undefined) args.range.since = parseDateFlag('--since', values.since, false);
+  if (values.until !== undefined) args.range.until = parseDateFlag('--until', values.until, true);
   if (values.timeout !== undefined) {
     if (!/^\d+$/.test(values.timeout) || Number(values.timeout) < 1 || Number(values.timeout) > 3600)
       throw new UsageError(`--timeout: "${values.timeout}" is not a whole number of seconds from 1 to 3600`);
