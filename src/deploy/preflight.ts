@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { buildInputs } from '../pipeline/project';
 import { staleBuildReason } from '../pipeline/stamp';
 import { runtimeHandlerProblem, runtimeProblem } from './platform';
-import { deployVariableProblems } from './variables';
+import { deployVariableProblems, mediaStoreProblems } from './variables';
 
 // twilio-run's own reading of the env file and its own filter of what a deploy uploads, so the check sees
 // exactly the variables twilio-run is about to send.
@@ -44,7 +44,7 @@ async function variablesToUpload(
 
 /**
  * Everything a deploy must get right before its first request: a handler version and runtime Twilio accepts,
- * only Function variables within Twilio's limits, and dist/ built from the current sources (built here when
+ * only Function variables within Twilio's limits, a media store that outlasts a Function (not a folder), and dist/ built from the current sources (built here when
  * missing or stale). Returns the problems; empty means the deploy may go ahead. Nothing is built while any
  * other check fails.
  */
@@ -59,9 +59,8 @@ export async function preflightDeploy(options: PreflightOptions): Promise<string
   const runtime = runtimeProblem(options.runtime, options.runtimeSource);
   if (runtime) problems.push(runtime);
   const envFile = options.envFile ?? '.env';
-  problems.push(
-    ...deployVariableProblems(await variablesToUpload(root, options.envFile, options.loadSystemEnv), envFile),
-  );
+  const upload = await variablesToUpload(root, options.envFile, options.loadSystemEnv);
+  problems.push(...deployVariableProblems(upload, envFile), ...mediaStoreProblems(upload, envFile));
   if (problems.length > 0) return problems;
 
   const outDir = path.join(root, 'dist');

@@ -1,3 +1,4 @@
+import { isFolderStoreUrl, mediaStoreSettingsFrom } from '../lib/storage/media-store';
 import { VARIABLE_LIMITS } from './platform';
 
 /**
@@ -23,6 +24,13 @@ export const FUNCTION_VARIABLES: readonly string[] = [
   'PROTECTED_ASSET_BASE_URL',
   'FLEX_TOKEN_CACHE_SECONDS',
   'TWILIO_REGION',
+  'MEDIA_STORE_URL',
+  'MEDIA_STORE_ENDPOINT',
+  'MEDIA_STORE_REGION',
+  'MEDIA_STORE_ACCESS_KEY_ID',
+  'MEDIA_STORE_SECRET_ACCESS_KEY',
+  'MEDIA_STORE_MESSAGE_FIELDS',
+  'MEDIA_DELETE_AFTER_STORE',
 ];
 
 /** In `.env` for the local runtime, never uploaded: the service's own credentials reach deployed Functions. */
@@ -88,4 +96,24 @@ export function deployVariableProblems(upload: Record<string, string>, envFile: 
     );
   }
   return problems;
+}
+
+/**
+ * The inbound media store a deploy would configure, checked as the deployed webhook will read it: a folder store
+ * is refused (a Function's disk is temporary and not shared between its instances, so media kept there is lost),
+ * and so is any setting the webhook would refuse. Empty when the upload is fine.
+ */
+export function mediaStoreProblems(upload: Record<string, string>, envFile: string): string[] {
+  if (isFolderStoreUrl(upload.MEDIA_STORE_URL)) {
+    return [
+      `${envFile}: MEDIA_STORE_URL is a folder store ("${upload.MEDIA_STORE_URL.slice(0, 100)}"): a deployed Function's disk is temporary and not shared between its instances, so media kept there would be lost. Set MEDIA_STORE_URL to s3://BUCKET[/PREFIX] (with MEDIA_STORE_ENDPOINT for an S3-compatible store), or remove it to keep no media`,
+    ];
+  }
+  try {
+    // DOMAIN_NAME left out: read as deployed, where no folder default applies
+    mediaStoreSettingsFrom({ ...upload, DOMAIN_NAME: undefined });
+    return [];
+  } catch (err) {
+    return [`${envFile}: ${(err as Error).message}`];
+  }
 }

@@ -1,0 +1,173 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { AwsClient } from 'aws4fetch';
+
+// s3rver (an S3-compatible server from the package registry) has no type declarations
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const S3rver = require('s3rver') as new (options: object) => {
+  run(): Promise<{ port: number }>;
+  close(): Promise<void>;
+};
+
+/** s3rver's built-in account: what a store in front of it signs with. */
+export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+/**
+ * What the front does with the requests it is scripted for: pass them on (checking the body's hashes as S3
+ * does), refuse (403 AccessDenied), fail (500 InternalError), hang (never answer), or corrupt (flip one byte of a
+ * PUT's body on the way in, as a faulty proxy would, before the checks).
+ */
+export type FrontMode = 'pass' | 'forbidden' | 'fail' | 'hang' | 'corrupt';
+
+export interface FrontRequest {
+  method: string;
+  /** path and query, e.g. /bucket/prefix/AC.../MM.../ME....png */
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  bytes: number;
+  status?: number;
+}
+
+export interface S3Front {
+  /** the store's endpoint, for MEDIA_STORE_ENDPOINT */
+  endpoint: string;
+  /** s3rver itself, behind the front: for inspecting the bucket without the script */
+  backendEndpoint: string;
+  requests: FrontRequest[];
+  /** applies mode to the next requests with one of these methods (all methods when not given) */
+  script(mode: FrontMode, methods?: string[]): void;
+  /** every key in the bucket (ListObjectsV2 on s3rver) */
+  listKeys(bucket: string): Promise<string[]>;
+  /** an object as s3rver holds it: bytes and headers (x-amz-meta-*), or undefined */
+  getObject(bucket: string, key: string): Promise<{ body: Buffer; headers: Headers } | undefined>;
+  close(): Promise<void>;
+}
+
+function s3Error(res: http.ServerResponse, status: number, code: string, message: string): void {
+  res
+    .writeHead(status, { 'Content-Type': 'application/xml' })
+    .end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`);
+}
+
+/**
+ * s3rver on loopback behind a small front that checks what S3 checks and s3rver does not: a PUT's body against
+ * its `x-amz-content-sha256` (hex) and `x-amz-checksum-sha256` (base64) (400 XAmzContentSHA256Mismatch /
+ * BadDigest), and `If-None-Match: *` on a PUT (412 when the key exists). It can be scripted to refuse, fail,
+ * hang or corrupt, and records every request.
+ */
+export async function startS3Front(buckets: string[]): Promise<S3Front> {
+  const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-s3front-'));
+  const server = new S3rver({
+    port: 0,
+    address: '127.0.0.1',
+    silent: true,
+    directory,
+    configureBuckets: buckets.map((name) => ({ name })),
+  });
+  const { port: backendPort } = await server.run();
+  const backendEndpoint = `http://127.0.0.1:${backendPort}`;
+  const signer = new AwsClient({ ...S3RVER_CREDENTIALS, service: 's3', region: 'us-east-1', retries: 0 });
+
+  let mode: FrontMode = 'pass';
+  let modeMethods: string[] | undefined;
+  const requests: FrontRequest[] = [];
+  const sockets = new Set<Socket>();
+
+  const exists = async (url: string): Promise<boolean> => {
+    const res = await fetch(await signer.sign(`${backendEndpoint}${url}`, { method: 'HEAD' }));
+    return res.status === 200;
+  };
+
+  const front = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const method = req.method ?? '';
+      let body = Buffer.concat(chunks);
+      const record: FrontRequest = { method, url: req.url ?? '/', headers: req.headers, bytes: body.length };
+      requests.push(record);
+      const answer = (status: number, code: string, message: string) => {
+        record.status = status;
+        s3Error(res, status, code, message);
+      };
+      const applies = !modeMethods || modeMethods.includes(method);
+      const current = applies ? mode : 'pass';
+      if (current === 'forbidden') return answer(403, 'AccessDenied', 'Access Denied');
+      if (current === 'fail')
+        return answer(500, 'InternalError', 'We encountered an internal error. Please try again.');
+      if (current === 'hang') return; // the socket stays open until the client gives up or the front closes
+      if (current === 'corrupt' && method === 'PUT' && body.length > 0) {
+        body = Buffer.from(body);
+        body[body.length >> 1] ^= 0x01;
+      }
+      void (async () => {
+        if (method === 'PUT') {
+          const hex = req.headers['x-amz-content-sha256'];
+          if (typeof hex === 'string' && /^[0-9a-f]{64}$/.test(hex)) {
+            if (createHash('sha256').update(body).digest('hex') !== hex)
+              return answer(
+                400,
+                'XAmzContentSHA256Mismatch',
+                "The provided 'x-amz-content-sha256' header does not match what was computed.",
+              );
+          }
+          const b64 = req.headers['x-amz-checksum-sha256'];
+          if (typeof b64 === 'string' && createHash('sha256').update(body).digest('base64') !== b64)
+            return answer(400, 'BadDigest', 'The SHA256 you specified did not match the calculated checksum.');
+          if (req.headers['if-none-match'] === '*' && (await exists(record.url)))
+            return answer(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+        }
+        const headers = { ...req.headers, 'content-length': String(body.length) };
+        delete headers['transfer-encoding'];
+        const upstream = http.request(
+          { host: '127.0.0.1', port: backendPort, method, path: req.url, headers },
+          (up) => {
+            record.status = up.statusCode;
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            up.pipe(res);
+          },
+        );
+        upstream.on('error', () => answer(502, 'BadGateway', 'the store behind the front did not answer'));
+        upstream.end(body);
+      })().catch(() => answer(500, 'InternalError', 'the front failed'));
+    });
+  });
+  front.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+  const { port } = front.address() as AddressInfo;
+
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    backendEndpoint,
+    requests,
+    script: (next, methods) => {
+      mode = next;
+      modeMethods = methods;
+    },
+    listKeys: async (bucket) => {
+      const res = await fetch(await signer.sign(`${backendEndpoint}/${bucket}?list-type=2&max-keys=1000`));
+      const text = await res.text();
+      if (!res.ok) throw new Error(`listing ${bucket}: ${res.status} ${text}`);
+      return [...text.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]).sort();
+    },
+    getObject: async (bucket, key) => {
+      const res = await fetch(await signer.sign(`${backendEndpoint}/${bucket}/${key}`));
+      if (res.status === 404) return undefined;
+      if (!res.ok) throw new Error(`GET ${key}: ${res.status}`);
+      return { body: Buffer.from(await res.arrayBuffer()), headers: res.headers };
+    },
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => front.close(() => resolve()));
+      await server.close();
+      fs.rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
