@@ -29,6 +29,8 @@ export interface FakeMedia {
   availableAt?: number;
   /** answer 500 to the next N content fetches */
   failFetches?: number;
+  /** wait this long before answering a content fetch (a slow run, to interrupt) */
+  delayMs?: number;
   /** answer 500 to the next N deletes */
   failDeletes?: number;
   /** set by DELETE: the resource and its content answer 404 from then on */
@@ -257,7 +259,7 @@ export async function startFakeTwilioApi(options: {
   const dayStart = (v: string) => new Date(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v).getTime();
   const dayEnd = (v: string) =>
     /^\d{4}-\d{2}-\d{2}$/.test(v) ? new Date(`${v}T00:00:00Z`).getTime() + 86_400_000 - 1 : new Date(v).getTime();
-  const messagesApi = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => {
+  const messagesApi = async (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => {
     const rest = url.pathname.slice(messagesPrefix.length);
     if (rest === '.json' && req.method === 'GET') {
       const q = url.searchParams;
@@ -314,6 +316,7 @@ export async function startFakeTwilioApi(options: {
       return res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"code":20500,"status":500}');
     }
     // as Twilio: the content is a redirect to a short-lived URL on the media CDN
+    if (item.delayMs) await new Promise((r) => setTimeout(r, item.delayMs));
     return res
       .writeHead(302, {
         Location: `${host.url}/cdn/${message.sid}/${item.sid}?expires=${Date.now() + MEDIA_URL_TTL_MS}`,

@@ -48,7 +48,7 @@ function messages(): FakeMessage[] {
 /** The folder store, with a put that fails while `failing` says so (a store outage). */
 class FlakyStore implements ObjectStore {
   failing = false;
-  constructor(private readonly inner: LocalFolderStore) {}
+  constructor(private readonly inner: ObjectStore) {}
   get description() {
     return this.inner.description;
   }
