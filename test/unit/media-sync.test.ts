@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UsageError } from '../../src/commands/args';
-import { parseArgs } from '../../src/commands/media-sync';
+import { main, parseArgs } from '../../src/commands/media-sync';
 import type { LogRecord } from '../../src/lib/log';
 import { syncMedia, SyncOptions } from '../../src/lib/mms/sync';
 import { restApi } from '../../src/lib/mms/twilio-messages';
@@ -212,6 +212,44 @@ describe('syncMedia against the fake REST API and a folder store', () => {
     expect(result.failures[0]).toMatchObject({ mediaSid: me(2, 1), problem: expect.stringMatching(/^delete: .*500/) });
     const again = await syncMedia(options({ delete: true }));
     expect(again).toMatchObject({ media: 1, alreadyStored: 1, deleted: 1, failed: 0 });
+  });
+});
+
+describe('media:sync main (in process, folder store)', () => {
+  it('prints progress on stderr while it runs and the summary as JSON', async () => {
+    const api = await startFakeTwilioApi({ accountSid: AC, authToken: TOKEN, messages: messages() });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-sync-main-'));
+    for (const m of api.messages.values()) for (const x of m.media) x.delayMs = 40;
+    const out: string[] = [];
+    const err: string[] = [];
+    try {
+      const code = await main(['--since', '2026-11-01', '--until', '2026-11-30', '--json', '--concurrency', '1'], {
+        env: {
+          ACCOUNT_SID: AC,
+          AUTH_TOKEN: TOKEN,
+          TWILIO_API_BASE_URL: api.baseUrl,
+          MEDIA_ALLOWED_HOSTS: api.host.host,
+          MEDIA_STORE_URL: `folder:${dir}`,
+        },
+        out: (t) => out.push(t),
+        err: (t) => err.push(t),
+        progressEveryMs: 50,
+      });
+      expect(code).toBe(0);
+      const summary = JSON.parse(out.join('\n'));
+      expect(summary).toMatchObject({ store: `folder ${dir}`, messages: 3, media: 6, stored: 6, failed: 0 });
+      expect(err.length).toBeGreaterThan(0);
+      expect(
+        err.every((l) =>
+          /^media:sync: \d+ messages, \d+ media: \d+ stored, \d+ already there, \d+ deleted, 0 failed \(\d+ s\)$/.test(
+            l,
+          ),
+        ),
+      ).toBe(true);
+    } finally {
+      await api.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
