@@ -86,6 +86,8 @@ export async function startRuntime(options: StartOptions = {}): Promise<RunningR
   const envFile = writeEnvFile({
     ACCOUNT_SID: TEST_ACCOUNT_SID,
     AUTH_TOKEN: TEST_AUTH_TOKEN,
+    // the local runtime's default media store is a folder in the project: a test that stores media names its own
+    MEDIA_STORE_URL: 'none',
     ...options.env,
   });
   const child = spawnTwilioRun({

@@ -30,6 +30,10 @@ export interface FrontRequest {
   headers: http.IncomingHttpHeaders;
   bytes: number;
   status?: number;
+  /** epoch ms when the front had the whole request */
+  at: number;
+  /** epoch ms when it answered (headers) */
+  answeredAt?: number;
 }
 
 export interface S3Front {
@@ -88,10 +92,17 @@ export async function startS3Front(buckets: string[]): Promise<S3Front> {
     req.on('end', () => {
       const method = req.method ?? '';
       let body = Buffer.concat(chunks);
-      const record: FrontRequest = { method, url: req.url ?? '/', headers: req.headers, bytes: body.length };
+      const record: FrontRequest = {
+        method,
+        url: req.url ?? '/',
+        headers: req.headers,
+        bytes: body.length,
+        at: Date.now(),
+      };
       requests.push(record);
       const answer = (status: number, code: string, message: string) => {
         record.status = status;
+        record.answeredAt = Date.now();
         s3Error(res, status, code, message);
       };
       const applies = !modeMethods || modeMethods.includes(method);
@@ -127,6 +138,7 @@ export async function startS3Front(buckets: string[]): Promise<S3Front> {
           { host: '127.0.0.1', port: backendPort, method, path: req.url, headers },
           (up) => {
             record.status = up.statusCode;
+            record.answeredAt = Date.now();
             res.writeHead(up.statusCode ?? 502, up.headers);
             up.pipe(res);
           },

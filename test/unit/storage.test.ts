@@ -47,6 +47,7 @@ describe('media store settings', () => {
       folder: path.resolve('.media-store'),
     });
     expect(mediaStoreSettingsFrom({ DOMAIN_NAME: 'my-service-1234-dev.twil.io' })).toBeUndefined();
+    expect(mediaStoreSettingsFrom({ DOMAIN_NAME: 'localhost:3000', MEDIA_STORE_URL: 'none' })).toBeUndefined();
     expect(mediaStoreSettingsFrom({ MEDIA_STORE_URL: 'folder:/tmp/x' })?.location).toEqual({
       kind: 'folder',
       folder: '/tmp/x',

@@ -56,8 +56,8 @@ export function isFolderStoreUrl(url: string | undefined): boolean {
 }
 
 /**
- * The media store the environment names, or undefined when there is none. MEDIA_STORE_URL is `s3://BUCKET[/PREFIX]`
- * or `folder:PATH` (relative to the project root). Unset, the local runtime keeps media in ./.media-store, and a
+ * The media store the environment names, or undefined when there is none. MEDIA_STORE_URL is `s3://BUCKET[/PREFIX]`,
+ * `folder:PATH` (relative to the project root), or `none`. Unset, the local runtime keeps media in ./.media-store, and a
  * deployed Function keeps none (a Function's disk does not outlast it, so a deploy refuses a folder store: see
  * src/deploy/preflight.ts). Throws a SettingsError naming the variable at fault; no message holds a secret.
  */
@@ -66,6 +66,14 @@ export function mediaStoreSettingsFrom(env: MediaStoreEnv): MediaStoreSettings |
   const messageFields = messageFieldsFrom(env.MEDIA_STORE_MESSAGE_FIELDS);
   const deleteAfterStore = booleanSetting('MEDIA_DELETE_AFTER_STORE', env.MEDIA_DELETE_AFTER_STORE, false);
   let location: MediaStoreLocation;
+  if (url === 'none') {
+    if (deleteAfterStore)
+      throw new SettingsError(
+        'MEDIA_DELETE_AFTER_STORE',
+        'MEDIA_DELETE_AFTER_STORE is true but MEDIA_STORE_URL is none: media would be deleted without a copy',
+      );
+    return undefined;
+  }
   if (!url) {
     if (!isLocalRuntime(env)) {
       if (deleteAfterStore)
