@@ -135,7 +135,12 @@ export async function main(argv: string[], io: SyncIo): Promise<number> {
       );
     // The command runs on this machine, as `npm start` does: with MEDIA_STORE_URL unset it uses the local runtime's
     // folder, where the local webhook keeps media; any other value is read by the webhook's own rule.
-    const storeSettings = mediaStoreSettingsFrom({ ...env, DOMAIN_NAME: 'localhost' })!;
+    const storeSettings = mediaStoreSettingsFrom({ ...env, DOMAIN_NAME: 'localhost' });
+    if (!storeSettings)
+      throw new SettingsError(
+        'MEDIA_STORE_URL',
+        'MEDIA_STORE_URL is none: media:sync has nowhere to keep media (set s3://BUCKET[/PREFIX], or folder:PATH)',
+      );
     store = openMediaStore(storeSettings.location);
     setup = {
       accountSid,

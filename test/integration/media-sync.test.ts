@@ -4,7 +4,10 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import twilio from 'twilio';
 import { sha256Of } from '../../src/lib/storage/store';
+import { request } from '../support/http';
+import { RunningRuntime, startRuntime, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN } from '../support/runtime';
 import { FakeMessage, FakeTwilioApi, startFakeTwilioApi } from '../support/fake-twilio-api';
 import { PROJECT_ROOT } from '../support/paths';
 import { S3Front, S3RVER_CREDENTIALS, startS3Front } from '../support/s3-front';
@@ -195,6 +198,7 @@ describe('npm run media:sync (the command, spawned)', () => {
       [[...range, '--bogus'], env(), /unknown option "--bogus"/],
       [range, env({ MEDIA_STORE_URL: 'ftp://x' }), /MEDIA_STORE_URL: "ftp:\/\/x" is neither/],
       [range, env({ AUTH_TOKEN: '' }), /AUTH_TOKEN is not set, but ACCOUNT_SID is/],
+      [range, env({ MEDIA_STORE_URL: 'none' }), /MEDIA_STORE_URL is none: media:sync has nowhere to keep media/],
       [range, env({ MEDIA_ALLOWED_HOSTS: 'api.twilio.com' }), /MEDIA_ALLOWED_HOSTS does not allow 127\.0\.0\.1/],
       [range, env({ AUTH_TOKEN: 'wrong-token' }), /Twilio answered 401.*check ACCOUNT_SID and AUTH_TOKEN/],
     ];
@@ -244,5 +248,127 @@ describe('npm run media:sync (the command, spawned)', () => {
     const third = await run([...range, '--delete']);
     expect(third.code).toBe(0);
     expect(third.stdout).toMatch(new RegExp(`${count}\\s+0\\s+0\\s+0\\s+0\\s+0`));
+  });
+});
+
+describe('a store outage during the webhook, then media:sync', () => {
+  let api: FakeTwilioApi;
+  let s3: S3Front;
+  let runtime: RunningRuntime;
+  const messageSid = `MM${'a'.repeat(32)}`;
+  const mediaSids = [0, 1].map((i) => `ME${'b'.repeat(30)}0${i}`);
+  const bodies = mediaSids.map((_, i) => jpeg(90, i));
+  const storeEnv = () => ({
+    MEDIA_STORE_URL: `s3://${BUCKET}/${PREFIX}`,
+    MEDIA_STORE_ENDPOINT: s3.endpoint,
+    MEDIA_STORE_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+    MEDIA_STORE_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    MEDIA_ALLOWED_HOSTS: api.host.host,
+  });
+
+  beforeAll(async () => {
+    s3 = await startS3Front([BUCKET]);
+    api = await startFakeTwilioApi({
+      accountSid: TEST_ACCOUNT_SID,
+      authToken: TEST_AUTH_TOKEN,
+      messages: [
+        {
+          sid: messageSid,
+          to: '+15005550001',
+          from: '+15005550006',
+          dateSent: new Date(),
+          media: mediaSids.map((sid, i) => ({ sid, contentType: 'image/jpeg', body: bodies[i] })),
+        },
+      ],
+    });
+    runtime = await startRuntime({
+      env: { ...storeEnv(), MEDIA_FETCH_DEADLINE_MS: '3000', MEDIA_DELETE_AFTER_STORE: 'true' },
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await runtime?.stop();
+    await api?.close();
+    await s3?.close();
+  });
+
+  it('the webhook answers TwiML and deletes nothing while the store fails; media:sync then keeps every item and deletes', async () => {
+    s3.script('fail', ['PUT']);
+    const params: Record<string, string> = {
+      MessageSid: messageSid,
+      AccountSid: TEST_ACCOUNT_SID,
+      From: '+15005550006',
+      To: '+15005550001',
+      NumMedia: '2',
+    };
+    mediaSids.forEach((sid, i) => {
+      params[`MediaUrl${i}`] =
+        `${api.baseUrl}/2010-04-01/Accounts/${TEST_ACCOUNT_SID}/Messages/${messageSid}/Media/${sid}`;
+      params[`MediaContentType${i}`] = 'image/jpeg';
+    });
+    const res = await request(`${runtime.baseUrl}/mms/inbound`, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        'X-Twilio-Signature': twilio.getExpectedTwilioSignature(
+          TEST_AUTH_TOKEN,
+          `http://localhost:${runtime.port}/mms/inbound`,
+          params,
+        ),
+      },
+      body: new URLSearchParams(params).toString(),
+    });
+    expect(res.status).toBe(200);
+    await runtime.quiet();
+    const failed = runtime
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"event":"media_store"') && l.includes('"outcome":"store_failed"'));
+    expect(failed).toHaveLength(2);
+    expect(api.host.requests.filter((r) => r.method === 'DELETE')).toEqual([]);
+    expect(await s3.listKeys(BUCKET)).toEqual([]);
+
+    s3.script('pass');
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-sync-cwd-'));
+    try {
+      const since = new Date(Date.now() - 3_600_000).toISOString();
+      const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(
+          process.execPath,
+          [
+            require.resolve('tsx/cli'),
+            path.join(PROJECT_ROOT, 'src/commands/media-sync.ts'),
+            '--since',
+            since,
+            '--delete',
+          ],
+          {
+            cwd,
+            env: {
+              PATH: process.env.PATH,
+              HOME: process.env.HOME,
+              ACCOUNT_SID: TEST_ACCOUNT_SID,
+              AUTH_TOKEN: TEST_AUTH_TOKEN,
+              TWILIO_API_BASE_URL: api.baseUrl,
+              ...storeEnv(),
+            },
+          },
+        );
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+        child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/1\s+2\s+2\s+0\s+2\s+0/);
+    } finally {
+      fs.rmSync(cwd, { recursive: true, force: true });
+    }
+    for (const [i, sid] of mediaSids.entries()) {
+      const object = (await s3.getObject(BUCKET, `${PREFIX}/${TEST_ACCOUNT_SID}/${messageSid}/${sid}.jpg`))!;
+      expect(object.body).toEqual(bodies[i]);
+    }
+    expect([...api.deletedMedia].sort()).toEqual([...mediaSids].sort());
   });
 });
