@@ -252,6 +252,12 @@ describe('a deploy Twilio would refuse stops before any request', () => {
       /AWS_SECRET_ACCESS_KEY is a setting of the local commands[^\n]*move it to \.env\.local/,
     ],
     [
+      'a folder media store',
+      () => fs.appendFileSync(path.join(root, '.env'), 'MEDIA_STORE_URL=folder:.media-store\n'),
+      [],
+      /MEDIA_STORE_URL is a folder store \("folder:\.media-store"\): a deployed Function's disk is temporary/,
+    ],
+    [
       'a variable over 450 bytes',
       () => fs.appendFileSync(path.join(root, '.env'), `MMS_REPLY=${'x'.repeat(451)}\n`),
       [],

@@ -5,13 +5,7 @@ import { main } from '../../src/commands/recordings';
 import { parseJsonLines, LedgerEntry, IndexEntry } from '../../src/lib/recordings/archive';
 import { parseS3Destination, S3Store } from '../../src/lib/storage/s3-store';
 import { FakeRecording, FakeTwilioApi, startFakeTwilioApi, wav } from '../support/fake-twilio-api';
-
-// s3rver (an S3-compatible server from the package registry) has no type declarations
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const S3rver = require('s3rver') as new (options: object) => {
-  run(): Promise<{ port: number }>;
-  close(): Promise<void>;
-};
+import { S3Front, S3RVER_CREDENTIALS, startS3Front } from '../support/s3-front';
 
 const SID = 'AC33333333333333333333333333333333';
 const TOKEN = 'cli-test-token';
@@ -173,31 +167,14 @@ describe('npm run recordings', () => {
     expect(fs.existsSync(path.join(work, 'recordings-archive', 'index.jsonl'))).toBe(true);
   });
 
-  describe('to an S3-compatible bucket (s3rver on loopback)', () => {
-    let s3: { close(): Promise<void> };
-    let endpoint: string;
-    let s3dir: string;
-    beforeAll(async () => {
-      s3dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-s3-'));
-      const server = new S3rver({
-        port: 0,
-        address: '127.0.0.1',
-        silent: true,
-        directory: s3dir,
-        configureBuckets: [{ name: 'call-archive' }],
-      });
-      const { port } = await server.run();
-      s3 = server;
-      endpoint = `http://127.0.0.1:${port}`;
-    });
-    afterAll(async () => {
-      await s3.close();
-      fs.rmSync(s3dir, { recursive: true, force: true });
-    });
+  describe('to an S3-compatible bucket (s3rver on loopback, behind the front that checks checksums as S3 does)', () => {
+    let front: S3Front;
+    beforeAll(async () => (front = await startS3Front(['call-archive'])));
+    afterAll(() => front.close());
     const s3env = () => ({
-      S3_ENDPOINT: endpoint,
-      AWS_ACCESS_KEY_ID: 'S3RVER',
-      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      S3_ENDPOINT: front.endpoint,
+      AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
       AWS_REGION: 'us-east-1',
     });
 

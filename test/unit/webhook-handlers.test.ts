@@ -1,3 +1,6 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { LogRecord } from '../../src/lib/log';
 import { FetchedMedia, handleInboundMms, MESSAGE_MEDIA_BYTES } from '../../src/lib/mms/inbound';
 import { parseInboundMms } from '../../src/lib/mms/webhook';
@@ -220,6 +223,46 @@ describe('handleInboundMms', () => {
     expect(events('config_error')).toEqual([
       expect.objectContaining({ level: 'error', problem: expect.stringMatching(/^API_SECRET is not set/) }),
     ]);
+  });
+
+  it('a bad media store setting still fetches and checks the media, logs the variable, keeps nothing, answers 200', async () => {
+    host.setHandler((_req, res) => res.writeHead(200, { 'Content-Type': 'image/png' }).end(PNG));
+    const response = await handleInboundMms(
+      request(mms(['/a']), { MEDIA_STORE_URL: 'ftp://x', MEDIA_DELETE_AFTER_STORE: 'true' }),
+    );
+    expect(response).toMatchObject({ status: 200, body: EMPTY_TWIML });
+    expect(events('config_error')).toEqual([
+      expect.objectContaining({ problem: expect.stringMatching(/^MEDIA_STORE_URL: "ftp:\/\/x" is neither/) }),
+    ]);
+    expect(events('media_received')).toHaveLength(1);
+    expect(events('media_store')).toEqual([]);
+    expect(host.requests.map((r) => r.method)).toEqual(['GET']);
+  });
+
+  it('keeps each fetched item in a folder store, then writes the message record', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-inbound-'));
+    try {
+      host.setHandler((_req, res) => res.writeHead(200, { 'Content-Type': 'image/png' }).end(PNG));
+      const messageSid = `MM${'c'.repeat(32)}`;
+      const media = [`ME${'1'.repeat(32)}`, `ME${'2'.repeat(32)}`];
+      await handleInboundMms(
+        request(
+          mms(
+            media.map((m) => `/Media/${m}`),
+            { MessageSid: messageSid },
+          ),
+          { MEDIA_STORE_URL: `folder:${dir}` },
+        ),
+      );
+      expect(events('media_store').map((l) => [l.mediaSid, l.outcome])).toEqual(
+        expect.arrayContaining(media.map((m) => [m, 'stored'])),
+      );
+      for (const m of media) expect(fs.readFileSync(path.join(dir, ACCOUNT_SID, messageSid, `${m}.png`))).toEqual(PNG);
+      const record = JSON.parse(fs.readFileSync(path.join(dir, ACCOUNT_SID, messageSid, 'message.json'), 'utf8'));
+      expect(record.media.map((m: { mediaSid: string }) => m.mediaSid)).toEqual(media);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('media the host never serves ends within the deadline counted from receivedAt', async () => {

@@ -1,4 +1,3 @@
-import { extension } from 'mime-types';
 import { hostAllowed } from '../fetch/allowlist';
 import { requestOnce } from '../fetch/media-fetcher';
 import { clip, isoWithOffset, LogRecord } from '../log';
@@ -64,9 +63,15 @@ export function mediaSidOf(mediaUrl: string): string | undefined {
   return SID.ME.test(last) ? last : undefined;
 }
 
+let mimeTypes: typeof import('mime-types') | undefined;
+
 /** The extension for a received content type (mime-types' table), `bin` when it knows none. */
 export function extensionFor(contentType: string): string {
-  const ext = extension(contentType.split(';')[0].trim().toLowerCase());
+  // Required on first use, not at the top: loading mime-types (its whole database) takes 40-80 ms here, which
+  // every cold start of the webhook would pay, stores configured or not.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  mimeTypes ??= require('mime-types') as typeof import('mime-types');
+  const ext = mimeTypes.extension(contentType.split(';')[0].trim().toLowerCase());
   return ext && /^[a-z0-9]{1,10}$/.test(ext) ? ext : 'bin';
 }
 

@@ -1,4 +1,4 @@
-import { AwsClient } from 'aws4fetch';
+import type { AwsClient } from 'aws4fetch';
 import { SettingsError } from '../settings';
 import {
   assertSafeKey,
@@ -149,10 +149,11 @@ function s3Problem(status: number, text: string): string {
 
 /**
  * An S3-compatible bucket, spoken to with Node's fetch and signed by aws4fetch. Chosen over @aws-sdk/client-s3
- * because the inbound MMS webhook loads this module at every cold start: the SDK alone takes about 60 ms to load,
- * aws4fetch (one small file, Web Crypto) a fraction of a millisecond, and the few calls needed here (PUT, GET) are
- * plain HTTP. aws4fetch's own fetch retries 5xx up to 10 times with no total deadline, so requests are only
- * signed by it and sent here, once each, cut by the caller's signal: retrying is the sync command's job.
+ * because the inbound MMS webhook carries this module: the SDK alone takes about 60 ms to load, aws4fetch (one
+ * small file on Web Crypto) a few ms, and the few calls needed here (PUT, GET) are plain HTTP. Even those few ms
+ * are paid only by a webhook that has an S3 store: aws4fetch is required when the first S3Store is made, not at
+ * the webhook's cold load. aws4fetch's own fetch retries 5xx up to 10 times with no total deadline, so requests
+ * are only signed by it and sent here, once each, cut by the caller's signal: retrying is the sync command's job.
  *
  * A PUT is atomic in S3 (a reader sees nothing or the whole object) and carries the body's sha256 twice, as
  * x-amz-content-sha256 (hex, part of the signature) and x-amz-checksum-sha256 (base64), so S3 itself refuses a
@@ -168,7 +169,9 @@ export class S3Store implements ObjectStore {
     this.description = `s3://${settings.bucket}/${settings.prefix}`;
     this.prefix = settings.prefix;
     if (settings.credentials) {
-      this.signer = new AwsClient({
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { AwsClient: Signer } = require('aws4fetch') as typeof import('aws4fetch');
+      this.signer = new Signer({
         ...settings.credentials,
         service: 's3',
         region: settings.region,
@@ -214,11 +217,12 @@ export class S3Store implements ObjectStore {
       'x-amz-checksum-sha256': Buffer.from(sha256, 'hex').toString('base64'),
     };
     for (const [name, value] of Object.entries(options.metadata ?? {})) headers[`${META}${name.toLowerCase()}`] = value;
-    // S3 answers 412 when the key exists (409 when a concurrent write holds it): nothing is replaced
+    // S3 answers 412 when the key exists (409 when a concurrent write holds it), and older MinIO 304 (minio#19442):
+    // nothing is replaced, and the caller reads the object to judge it
     if (options.ifAbsent) headers['if-none-match'] = '*';
     const res = await this.send('PUT', key, headers, body, options.signal);
     const text = await res.text().catch(() => '');
-    if (options.ifAbsent && (res.status === 412 || res.status === 409)) return 'exists';
+    if (options.ifAbsent && [304, 409, 412].includes(res.status)) return 'exists';
     if (!res.ok) throw new StoreError(s3Problem(res.status, text), res.status);
     return 'written';
   }
