@@ -16,6 +16,7 @@ import type { Manifest } from '../src/lib/manifest';
 import { formatTable } from '../src/lib/text-table';
 import { buildProject, PROJECT_ROOT } from '../src/pipeline/project';
 import { quickNote, sized } from './quick';
+import { percentile } from './stats';
 
 const TOTAL = Number(process.env.SOAK_REQUESTS ?? sized(10000, 300));
 const LIVE_TOTAL = Number(process.env.SOAK_LIVE_REQUESTS ?? sized(1000, 100));
@@ -133,11 +134,6 @@ function send(
     req.on('error', () => resolve({ kind, status: 0, ms: Date.now() - started }));
     req.end(body);
   });
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 interface RunResult {
