@@ -4,10 +4,9 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import twilio from 'twilio';
 import { sha256Of } from '../../src/lib/storage/store';
 import { request } from '../support/http';
-import { RunningRuntime, startRuntime, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN } from '../support/runtime';
+import { RunningRuntime, startRuntime, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, twilioSignature } from '../support/runtime';
 import { FakeMessage, FakeTwilioApi, startFakeTwilioApi } from '../support/fake-twilio-api';
 import { PROJECT_ROOT } from '../support/paths';
 import { S3Front, S3RVER_CREDENTIALS, startS3Front } from '../support/s3-front';
@@ -45,6 +44,24 @@ interface Run {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+}
+
+/** `npm run media:sync -- ARGS` in its own process group (tsx runs it in a child: a kill must reach both), from
+ * an empty folder, so the project's own .env and .env.local are not read. */
+function startSync(args: string[], cwd: string, env: NodeJS.ProcessEnv): { child: ChildProcess; done: Promise<Run> } {
+  const child = spawn(
+    process.execPath,
+    [require.resolve('tsx/cli'), path.join(PROJECT_ROOT, 'src/commands/media-sync.ts'), ...args],
+    { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  const done = new Promise<Run>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  return { child, done };
 }
 
 describe('npm run media:sync (the command, spawned)', () => {
@@ -88,22 +105,9 @@ describe('npm run media:sync (the command, spawned)', () => {
   });
 
   function start(args: string[], runEnv: NodeJS.ProcessEnv = env()): { child: ChildProcess; done: Promise<Run> } {
-    // run from an empty folder: the project's own .env and .env.local are not read
-    const child = spawn(
-      process.execPath,
-      [require.resolve('tsx/cli'), path.join(PROJECT_ROOT, 'src/commands/media-sync.ts'), ...args],
-      // its own process group: tsx runs the command in a child process, and a kill must reach both
-      { cwd, env: runEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-    );
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    const done = new Promise<Run>((resolve) =>
-      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
-    );
-    return { child, done };
+    const started = startSync(args, cwd, runEnv);
+    children.add(started.child);
+    return started;
   }
   const run = (args: string[], runEnv?: NodeJS.ProcessEnv) => start(args, runEnv).done;
   const range = ['--since', '2026-11-01', '--until', '2026-11-30'];
@@ -309,11 +313,7 @@ describe('a store outage during the webhook, then media:sync', () => {
       method: 'POST',
       headers: {
         'Content-Type': 'application/x-www-form-urlencoded',
-        'X-Twilio-Signature': twilio.getExpectedTwilioSignature(
-          TEST_AUTH_TOKEN,
-          `http://localhost:${runtime.port}/mms/inbound`,
-          params,
-        ),
+        'X-Twilio-Signature': twilioSignature(runtime.port, '/mms/inbound', params),
       },
       body: new URLSearchParams(params).toString(),
     });
@@ -331,34 +331,14 @@ describe('a store outage during the webhook, then media:sync', () => {
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-sync-cwd-'));
     try {
       const since = new Date(Date.now() - 3_600_000).toISOString();
-      const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn(
-          process.execPath,
-          [
-            require.resolve('tsx/cli'),
-            path.join(PROJECT_ROOT, 'src/commands/media-sync.ts'),
-            '--since',
-            since,
-            '--delete',
-          ],
-          {
-            cwd,
-            env: {
-              PATH: process.env.PATH,
-              HOME: process.env.HOME,
-              ACCOUNT_SID: TEST_ACCOUNT_SID,
-              AUTH_TOKEN: TEST_AUTH_TOKEN,
-              TWILIO_API_BASE_URL: api.baseUrl,
-              ...storeEnv(),
-            },
-          },
-        );
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-        child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-        child.on('close', (code) => resolve({ code, stdout, stderr }));
-      });
+      const result = await startSync(['--since', since, '--delete'], cwd, {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        ACCOUNT_SID: TEST_ACCOUNT_SID,
+        AUTH_TOKEN: TEST_AUTH_TOKEN,
+        TWILIO_API_BASE_URL: api.baseUrl,
+        ...storeEnv(),
+      }).done;
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
       expect(result.stdout).toMatch(/1\s+2\s+2\s+0\s+2\s+0/);
