@@ -179,11 +179,11 @@ export async function main(argv: string[], io: SyncIo): Promise<number> {
     );
     return result.failed === 0 ? 0 : 1;
   } catch (err) {
-    // Twilio refusing the credentials is configuration; anything else stopped the listing midway
+    // the message listing failed (or something unforeseen): Twilio refusing the credentials is configuration
     const status = err instanceof TwilioApiError ? err.status : undefined;
     const credentials = status === 401 || status === 403;
     io.err(
-      `media:sync: listing the messages failed: ${(err as Error).message}${credentials ? ' (check ACCOUNT_SID and AUTH_TOKEN, or API_KEY and API_SECRET)' : ''}; what was stored is kept, run again to go on`,
+      `media:sync stopped: ${(err as Error).message}${credentials ? ' (check ACCOUNT_SID and AUTH_TOKEN, or API_KEY and API_SECRET)' : ''}; what was stored is kept, run again to go on`,
     );
     return credentials ? 2 : 1;
   } finally {
