@@ -194,6 +194,43 @@ describe('syncMedia against the fake REST API and a folder store', () => {
     expect(api.deletedMedia).not.toContain(me(1, 0));
   });
 
+  it("--delete compares the stored bytes with Twilio's before deleting: a consistent object of other bytes is a conflict", async () => {
+    // an object and a record that agree with each other, but not with what Twilio holds for this Media SID
+    const other = Buffer.from('other bytes under the same key');
+    const file = objectFile(1, 0);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, other);
+    fs.writeFileSync(
+      path.join(path.dirname(file), 'message.json'),
+      JSON.stringify({
+        accountSid: AC,
+        messageSid: mm(1),
+        receivedAt: 'x',
+        media: [
+          {
+            index: 0,
+            mediaSid: me(1, 0),
+            key: `${AC}/${mm(1)}/${me(1, 0)}.png`,
+            bytes: other.length,
+            contentType: 'image/png',
+            sha256: sha256Of(other),
+          },
+        ],
+      }),
+    );
+    // without --delete the store's own agreement is enough to skip it
+    expect(
+      await syncMedia(
+        options({ range: { since: new Date('2026-11-02T00:00:00Z'), until: new Date('2026-11-02T08:30:00Z') } }),
+      ),
+    ).toMatchObject({ media: 1, alreadyStored: 1 });
+    const result = await syncMedia(options({ delete: true }));
+    expect(result.failures).toEqual([expect.objectContaining({ mediaSid: me(1, 0), actions: ['conflict'] })]);
+    expect(api.deletedMedia).not.toContain(me(1, 0));
+    expect(api.deletedMedia).toHaveLength(5);
+    expect(fs.readFileSync(file)).toEqual(other);
+  });
+
   it('waits through a 404 window; an item Twilio keeps failing is named and the rest are kept', async () => {
     api.messages.get(mm(1))!.media[0].availableAt = Date.now() + 700;
     api.messages.get(mm(3))!.media[1].failFetches = 1000;

@@ -29,7 +29,8 @@ import {
  * `npm run media:sync`: catches up what the inbound webhook did not keep. Lists the inbound messages with media
  * in a range through Twilio's REST API, and for each item: already in the store and verified -> skipped (nothing
  * downloaded); else downloaded and kept by the webhook's own routine (src/lib/mms/keep.ts: same key, same
- * checksums, never an overwrite); with `delete`, Twilio's copy is deleted only once the store holds it verified.
+ * checksums, never an overwrite); with `delete`, every item is downloaded and compared with the stored copy, and
+ * Twilio's copy is deleted only once the store holds exactly its bytes, verified.
  * Safe to interrupt and re-run: every object is written whole or not at all, and what is stored is skipped.
  */
 
@@ -241,7 +242,11 @@ async function syncItem(
     return { report: { ...base, actions: ['failed'], problem: `reading the store: ${(err as Error).message}` } };
   }
   const actions: ItemAction[] = [];
-  if (stored && verifiedInStore(stored, recorded.get(mediaSid))) {
+  // Skipping the download rests on the store agreeing with itself. Before Twilio's copy is deleted, the stored
+  // bytes are compared with Twilio's own (downloaded again, judged by keepMediaItem): the only copy left must be
+  // the one Twilio had, not merely a consistent object under the same key.
+  const skipDownload = stored && verifiedInStore(stored, recorded.get(mediaSid)) && (!options.delete || options.dryRun);
+  if (skipDownload && stored) {
     kept = {
       outcome: 'already_stored',
       accountSid: options.accountSid,
