@@ -7,8 +7,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { formatTable } from '../src/lib/text-table';
+import { QUICK, quickNote, sized } from './quick';
 
-const FILES = 1000;
+const FILES = sized(1000, 60);
 const MB = 1000 * 1000;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-assets-bench-'));
 const src = path.join(dir, 'assets');
@@ -16,6 +17,12 @@ const out = path.join(dir, 'dist-assets');
 
 /** Mostly small prompts and images, some large recordings and documents, a few at the 25 MB limit. */
 function sizeOf(i: number): number {
+  // quick mode: the same mix, a hundred times smaller
+  if (QUICK) return Math.max(1000, Math.round(fullSizeOf(i) / 100));
+  return fullSizeOf(i);
+}
+
+function fullSizeOf(i: number): number {
   if (i % 100 === 0) return 25 * MB;
   if (i % 20 === 0) return 5 * MB + ((i * 7919) % (15 * MB));
   if (i % 4 === 0) return 200 * 1000 + ((i * 104729) % (2 * MB));
@@ -23,7 +30,7 @@ function sizeOf(i: number): number {
 }
 
 function generate(): { bytes: number; files: string[] } {
-  const pool = randomBytes(32 * MB);
+  const pool = randomBytes(sized(32 * MB, MB));
   let bytes = 0;
   const files: string[] = [];
   for (let i = 0; i < FILES; i += 1) {
@@ -99,6 +106,7 @@ try {
     ['no-change rebuild / full build', `${((100 * result.rebuild.ms) / result.full.ms).toFixed(1)}%`, '< 10%'],
     ['peak RSS of the build process', `${result.maxRssMB.toFixed(0)} MB`, '< 200 MB'],
   ];
+  quickNote();
   console.log(formatTable(rows));
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });

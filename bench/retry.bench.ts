@@ -8,24 +8,16 @@ import { fetchMedia } from '../src/lib/fetch/media-fetcher';
 import { DEFAULT_FETCH_DEADLINE_MS } from '../src/lib/fetch/settings';
 import { DEFAULT_SCHEDULE, retryDelay, RetrySchedule } from '../src/lib/fetch/schedule';
 import { formatTable } from '../src/lib/text-table';
+import { quickNote, sized } from './quick';
+import { percentile, prng } from './stats';
 
-const MESSAGES = 1000;
+const MESSAGES = sized(1000, 100);
 const MAX_DELAY_MS = 7000;
 /** one request's round trip to Twilio's media API, as seen from a Function */
 const RTT_MS = 60;
 /** as in the fetcher: an attempt needs this long before the deadline; a shortened final wait at least this */
 const MIN_ATTEMPT_MS = 200;
 const MIN_FINAL_WAIT_MS = 100;
-
-/** Deterministic PRNG (mulberry32) so every policy meets the same delays and the figures are reproducible. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Policy {
   name: string;
@@ -96,9 +88,7 @@ function simulate(policy: Policy, deadlineMs: number) {
       t = answeredAt + wait;
     }
   }
-  lags.sort((a, b) => a - b);
-  const pct = (p: number) =>
-    lags.length ? lags[Math.min(lags.length - 1, Math.ceil((p / 100) * lags.length) - 1)] : NaN;
+  const pct = (p: number) => percentile(lags, p);
   return { success: succeeded / MESSAGES, p50: pct(50), p99: pct(99), perMedia: requests / MESSAGES };
 }
 
@@ -148,9 +138,7 @@ async function throughRealFetcher(deadlineMs: number) {
   } finally {
     server.close();
   }
-  lags.sort((a, b) => a - b);
-  const pct = (p: number) =>
-    lags.length ? lags[Math.min(lags.length - 1, Math.ceil((p / 100) * lags.length) - 1)] : NaN;
+  const pct = (p: number) => percentile(lags, p);
   return { success: succeeded / MESSAGES, p50: pct(50), p99: pct(99), perMedia: requests / MESSAGES };
 }
 
@@ -166,6 +154,7 @@ async function main(): Promise<void> {
     ]);
   for (const policy of policies) row(policy.name, simulate(policy, DEFAULT_FETCH_DEADLINE_MS));
   if (!tuning) row('ours, the real fetcher over loopback HTTP', await throughRealFetcher(DEFAULT_FETCH_DEADLINE_MS));
+  quickNote();
   console.log(
     `${MESSAGES} messages, media available 0-${MAX_DELAY_MS / 1000} s after the webhook (uniform), ${RTT_MS} ms per request, fetch deadline ${DEFAULT_FETCH_DEADLINE_MS / 1000} s:`,
   );

@@ -1,3 +1,4 @@
+import type * as http from 'node:http';
 import { FakeHost, startFakeHost } from './fake-host';
 
 /** A recording held by the fake REST API. */
@@ -18,13 +19,48 @@ export interface FakeRecording {
   cutDownloads?: number;
 }
 
+/** One media item of a fake message. */
+export interface FakeMedia {
+  sid: string;
+  contentType: string;
+  body: Buffer;
+  dateCreated?: Date;
+  /** the media content answers 404 until this time (epoch ms), as fresh Twilio media can */
+  availableAt?: number;
+  /** answer 500 to the next N content fetches */
+  failFetches?: number;
+  /** wait this long before answering a content fetch (a slow run, to interrupt) */
+  delayMs?: number;
+  /** answer 500 to the next N deletes */
+  failDeletes?: number;
+  /** set by DELETE: the resource and its content answer 404 from then on */
+  deletedAt?: number;
+}
+
+/** A message held by the fake REST API (inbound unless said otherwise). */
+export interface FakeMessage {
+  sid: string;
+  to: string;
+  from: string;
+  body?: string;
+  dateSent: Date;
+  direction?: 'inbound' | 'outbound-api' | 'outbound-reply';
+  media: FakeMedia[];
+}
+
 export interface FakeTwilioApi {
   host: FakeHost;
   baseUrl: string;
   recordings: Map<string, FakeRecording>;
   deleted: string[];
+  messages: Map<string, FakeMessage>;
+  /** Media SIDs in the order DELETE removed them */
+  deletedMedia: string[];
   close(): Promise<void>;
 }
+
+/** How long a redirect target of a media fetch stays valid (Twilio's CDN URLs last about 4 hours; short here). */
+const MEDIA_URL_TTL_MS = 60_000;
 
 const rfc2822 = (d: Date) => d.toUTCString().replace('GMT', '+0000');
 
@@ -55,10 +91,13 @@ export function wav(seed: number, dataBytes = 800): Buffer {
 export async function startFakeTwilioApi(options: {
   accountSid: string;
   authToken: string;
-  recordings: FakeRecording[];
+  recordings?: FakeRecording[];
+  messages?: FakeMessage[];
   pageSize?: number;
 }): Promise<FakeTwilioApi> {
-  const recordings = new Map(options.recordings.map((r) => [r.sid, r]));
+  const recordings = new Map((options.recordings ?? []).map((r) => [r.sid, r]));
+  const messages = new Map((options.messages ?? []).map((m) => [m.sid, m]));
+  const deletedMedia: string[] = [];
   const deleted: string[] = [];
   const pageSize = options.pageSize ?? 2;
   const expectedAuth = `Basic ${Buffer.from(`${options.accountSid}:${options.authToken}`).toString('base64')}`;
@@ -86,6 +125,9 @@ export async function startFakeTwilioApi(options: {
   });
   const host = await startFakeHost((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
+    // the short-lived media URL a media fetch redirects to: no credentials, as on Twilio's CDN
+    const cdn = /^\/cdn\/(MM\w+)\/(ME\w+)$/.exec(url.pathname);
+    if (cdn) return serveMediaContent(res, cdn[1], cdn[2], Number(url.searchParams.get('expires')));
     if (req.headers.authorization !== expectedAuth)
       return res
         .writeHead(401, { 'Content-Type': 'application/json' })
@@ -116,6 +158,7 @@ export async function startFakeTwilioApi(options: {
         }),
       );
     }
+    if (url.pathname.startsWith(messagesPrefix)) return messagesApi(req, res, url);
     const one = new RegExp(`^${prefix}/(RE\\w+)\\.(json|wav)$`).exec(url.pathname);
     const recording = one ? recordings.get(one[1]) : undefined;
     if (!one || !recording)
@@ -146,5 +189,157 @@ export async function startFakeTwilioApi(options: {
     }
     return res.writeHead(405).end();
   });
-  return { host, baseUrl: host.url, recordings, deleted, close: () => host.close() };
+
+  // ---- Messages and their Media (the Message and Media resources of API 2010-04-01) ----
+  const messagesPrefix = `/2010-04-01/Accounts/${options.accountSid}/Messages`;
+  const notFound = (res: http.ServerResponse) =>
+    res
+      .writeHead(404, { 'Content-Type': 'application/json' })
+      .end('{"code":20404,"message":"The requested resource was not found","status":404}');
+  const json = (res: http.ServerResponse, body: unknown) =>
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+  const live = (m: FakeMessage) => m.media.filter((x) => x.deletedAt === undefined);
+  const mediaResource = (m: FakeMessage, x: FakeMedia) => ({
+    sid: x.sid,
+    account_sid: options.accountSid,
+    parent_sid: m.sid,
+    content_type: x.contentType,
+    date_created: rfc2822(x.dateCreated ?? m.dateSent),
+    date_updated: rfc2822(x.dateCreated ?? m.dateSent),
+    uri: `${messagesPrefix}/${m.sid}/Media/${x.sid}.json`,
+  });
+  const messageResource = (m: FakeMessage) => ({
+    sid: m.sid,
+    account_sid: options.accountSid,
+    api_version: '2010-04-01',
+    to: m.to,
+    from: m.from,
+    body: m.body ?? '',
+    direction: m.direction ?? 'inbound',
+    status: m.direction && m.direction !== 'inbound' ? 'delivered' : 'received',
+    // what the message arrived with; whether Twilio lowers it after a media DELETE is not documented, and the
+    // sync lists Media.json either way
+    num_media: String(m.media.length),
+    num_segments: '1',
+    date_created: rfc2822(m.dateSent),
+    date_updated: rfc2822(m.dateSent),
+    date_sent: rfc2822(m.dateSent),
+    error_code: null,
+    error_message: null,
+    price: null,
+    price_unit: 'USD',
+    messaging_service_sid: null,
+    uri: `${messagesPrefix}/${m.sid}.json`,
+    subresource_uris: { media: `${messagesPrefix}/${m.sid}/Media.json` },
+  });
+  /** Twilio's list envelope: `key` holds the page, next_page_uri the rest (Page and PageSize in the query). */
+  const page = <T>(res: http.ServerResponse, url: URL, key: string, all: T[], render: (t: T) => unknown) => {
+    const size = Math.min(1000, Number(url.searchParams.get('PageSize') ?? 50) || 50, pageSize);
+    const number = Number(url.searchParams.get('Page') ?? 0);
+    const slice = all.slice(number * size, number * size + size);
+    const next = new URLSearchParams(url.searchParams);
+    next.set('Page', String(number + 1));
+    next.set('PageSize', String(size));
+    return json(res, {
+      [key]: slice.map(render),
+      page: number,
+      page_size: size,
+      start: number * size,
+      end: number * size + Math.max(0, slice.length - 1),
+      uri: `${url.pathname}?${url.searchParams.toString()}`,
+      first_page_uri: `${url.pathname}?PageSize=${size}&Page=0`,
+      previous_page_uri: number > 0 ? `${url.pathname}?PageSize=${size}&Page=${number - 1}` : null,
+      next_page_uri: (number + 1) * size < all.length ? `${url.pathname}?${next.toString()}` : null,
+    });
+  };
+  /**
+   * DateSent filters as Twilio documents them: `DateSent>` (written `DateSent>=DAY` in a URL) is on or after the
+   * day's start, `DateSent<` on or before the day's end, `DateSent` that one day; a date-time bound is taken exactly.
+   */
+  const dayStart = (v: string) => new Date(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v).getTime();
+  const dayEnd = (v: string) =>
+    /^\d{4}-\d{2}-\d{2}$/.test(v) ? new Date(`${v}T00:00:00Z`).getTime() + 86_400_000 - 1 : new Date(v).getTime();
+  const messagesApi = async (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => {
+    const rest = url.pathname.slice(messagesPrefix.length);
+    if (rest === '.json' && req.method === 'GET') {
+      const q = url.searchParams;
+      const after = q.get('DateSent>');
+      const before = q.get('DateSent<');
+      const on = q.get('DateSent');
+      for (const [name, v] of [
+        ['DateSent>', after],
+        ['DateSent<', before],
+        ['DateSent', on],
+      ] as const) {
+        if (v !== null && Number.isNaN(dayStart(v)))
+          return res
+            .writeHead(400, { 'Content-Type': 'application/json' })
+            .end(JSON.stringify({ code: 20001, message: `Invalid value for ${name}`, status: 400 }));
+      }
+      const all = [...messages.values()]
+        .filter((m) => !q.get('To') || m.to === q.get('To'))
+        .filter((m) => !q.get('From') || m.from === q.get('From'))
+        .filter((m) => after === null || m.dateSent.getTime() >= dayStart(after))
+        .filter((m) => before === null || m.dateSent.getTime() <= dayEnd(before))
+        .filter((m) => on === null || (m.dateSent.getTime() >= dayStart(on) && m.dateSent.getTime() <= dayEnd(on)))
+        .sort((a, b) => b.dateSent.getTime() - a.dateSent.getTime() || (a.sid < b.sid ? -1 : 1));
+      return page(res, url, 'messages', all, messageResource);
+    }
+    const parts = /^\/(MM\w+)(?:\/Media(?:\/(ME\w+))?)?(\.json)?$/.exec(rest);
+    const message = parts ? messages.get(parts[1]) : undefined;
+    if (!parts || !message) return notFound(res);
+    const [, , mediaSid, dotJson] = parts;
+    const isMediaList = rest.endsWith('/Media.json');
+    if (!mediaSid && !isMediaList) {
+      return dotJson && req.method === 'GET' ? json(res, messageResource(message)) : res.writeHead(405).end();
+    }
+    if (isMediaList)
+      return req.method === 'GET'
+        ? page(res, url, 'media_list', live(message), (x) => mediaResource(message, x))
+        : res.writeHead(405).end();
+    const item = message.media.find((x) => x.sid === mediaSid);
+    if (!item || item.deletedAt !== undefined) return notFound(res);
+    if (req.method === 'DELETE') {
+      if (item.failDeletes) {
+        item.failDeletes -= 1;
+        return res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"code":20500,"status":500}');
+      }
+      item.deletedAt = Date.now();
+      deletedMedia.push(item.sid);
+      return res.writeHead(204).end();
+    }
+    if (req.method !== 'GET') return res.writeHead(405).end();
+    if (dotJson) return json(res, mediaResource(message, item));
+    if (item.availableAt && Date.now() < item.availableAt) return notFound(res);
+    if (item.failFetches) {
+      item.failFetches -= 1;
+      return res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"code":20500,"status":500}');
+    }
+    // as Twilio: the content is a redirect to a short-lived URL on the media CDN
+    if (item.delayMs) await new Promise((r) => setTimeout(r, item.delayMs));
+    return res
+      .writeHead(302, {
+        Location: `${host.url}/cdn/${message.sid}/${item.sid}?expires=${Date.now() + MEDIA_URL_TTL_MS}`,
+        'Content-Type': 'text/html',
+      })
+      .end();
+  };
+  const serveMediaContent = (res: http.ServerResponse, messageSid: string, mediaSid: string, expires: number) => {
+    const item = messages.get(messageSid)?.media.find((x) => x.sid === mediaSid);
+    if (!item || item.deletedAt !== undefined) return res.writeHead(404).end();
+    if (!(expires > Date.now())) return res.writeHead(403).end('expired');
+    return res
+      .writeHead(200, { 'Content-Type': item.contentType, 'Content-Length': String(item.body.length) })
+      .end(item.body);
+  };
+
+  return {
+    host,
+    baseUrl: host.url,
+    recordings,
+    deleted,
+    messages,
+    deletedMedia,
+    close: () => host.close(),
+  };
 }
