@@ -14,10 +14,10 @@ import {
   FLOW_INFO_FILE,
   lookupDeployment,
   publishFlows,
-  readDeployInfo,
   readFlowInfo,
   resolutionOf,
 } from '../lib/flows/publish';
+import { DeployInfoError, readDeployInfo } from '../lib/deploy-info';
 import { Manifest, MANIFEST_FILE_NAME, parseManifest } from '../lib/manifest';
 import { twilioClientFrom } from '../lib/recordings/client';
 import { requireCredentials, SettingsError } from '../lib/settings';
@@ -127,7 +127,7 @@ export async function main(argv: string[], io: FlowsIo): Promise<number> {
   try {
     const target = args.serviceSid
       ? { serviceSid: args.serviceSid, latestBuild: undefined }
-      : readDeployInfo(io.cwd, username);
+      : readDeployInfo(io.cwd, username, io.env.TWILIO_REGION, ', or pass --service-sid and --environment');
     // --environment alone: another environment of the service the last deploy went to
     const manifest = loadManifest(io.cwd);
     const deployed = await lookupDeployment(client, target.serviceSid, args.environment, target.latestBuild);
@@ -137,7 +137,7 @@ export async function main(argv: string[], io: FlowsIo): Promise<number> {
     const step = { args, io, client, deployed, manifest };
     return args.command === 'deploy' ? await deploy(step) : await pull(step);
   } catch (err) {
-    if (err instanceof FlowsConfigError || err instanceof SettingsError) {
+    if (err instanceof FlowsConfigError || err instanceof DeployInfoError || err instanceof SettingsError) {
       io.err(`flows ${args.command}: ${err.message}`);
       return 2;
     }

@@ -7,13 +7,8 @@ import * as path from 'node:path';
 import { isoWithOffset } from '../lib/log';
 import { buildReport, formatCsv, formatMarkdown, parseLogLines, Report, ReportSource } from '../lib/mms/report';
 import { renderReportPage } from '../lib/mms/report-page';
-import {
-  rangeWithinRetention,
-  readServiceLogs,
-  resolveEnvironment,
-  serviceSidFromDeployInfo,
-  ServiceLogsError,
-} from '../lib/mms/service-logs';
+import { rangeWithinRetention, readServiceLogs, resolveEnvironment, ServiceLogsError } from '../lib/mms/service-logs';
+import { DeployInfoError, readDeployInfo } from '../lib/deploy-info';
 import { twilioClientFrom } from '../lib/recordings/client';
 import { requireCredentials, SettingsError } from '../lib/settings';
 import { parseCommandArgs, parseDateFlag, UsageError } from './args';
@@ -30,7 +25,6 @@ export const USAGE = `usage: npm run media:report -- [options] [FILE...]   (read
   --html FILE           also write the report as one self-contained HTML page with charts`;
 
 const DEFAULT_DAYS = 7;
-const DEPLOY_INFO = '.twiliodeployinfo';
 
 interface Args {
   threshold: number;
@@ -110,12 +104,14 @@ async function linesFromService(
 ): Promise<{ lines: string[]; source: ReportSource }> {
   loadLocalSettings(io.cwd, io.env);
   const credentials = requireCredentials(io.env);
-  const deployInfoPath = path.join(io.cwd, DEPLOY_INFO);
-  const deployInfo = fs.existsSync(deployInfoPath) ? fs.readFileSync(deployInfoPath, 'utf8') : undefined;
-  const serviceSid = serviceSidFromDeployInfo(deployInfo, DEPLOY_INFO, credentials.accountSid, io.env.TWILIO_REGION);
-  const client = twilioClientFrom(io.env, {
-    autoRetry: true,
-  });
+  // keyed by the username the deploy used (Account SID or API key), as twilio-run writes it
+  const { serviceSid } = readDeployInfo(
+    io.cwd,
+    credentials.username,
+    io.env.TWILIO_REGION,
+    ', or run from the project that deployed the service',
+  );
+  const client = twilioClientFrom(io.env, { autoRetry: true });
   const now = io.now();
   const until = service.until && service.until < now ? service.until : now;
   // whole UTC days by default: a range starting at this hour would show its first day cut short
@@ -206,7 +202,11 @@ export async function main(argv: string[], io: ReportIo = processIo()): Promise<
       io.err(`media:report: ${err.message}\n${USAGE}`);
       return 2;
     }
-    if (err instanceof SettingsError || (err instanceof ServiceLogsError && err.kind === 'config')) {
+    if (
+      err instanceof SettingsError ||
+      err instanceof DeployInfoError ||
+      (err instanceof ServiceLogsError && err.kind === 'config')
+    ) {
       io.err(`media:report: ${err.message}`);
       return 2;
     }

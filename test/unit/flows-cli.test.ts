@@ -2,7 +2,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../../src/commands/flows';
-import { readDeployInfo } from '../../src/lib/flows/publish';
 
 const CREDS = { ACCOUNT_SID: 'AC00000000000000000000000000000000', AUTH_TOKEN: 'token' };
 
@@ -51,25 +50,5 @@ describe('flows commands: bad arguments and configuration exit 2 naming the flag
     const r = await runFlows(['deploy'], { ...CREDS, TWILIO_SERVERLESS_BASE_URL: 'http://127.0.0.1:9' });
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/\.twiliodeployinfo does not exist: deploy first/);
-  });
-});
-
-describe('.twiliodeployinfo, as twilio-run writes it', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-deployinfo-'));
-  const write = (value: unknown) => fs.writeFileSync(path.join(dir, '.twiliodeployinfo'), JSON.stringify(value));
-  const info = { serviceSid: `ZS${'1'.repeat(32)}`, latestBuild: `ZB${'2'.repeat(32)}` };
-
-  it('is read by USERNAME:us1, or the older key without region', () => {
-    write({ 'AC1:us1': info });
-    expect(readDeployInfo(dir, 'AC1')).toEqual(info);
-    write({ AC1: info });
-    expect(readDeployInfo(dir, 'AC1')).toEqual(info);
-  });
-
-  it('names the entries it has when none is for these credentials', () => {
-    write({ 'SKother:us1': info });
-    expect(() => readDeployInfo(dir, 'AC1')).toThrow(/has no deploy for AC1 \(it lists SKother:us1\)/);
-    fs.writeFileSync(path.join(dir, '.twiliodeployinfo'), '{');
-    expect(() => readDeployInfo(dir, 'AC1')).toThrow(/\.twiliodeployinfo is not valid JSON/);
   });
 });

@@ -1,14 +1,8 @@
 import { buildReport, formatMarkdown, parseLogLines } from '../../src/lib/mms/report';
 import { renderReportPage } from '../../src/lib/mms/report-page';
-import {
-  dayWindows,
-  rangeWithinRetention,
-  serviceSidFromDeployInfo,
-  ServiceLogsError,
-} from '../../src/lib/mms/service-logs';
+import { dayWindows, rangeWithinRetention } from '../../src/lib/mms/service-logs';
 
 const ACCOUNT = `AC${'1'.repeat(32)}`;
-const SERVICE = `ZS${'a'.repeat(32)}`;
 
 /** a media_store line in the agreed shape, as the webhook's `log` writes it */
 function storeLine(outcome: string, webhookReceivedAt: string, extra: Record<string, unknown> = {}): string {
@@ -129,34 +123,6 @@ describe('the report page', () => {
     expect(page).toContain('var s = "<\\/script>";');
     expect(page).toContain('No media_fetch or media_store lines in this range.');
     expect(page).not.toContain('<canvas');
-  });
-});
-
-describe('reading the service from .twiliodeployinfo', () => {
-  const info = (key: string) => JSON.stringify({ [key]: { serviceSid: SERVICE, latestBuild: `ZB${'b'.repeat(32)}` } });
-
-  it("takes the entry twilio-run wrote for the account and region, or an older file's account-only key", () => {
-    expect(serviceSidFromDeployInfo(info(`${ACCOUNT}:us1`), '.twiliodeployinfo', ACCOUNT, undefined)).toBe(SERVICE);
-    expect(serviceSidFromDeployInfo(info(`${ACCOUNT}:au1`), '.twiliodeployinfo', ACCOUNT, 'au1')).toBe(SERVICE);
-    expect(serviceSidFromDeployInfo(info(ACCOUNT), '.twiliodeployinfo', ACCOUNT, undefined)).toBe(SERVICE);
-  });
-
-  it('names what is wrong otherwise', () => {
-    const fail = (text: string | undefined, region?: string) => {
-      try {
-        serviceSidFromDeployInfo(text, '.twiliodeployinfo', ACCOUNT, region);
-      } catch (error) {
-        expect(error).toBeInstanceOf(ServiceLogsError);
-        return (error as Error).message;
-      }
-      throw new Error('expected a refusal');
-    };
-    expect(fail(undefined)).toContain('.twiliodeployinfo not found');
-    expect(fail('{not json')).toContain('.twiliodeployinfo is not JSON');
-    expect(fail(info(`${ACCOUNT}:us1`), 'ie1')).toContain(
-      `no service deployed by ${ACCOUNT}:ie1 (it names ${ACCOUNT}:us1)`,
-    );
-    expect(fail(JSON.stringify({ [`${ACCOUNT}:us1`]: { serviceSid: 'ZS1' } }))).toContain('no service deployed');
   });
 });
 

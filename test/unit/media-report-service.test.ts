@@ -200,14 +200,14 @@ describe('media:report --service reads the deployed service through the Serverle
   it('exits 2 naming what is missing: deploy info, credentials, a bad base URL', async () => {
     const none = await run(['--service'], project(), env);
     expect(none.code).toBe(2);
-    expect(none.err).toContain('.twiliodeployinfo not found: deploy first');
+    expect(none.err).toContain('.twiliodeployinfo does not exist: deploy first');
     const other = await run(
       ['--service'],
       project({ [`AC${'9'.repeat(32)}:us1`]: { serviceSid: api.serviceSid } }),
       env,
     );
     expect(other.code).toBe(2);
-    expect(other.err).toContain(`.twiliodeployinfo has no service deployed by ${ACCOUNT_SID}:us1`);
+    expect(other.err).toContain(`.twiliodeployinfo has no deploy for ${ACCOUNT_SID}:us1`);
     const noCredentials = await run(['--service'], cwd, { TWILIO_SERVERLESS_BASE_URL: api.url });
     expect(noCredentials.code).toBe(2);
     expect(noCredentials.err).toContain('ACCOUNT_SID is not set');

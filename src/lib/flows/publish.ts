@@ -3,41 +3,14 @@ import * as path from 'node:path';
 import type twilio from 'twilio';
 import type { Manifest } from '../manifest';
 import { lookupEntry, mediaUrl, stableMediaUrl } from '../media/urls';
+import { DEPLOY_INFO_FILE } from '../deploy-info';
 import { FlowDefinition, FlowTargets, Resolution } from './definition';
 
-/** twilio-run's record of the last deploy per account: {"ACxxx:us1": {serviceSid, latestBuild}}. */
-export const DEPLOY_INFO_FILE = '.twiliodeployinfo';
 /** Ours beside it: the flows flows:deploy created, per environment SID, so the next run updates them. */
 export const FLOW_INFO_FILE = '.twilioflowinfo';
 
 /** A problem with the configuration or the arguments (exit 2), as against Twilio refusing something (exit 1). */
 export class FlowsConfigError extends Error {}
-
-export interface DeployInfo {
-  serviceSid: string;
-  latestBuild: string;
-}
-
-/** The service and last Build twilio-run recorded for these credentials (its key is `USERNAME:REGION`, us1 here). */
-export function readDeployInfo(cwd: string, username: string): DeployInfo {
-  const file = path.join(cwd, DEPLOY_INFO_FILE);
-  let all: Record<string, Partial<DeployInfo>>;
-  try {
-    all = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, Partial<DeployInfo>>;
-  } catch (err) {
-    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new FlowsConfigError(
-      `${DEPLOY_INFO_FILE} ${missing ? 'does not exist' : 'is not valid JSON'}: deploy first (\`twilio serverless:deploy\` writes it), or pass --service-sid and --environment`,
-    );
-  }
-  const info = all?.[`${username}:us1`] ?? all?.[username];
-  if (!info || typeof info.serviceSid !== 'string' || typeof info.latestBuild !== 'string') {
-    throw new FlowsConfigError(
-      `${DEPLOY_INFO_FILE} has no deploy for ${username} (it lists ${Object.keys(all ?? {}).join(', ') || 'none'}): deploy with these credentials, or pass --service-sid and --environment`,
-    );
-  }
-  return { serviceSid: info.serviceSid, latestBuild: info.latestBuild };
-}
 
 export interface FlowInfo {
   [environmentSid: string]: { serviceSid: string; domainName: string; flows: Record<string, string> };

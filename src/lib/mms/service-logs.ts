@@ -30,42 +30,6 @@ export class ServiceLogsError extends Error {
   }
 }
 
-/**
- * The service SID twilio-run recorded in `.twiliodeployinfo` after a deploy: a JSON object keyed
- * `ACCOUNT_SID:REGION` (older files: `ACCOUNT_SID`), each `{serviceSid, latestBuild}`, looked up the way
- * twilio-run's own `logs` command does.
- */
-export function serviceSidFromDeployInfo(
-  text: string | undefined,
-  file: string,
-  accountSid: string,
-  region: string | undefined,
-): string {
-  if (text === undefined) {
-    throw new ServiceLogsError(
-      `${file} not found: deploy first (npm run deploy or twilio serverless:deploy writes it), or run from the project that deployed the service`,
-      'config',
-    );
-  }
-  let info: Record<string, { serviceSid?: unknown } | undefined>;
-  try {
-    info = JSON.parse(text) as typeof info;
-  } catch {
-    throw new ServiceLogsError(`${file} is not JSON: delete it and deploy again`, 'config');
-  }
-  const key = `${accountSid}:${region || 'us1'}`;
-  const entry = info?.[key] ?? info?.[accountSid];
-  const sid = entry?.serviceSid;
-  if (typeof sid !== 'string' || !/^ZS[0-9a-f]{32}$/i.test(sid)) {
-    const keys = info && typeof info === 'object' ? Object.keys(info) : [];
-    throw new ServiceLogsError(
-      `${file} has no service deployed by ${key}${keys.length ? ` (it names ${keys.join(', ')})` : ''}: check ACCOUNT_SID and TWILIO_REGION, or deploy with this account`,
-      'config',
-    );
-  }
-  return sid;
-}
-
 export interface DateRange {
   since: Date;
   until: Date;
