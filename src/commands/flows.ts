@@ -23,7 +23,7 @@ import { twilioClientFrom } from '../lib/recordings/client';
 import { requireCredentials, SettingsError } from '../lib/settings';
 import { checkFlowSources, FLOWS_DIR, listFlows } from '../pipeline/flows';
 import { parseCommandArgs, UsageError } from './args';
-import { loadLocalSettings } from './settings';
+import { runFromProcess } from './settings';
 
 export const USAGE = `usage: npm run flows:deploy -- [NAME...] [--publish] [--message TEXT] [[--service-sid ZS...] --environment SUFFIX|ZE...]
        npm run flows:pull -- NAME [[--service-sid ZS...] --environment SUFFIX|ZE...]
@@ -218,12 +218,4 @@ async function pull({ args, io, client, deployed, manifest }: Step): Promise<num
   return 0;
 }
 
-if (require.main === module) {
-  loadLocalSettings();
-  void main(process.argv.slice(2), {
-    env: process.env,
-    cwd: process.cwd(),
-    out: (t) => process.stdout.write(`${t}\n`),
-    err: (t) => process.stderr.write(`${t}\n`),
-  }).then((code) => process.exit(code));
-}
+if (require.main === module) runFromProcess(main);

@@ -13,7 +13,7 @@ import { mediaStoreSettingsFrom, openMediaStore } from '../lib/storage/media-sto
 import type { ObjectStore } from '../lib/storage/store';
 import { formatTable } from '../lib/text-table';
 import { parseCommandArgs, parseDateFlag, UsageError } from './args';
-import { loadLocalSettings } from './settings';
+import { runFromProcess } from './settings';
 
 export const USAGE = `usage: npm run media:sync -- --since DATE [options]
   Stores every media item of the inbound messages sent in the range that the media store does not hold yet
@@ -192,11 +192,4 @@ export async function main(argv: string[], io: SyncIo): Promise<number> {
   }
 }
 
-if (require.main === module) {
-  loadLocalSettings();
-  void main(process.argv.slice(2), {
-    env: process.env,
-    out: (t) => process.stdout.write(`${t}\n`),
-    err: (t) => process.stderr.write(`${t}\n`),
-  }).then((code) => process.exit(code));
-}
+if (require.main === module) runFromProcess(main);

@@ -20,7 +20,7 @@ import { parseS3Destination, S3Store } from '../lib/storage/s3-store';
 import { LocalFolderStore, ObjectStore } from '../lib/storage/store';
 import { jsonLine, LogRecord } from '../lib/log';
 import { parseCommandArgs, parseDateFlag, UsageError } from './args';
-import { loadLocalSettings } from './settings';
+import { runFromProcess } from './settings';
 
 export const USAGE = `usage: npm run recordings -- <command> [options]
   audit    every recording: date, duration, status, where its audio lives, its archived copy, when a deleted one's metadata is purged
@@ -184,12 +184,4 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-if (require.main === module) {
-  loadLocalSettings();
-  void main(process.argv.slice(2), {
-    env: process.env,
-    cwd: process.cwd(),
-    out: (t) => process.stdout.write(`${t}\n`),
-    err: (t) => process.stderr.write(`${t}\n`),
-  }).then((code) => process.exit(code));
-}
+if (require.main === module) runFromProcess(main);

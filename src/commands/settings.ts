@@ -21,3 +21,25 @@ export function loadLocalSettings(cwd: string = process.cwd(), env: NodeJS.Proce
     }
   }
 }
+
+/** What a command's main is given: its environment, its folder, and where its lines go. */
+export interface ProcessIo {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+/**
+ * Runs a command's main as `npm run` starts it: the local settings loaded, lines to stdout and stderr, and the
+ * process's exit code from main's answer (tests call main directly with their own io).
+ */
+export function runFromProcess(main: (argv: string[], io: ProcessIo) => Promise<number>): void {
+  loadLocalSettings();
+  void main(process.argv.slice(2), {
+    env: process.env,
+    cwd: process.cwd(),
+    out: (text) => process.stdout.write(`${text}\n`),
+    err: (text) => process.stderr.write(`${text}\n`),
+  }).then((code) => process.exit(code));
+}
