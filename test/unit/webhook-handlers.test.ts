@@ -265,6 +265,61 @@ describe('handleInboundMms', () => {
     }
   });
 
+  it('logs one mms_summary line last: per item the figures of its media_fetch line and its store and delete', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-inbound-'));
+    try {
+      host.setHandler((req, res) => {
+        if (req.method === 'DELETE') return res.writeHead(204).end();
+        if (req.url?.endsWith('/gone')) return res.writeHead(404).end();
+        return res.writeHead(200, { 'Content-Type': 'image/png' }).end(PNG);
+      });
+      const messageSid = `MM${'d'.repeat(32)}`;
+      const media = `ME${'3'.repeat(32)}`;
+      const req = request(
+        mms([`/Media/${media}`, '/gone'], { MessageSid: messageSid, From: '+15550001111', Body: 'private' }),
+        { MEDIA_STORE_URL: `folder:${dir}`, MEDIA_DELETE_AFTER_STORE: 'true' },
+      );
+      await handleInboundMms(req, () => undefined);
+      const last = logs[logs.length - 1];
+      expect(events('mms_summary')).toEqual([last]);
+      const fetched = (index: number) => events('media_fetch').find((l) => l.index === index)!;
+      expect(last).toEqual({
+        level: 'warn',
+        event: 'mms_summary',
+        messageSid,
+        accountSid: ACCOUNT_SID,
+        webhookReceivedAt: fetched(0).webhookReceivedAt,
+        items: [
+          {
+            i: 0,
+            me: media,
+            f: 'succeeded',
+            ms: fetched(0).delayMs,
+            a: fetched(0).attemptCount,
+            nf: 0,
+            st: 'stored',
+            dl: 'deleted',
+          },
+          { i: 1, f: 'gave_up', ms: fetched(1).delayMs, a: fetched(1).attemptCount, nf: fetched(1).notFoundCount },
+        ],
+      });
+      expect(fetched(1).notFoundCount).toBeGreaterThan(0);
+      expect(JSON.stringify(last)).not.toMatch(/15550001111|private|unit-auth-token/);
+      // the per-item lines are still all there
+      expect(events('media_store').map((l) => l.outcome)).toEqual(['stored', 'deleted']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('without media, or when nothing can be fetched for a setting, the summary says so or is not logged', async () => {
+    await handleInboundMms(request(mms([])), () => undefined);
+    expect(logs[logs.length - 1]).toMatchObject({ level: 'info', event: 'mms_summary', items: [] });
+    logs = [];
+    await handleInboundMms(request(mms(['/a']), { API_KEY: 'SK1' }), () => undefined);
+    expect(events('mms_summary')).toEqual([]);
+  });
+
   it('media the host never serves ends within the deadline counted from receivedAt', async () => {
     host.setHandler((_req, res) => res.writeHead(404).end());
     const req = request(mms(['/gone']));

@@ -6,7 +6,8 @@ import type { PlainResponse } from '../respond';
 import { MediaStoreEnv, MediaStoreSettings, mediaStoreSettingsFrom, openMediaStore } from '../storage/media-store';
 import type { ObjectStore } from '../storage/store';
 import type { SignedWebhookRequest } from '../webhook-signature';
-import { deleteTwilioMedia, KeptMedia, keepMediaItem, recordMessage } from './keep';
+import { DeleteOutcome, deleteTwilioMedia, KeptMedia, keepMediaItem, mediaSidOf, recordMessage } from './keep';
+import { mmsSummaryRecord, SummaryItem } from './summary';
 import { InboundMedia, InboundMms, parseInboundMms } from './webhook';
 
 /** Twilio's limit on the media of one message. */
@@ -93,7 +94,7 @@ async function keepAndMaybeDelete(
   receivedAt: number,
   signal: AbortSignal,
   log: (record: LogRecord) => void,
-): Promise<KeptMedia> {
+): Promise<{ kept: KeptMedia; deleted?: DeleteOutcome }> {
   const kept = await keepMediaItem({
     store: keeping.store,
     accountSid: mms.accountSid,
@@ -106,19 +107,18 @@ async function keepAndMaybeDelete(
     signal,
     log,
   });
-  if (keeping.settings.deleteAfterStore) {
-    await deleteTwilioMedia({
-      kept,
-      mediaUrl: item.url,
-      auth: fetchSettings.auth,
-      allowedHosts: fetchSettings.allowedHosts,
-      prefix: keeping.store.prefix,
-      receivedAt,
-      signal,
-      log,
-    });
-  }
-  return kept;
+  if (!keeping.settings.deleteAfterStore) return { kept };
+  const deleted = await deleteTwilioMedia({
+    kept,
+    mediaUrl: item.url,
+    auth: fetchSettings.auth,
+    allowedHosts: fetchSettings.allowedHosts,
+    prefix: keeping.store.prefix,
+    receivedAt,
+    signal,
+    log,
+  });
+  return { kept, ...(deleted ? { deleted } : {}) };
 }
 
 /**
@@ -144,7 +144,7 @@ export async function handleInboundMms(
   // The store's requests share the fetch's deadline, so the answer still leaves in time.
   const signal = AbortSignal.timeout(Math.max(1, fetchOptions.deadlineAt - Date.now()));
   const budget = new ByteBudget(MESSAGE_MEDIA_BYTES);
-  const fetchOne = async (item: InboundMedia): Promise<KeptMedia | undefined> => {
+  const fetchOne = async (item: InboundMedia): Promise<{ summary: SummaryItem; kept?: KeptMedia }> => {
     const outcome = await fetchMedia({
       ...fetchOptions,
       url: item.url,
@@ -152,7 +152,17 @@ export async function handleInboundMms(
       log,
       logContext: { source: 'message', messageSid: mms.messageSid, index: item.index },
     });
-    if (!outcome.ok) return undefined;
+    const mediaSid = mediaSidOf(item.url);
+    // the same figures as this fetch's media_fetch line
+    const summary: SummaryItem = {
+      i: item.index,
+      ...(mediaSid ? { me: mediaSid } : {}),
+      f: outcome.ok ? 'succeeded' : 'gave_up',
+      ms: outcome.endedAt - receivedAt,
+      a: outcome.attempts.length,
+      nf: outcome.attempts.filter((a) => a.status === 404).length,
+    };
+    if (!outcome.ok) return { summary };
     const fetched: FetchedMedia = {
       messageSid: mms.messageSid,
       index: item.index,
@@ -172,9 +182,12 @@ export async function handleInboundMms(
         problem: (err as Error).message,
       });
     }
-    return keeping ? keepAndMaybeDelete(keeping, config, mms, fetched, receivedAt, signal, log) : undefined;
+    if (!keeping) return { summary };
+    const { kept, deleted } = await keepAndMaybeDelete(keeping, config, mms, fetched, receivedAt, signal, log);
+    return { summary: { ...summary, st: kept.outcome, ...(deleted ? { dl: deleted } : {}) }, kept };
   };
-  const kept = (await Promise.all(mms.media.map(fetchOne))).filter((k): k is KeptMedia => k !== undefined);
+  const results = await Promise.all(mms.media.map(fetchOne));
+  const kept = results.map((r) => r.kept).filter((k): k is KeptMedia => k !== undefined);
   if (keeping) {
     await recordMessage({
       store: keeping.store,
@@ -188,5 +201,14 @@ export async function handleInboundMms(
       log,
     });
   }
+  // Last, so that it is inside the 3 KB of output per invocation that Twilio's Logs API keeps (src/lib/mms/summary.ts).
+  log(
+    mmsSummaryRecord({
+      messageSid: mms.messageSid,
+      accountSid: mms.accountSid,
+      receivedAt,
+      items: results.map((r) => r.summary),
+    }),
+  );
   return twiml(env.MMS_REPLY);
 }
