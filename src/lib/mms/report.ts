@@ -1,7 +1,10 @@
+import { isoPlus, mmsSummaryOf, MmsSummary, summaryMediaUrl } from './summary';
+
 /**
- * The escalation report: reads the media_fetch log lines back (as `twilio serverless:logs` or the local runtime
- * print them, with or without a prefix before the JSON) and summarises them per day, with the details Twilio
- * Support asks for when transient 404s become frequent: media URLs, Message SIDs, timestamps with time zone.
+ * The escalation report: reads the media_fetch and media_store log lines back (as `twilio serverless:logs` or the
+ * local runtime print them, with or without a prefix before the JSON), completed by each invocation's mms_summary
+ * line where they were cut, and summarises them per day, with the details Twilio Support asks for when transient
+ * 404s become frequent: media URLs, Message SIDs, timestamps with time zone.
  */
 export interface FetchRecord {
   outcome: 'succeeded' | 'gave_up';
@@ -14,6 +17,11 @@ export interface FetchRecord {
   attemptCount: number;
   notFoundCount: number;
   reason?: string;
+  /**
+   * true when the media_fetch line itself was not in the logs (Twilio's Logs API keeps the last 3 KB of each
+   * invocation) and this record was rebuilt from the invocation's mms_summary line: no firstAttemptAt, no reason
+   */
+  fromSummary?: true;
 }
 
 export interface DaySummary {
@@ -114,26 +122,93 @@ function storeRecordOf(record: Record<string, unknown>): StoreRecord | undefined
   return { outcome, at };
 }
 
+/**
+ * One media item of one webhook invocation: the message, the invocation's webhookReceivedAt (every line of an
+ * invocation writes the same one; a redelivery of the message has its own) and the item's index.
+ */
+const itemKey = (messageSid: unknown, webhookReceivedAt: unknown, index: unknown): string =>
+  JSON.stringify([messageSid ?? null, webhookReceivedAt ?? null, index ?? null]);
+
+const DELETE_OUTCOMES: readonly StoreOutcome[] = ['deleted', 'delete_failed'];
+
+/**
+ * What the mms_summary lines add: only what the per-item lines of the same invocation do not say themselves.
+ * The rule, per media item of an invocation and per kind of line (a fetch, a store, a delete; each is logged at
+ * most once per item and invocation): when the item's own line of that kind is in the input, it is counted and
+ * the summary's entry of that kind is not; when it is not (cut by Twilio's 3 KB, or never saved), the summary's
+ * entry is counted instead. So nothing is counted twice, and a message that lost only some of its lines (the
+ * first ones: Twilio keeps the end) is completed item by item. When an invocation's summary is itself repeated
+ * (the same log read twice), it is used once.
+ */
+function fromSummaries(
+  summaries: MmsSummary[],
+  seen: { fetches: Set<string>; stores: Set<string>; deletes: Set<string> },
+): { records: FetchRecord[]; storeRecords: StoreRecord[] } {
+  const records: FetchRecord[] = [];
+  const storeRecords: StoreRecord[] = [];
+  const used = new Set<string>();
+  for (const summary of summaries) {
+    const at = summary.webhookReceivedAt;
+    for (const item of summary.items) {
+      const key = itemKey(summary.messageSid, at, item.i);
+      if (used.has(key)) continue;
+      used.add(key);
+      if (!seen.fetches.has(key))
+        records.push({
+          outcome: item.f,
+          messageSid: summary.messageSid,
+          mediaUrl: summaryMediaUrl(summary, item),
+          webhookReceivedAt: at,
+          endedAt: isoPlus(at, item.ms),
+          delayMs: item.ms,
+          attemptCount: item.a,
+          notFoundCount: item.nf,
+          fromSummary: true,
+        });
+      if (item.st && !seen.stores.has(key)) storeRecords.push({ outcome: item.st, at });
+      if (item.dl && !seen.deletes.has(key)) storeRecords.push({ outcome: item.dl, at });
+    }
+  }
+  return { records, storeRecords };
+}
+
 export function parseLogLines(lines: Iterable<string>): ParsedLog {
   const records: FetchRecord[] = [];
   const storeRecords: StoreRecord[] = [];
+  const summaries: MmsSummary[] = [];
+  const seen = { fetches: new Set<string>(), stores: new Set<string>(), deletes: new Set<string>() };
   let skipped = 0;
   let recordingFetches = 0;
   for (const line of lines) {
     const isStore = line.includes('"media_store"');
-    if (!isStore && !line.includes('"media_fetch"')) continue;
+    const isSummary = !isStore && line.includes('"mms_summary"');
+    if (!isStore && !isSummary && !line.includes('"media_fetch"')) continue;
     const start = line.indexOf('{');
     const end = line.lastIndexOf('}');
+    if (isSummary) {
+      // never skipped: one that cannot be read only means the per-item lines (if any) are all there is
+      try {
+        const summary = mmsSummaryOf(JSON.parse(line.slice(start, end + 1)) as Record<string, unknown>);
+        if (summary) summaries.push(summary);
+      } catch {
+        // not counted either way
+      }
+      continue;
+    }
     try {
       const record = JSON.parse(line.slice(start, end + 1)) as Partial<FetchRecord> & {
         event?: string;
         source?: unknown;
         recordingSid?: unknown;
+        index?: unknown;
       };
       if (isStore && record.event === 'media_store') {
         const store = storeRecordOf(record);
-        if (store) storeRecords.push(store);
-        else skipped += 1;
+        if (store) {
+          storeRecords.push(store);
+          const key = itemKey(record.messageSid, record.webhookReceivedAt, record.index);
+          (DELETE_OUTCOMES.includes(store.outcome) ? seen.deletes : seen.stores).add(key);
+        } else skipped += 1;
         continue;
       }
       if (record.event === 'media_fetch' && isRecordingFetch(record)) {
@@ -160,11 +235,18 @@ export function parseLogLines(lines: Iterable<string>): ParsedLog {
         notFoundCount: Number(record.notFoundCount) || 0,
         reason: record.reason,
       });
+      seen.fetches.add(itemKey(record.messageSid, record.webhookReceivedAt, record.index));
     } catch {
       skipped += 1;
     }
   }
-  return { records, skipped, recordingFetches, storeRecords };
+  const added = fromSummaries(summaries, seen);
+  return {
+    records: [...records, ...added.records],
+    skipped,
+    recordingFetches,
+    storeRecords: [...storeRecords, ...added.storeRecords],
+  };
 }
 
 /** Nearest-rank percentile. */
