@@ -1,6 +1,7 @@
 /**
  * Log lines of the inbound MMS webhook in the shape the deployed Function writes them (src/runtime/function.ts's
- * `at`/`fn`, then media-fetcher's media_fetch record, then the agreed media_store record), for days planned by a
+ * `at`/`fn`, then media-fetcher's media_fetch record, then the agreed media_store record, and last the invocation's
+ * mms_summary, src/lib/mms/summary.ts), for days planned by a
  * test: how many fetches, how many met a 404, how many gave up, what the store did. Deterministic (seeded), so
  * the example log under docs/ is reproducible: `npx tsx test/support/media-log.ts > docs/examples/inbound-media.jsonl`.
  */
@@ -99,7 +100,36 @@ export function mediaLogLines(plan: DayPlan[], seed = 19): LogLine[] {
         ...(gaveUp ? { reason: 'still 404 at the deadline' } : { bytes, contentType: 'image/jpeg' }),
       };
       lines.push({ text: JSON.stringify(fetch), at: new Date(ended).toISOString(), level: fetch.level as 'info' });
-      if (gaveUp) continue;
+      // the invocation's last line, as mmsSummaryRecord writes it
+      const summary = (at: number, st?: string, dl?: string): LogLine => {
+        const warn = gaveUp || (st !== undefined && st !== 'stored') || dl === 'delete_failed';
+        const text = JSON.stringify({
+          at: iso(at),
+          fn: 'mms/inbound',
+          level: warn ? 'warn' : 'info',
+          event: 'mms_summary',
+          messageSid,
+          accountSid: ACCOUNT,
+          webhookReceivedAt: iso(received),
+          items: [
+            {
+              i: 0,
+              me: mediaSid,
+              f: fetch.outcome,
+              ms: delayMs,
+              a: attempts.length,
+              nf: notFound,
+              ...(st ? { st } : {}),
+              ...(dl ? { dl } : {}),
+            },
+          ],
+        });
+        return { text, at: new Date(at).toISOString(), level: warn ? 'warn' : 'info' };
+      };
+      if (gaveUp) {
+        lines.push(summary(ended + 5));
+        continue;
+      }
       const outcome = store.shift() ?? 'stored';
       const storedAt = ended + 30 + Math.floor(next() * 200);
       const key = `inbound/${ACCOUNT}/${messageSid}/${mediaSid}.jpg`;
@@ -121,7 +151,10 @@ export function mediaLogLines(plan: DayPlan[], seed = 19): LogLine[] {
         webhookReceivedAt: iso(received),
       };
       lines.push({ text: JSON.stringify(record), at: new Date(storedAt).toISOString(), level: level });
-      if (outcome !== 'stored' || (deleted === 0 && deleteFailed === 0)) continue;
+      if (outcome !== 'stored' || (deleted === 0 && deleteFailed === 0)) {
+        lines.push(summary(storedAt + 5, outcome));
+        continue;
+      }
       const failed = deleted === 0;
       if (failed) deleteFailed -= 1;
       else deleted -= 1;
@@ -137,6 +170,7 @@ export function mediaLogLines(plan: DayPlan[], seed = 19): LogLine[] {
         at: new Date(deletedAt).toISOString(),
         level: failed ? 'warn' : 'info',
       });
+      lines.push(summary(deletedAt + 5, outcome, failed ? 'delete_failed' : 'deleted'));
     }
   }
   return lines;
