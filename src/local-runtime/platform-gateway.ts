@@ -475,6 +475,10 @@ export function platformGateway(listener: RequestListener, options: GatewayOptio
       guard.answer(refusal);
       return;
     }
+    // A client that waits to be told before it sends its body (curl does past 1 MB, with Expect: 100-continue)
+    // hears "100 Continue" only once the request line and headers pass: a refusal above is its final answer, so
+    // a body the platform would refuse is never sent. The runtime's server leaves this to us (checkContinue).
+    if (/^\s*100-continue\s*$/i.test(String(req.headers.expect ?? ''))) res.writeContinue();
     const proceed = (raw?: Buffer) => {
       const preflight = req.method === 'OPTIONS'; // answered by the platform itself, never signature-checked
       if (

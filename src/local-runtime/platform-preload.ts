@@ -102,6 +102,9 @@ http.createServer = function createServer(this: unknown, ...args: unknown[]) {
     args[index] = (req: IncomingMessage, res: ServerResponse) => void scanned.then(() => gateway(req, res));
   }
   const server = (original as (...a: unknown[]) => Server).apply(this, args);
+  // With a checkContinue listener Node no longer answers "100 Continue" by itself before the request is seen:
+  // the gateway does, after its header checks, so an oversized upload gets its 413 before any body is sent.
+  if (app && typeof app.handle === 'function') server.on('checkContinue', args[index] as RequestListener);
   // Registered before twilio-run's own handler, which would ask for another port through a prompt that waits
   // forever without a terminal: a port taken after npm start's check ends the runtime with npm start's message.
   if (app && typeof app.handle === 'function') {

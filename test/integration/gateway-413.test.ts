@@ -172,6 +172,49 @@ describe('a 7 MB upload reads its 413 from the local runtime, every time', () =>
     }
   });
 
+  it('with Expect: 100-continue, refused before the body is sent, and told to continue when it passes', async () => {
+    // the exchange ends once a final answer has arrived whole: the client has what it needs, whatever the server's
+    // lingering close then waits for
+    const exchange = (pathname: string, length: number, sendBody: boolean) =>
+      new Promise<string>((resolve) => {
+        const socket = net.connect(runtime.port, '127.0.0.1');
+        let text = '';
+        const finish = () => {
+          clearTimeout(timer);
+          socket.destroy();
+          resolve(text);
+        };
+        const timer = setTimeout(finish, 15_000);
+        socket.on('data', (c: Buffer) => {
+          text += c.toString('latin1');
+          if (sendBody && text.startsWith('HTTP/1.1 100') && text.includes('\r\n\r\n')) {
+            sendBody = false;
+            socket.write('x=1'.padEnd(length, 'y'));
+          }
+          const final = text.replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, '');
+          const head = final.indexOf('\r\n\r\n');
+          const declared = /\r\ncontent-length: *(\d+)/i.exec(final.slice(0, head));
+          if (/^HTTP\/1\.1 [2-5]/.test(final) && declared && final.length - head - 4 >= Number(declared[1])) finish();
+        });
+        socket.on('error', () => undefined);
+        socket.on('close', finish);
+        socket.write(
+          `POST ${pathname} HTTP/1.1\r\nHost: 127.0.0.1:${runtime.port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${length}\r\nExpect: 100-continue\r\n\r\n`,
+        );
+      });
+    for (let i = 0; i < 4; i += 1) {
+      // no body written at all: the final answer comes first, with its JSON
+      const refused = await exchange(paths[i % 2], SEVEN_MB, false);
+      expect(refused).toMatch(/^HTTP\/1\.1 413 /);
+      expect(refused).not.toContain('100 Continue');
+      expect(refused).toContain('bytes allowed, headers and cookies included');
+    }
+    // a small form to a public route: "100 Continue", then the body, then the route's own answer (not 413)
+    const passed = await exchange('/media', 10, true);
+    expect(passed).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 (\d{3})/);
+    expect(passed).not.toMatch(/HTTP\/1\.1 413/);
+  });
+
   it('still answers the next request normally', async () => {
     const res = await fetch(`${runtime.baseUrl}/health`);
     expect(res.status).toBe(200);
