@@ -5,8 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { sha256Of } from '../../src/lib/storage/store';
-import { request } from '../support/http';
-import { RunningRuntime, startRuntime, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, twilioSignature } from '../support/runtime';
+import { RunningRuntime, startRuntime, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, postSignedWebhook } from '../support/runtime';
 import { FakeMessage, FakeTwilioApi, startFakeTwilioApi } from '../support/fake-twilio-api';
 import { PROJECT_ROOT } from '../support/paths';
 import { S3Front, S3RVER_CREDENTIALS, startS3Front } from '../support/s3-front';
@@ -309,14 +308,7 @@ describe('a store outage during the webhook, then media:sync', () => {
         `${api.baseUrl}/2010-04-01/Accounts/${TEST_ACCOUNT_SID}/Messages/${messageSid}/Media/${sid}`;
       params[`MediaContentType${i}`] = 'image/jpeg';
     });
-    const res = await request(`${runtime.baseUrl}/mms/inbound`, {
-      method: 'POST',
-      headers: {
-        'Content-Type': 'application/x-www-form-urlencoded',
-        'X-Twilio-Signature': twilioSignature(runtime.port, '/mms/inbound', params),
-      },
-      body: new URLSearchParams(params).toString(),
-    });
+    const res = await postSignedWebhook(runtime, '/mms/inbound', params);
     expect(res.status).toBe(200);
     await runtime.quiet();
     const failed = runtime

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { FakeHost, startFakeHost } from '../support/fake-host';
-import { request } from '../support/http';
-import { RunningRuntime, startRuntime, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, twilioSignature } from '../support/runtime';
+import { RunningRuntime, startRuntime, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, postSignedWebhook } from '../support/runtime';
 import { S3Store } from '../../src/lib/storage/s3-store';
 import { S3Front, S3RVER_CREDENTIALS, startS3Front } from '../support/s3-front';
 
@@ -81,14 +80,7 @@ describe('POST /mms/inbound keeping media in an S3-compatible store', () => {
 
   async function post(params: Record<string, string>) {
     const started = Date.now();
-    const res = await request(`${runtime.baseUrl}/mms/inbound`, {
-      method: 'POST',
-      headers: {
-        'Content-Type': 'application/x-www-form-urlencoded',
-        'X-Twilio-Signature': twilioSignature(runtime.port, '/mms/inbound', params),
-      },
-      body: new URLSearchParams(params).toString(),
-    });
+    const res = await postSignedWebhook(runtime, '/mms/inbound', params);
     const elapsedMs = Date.now() - started;
     await runtime.quiet();
     expect(res.status).toBe(200);

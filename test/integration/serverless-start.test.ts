@@ -1,4 +1,4 @@
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { freePort } from '../../src/local-runtime/twilio-run';
 import { request } from '../support/http';
 import { waitUntilAnswering } from '../support/runtime';
+import { clone as cloneProject, CREDENTIALS } from '../support/deploy-run';
 import { PROJECT_ROOT } from '../support/paths';
 import { twilioCliCommand, twilioCliEnv } from '../support/twilio-cli';
 
@@ -18,23 +19,10 @@ jest.setTimeout(420_000);
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-start-'));
 const TWILIO_RUN = require.resolve('twilio-run/bin/twilio-run.js', { paths: [PROJECT_ROOT] });
 
-/** The project as a fresh clone has it (as deploy.test.ts makes it): tracked and new files, node_modules linked. */
+/** The project as a fresh clone has it (test/support/deploy-run.ts), with credentials for the local runtime. */
 function clone(name: string): string {
-  const dir = path.join(work, name);
-  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
-    cwd: PROJECT_ROOT,
-    encoding: 'utf8',
-  })
-    .split('\0')
-    .filter(Boolean);
-  for (const file of files) {
-    const from = path.join(PROJECT_ROOT, file);
-    if (!fs.existsSync(from)) continue;
-    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-    fs.copyFileSync(from, path.join(dir, file));
-  }
-  fs.symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
-  fs.writeFileSync(path.join(dir, '.env'), 'ACCOUNT_SID=AC00000000000000000000000000000000\nAUTH_TOKEN=test-token\n');
+  const dir = cloneProject(work, name);
+  fs.writeFileSync(path.join(dir, '.env'), CREDENTIALS);
   return dir;
 }
 

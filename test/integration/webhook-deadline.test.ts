@@ -1,6 +1,5 @@
 import { FakeHost, startFakeHost } from '../support/fake-host';
-import { request } from '../support/http';
-import { RunningRuntime, startRuntime, TEST_ACCOUNT_SID, twilioSignature } from '../support/runtime';
+import { RunningRuntime, startRuntime, TEST_ACCOUNT_SID, postSignedWebhook } from '../support/runtime';
 
 /**
  * The issue's case: twenty webhooks at once, two media each, on a host that accepts the connection and never
@@ -33,14 +32,7 @@ describe('webhook deadline under concurrency', () => {
         MediaContentType1: 'image/png',
       };
       const sent = Date.now();
-      const res = await request(`${runtime.baseUrl}/mms/inbound`, {
-        method: 'POST',
-        headers: {
-          'Content-Type': 'application/x-www-form-urlencoded',
-          'X-Twilio-Signature': twilioSignature(runtime.port, '/mms/inbound', params),
-        },
-        body: new URLSearchParams(params).toString(),
-      });
+      const res = await postSignedWebhook(runtime, '/mms/inbound', params);
       return { status: res.status, body: res.body.toString(), ms: Date.now() - sent };
     };
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => send(i + 1)));

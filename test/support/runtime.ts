@@ -6,6 +6,7 @@ import twilio from 'twilio';
 import { freePort, spawnTwilioRun } from '../../src/local-runtime/twilio-run';
 
 export { freePort };
+import { RawResponse, request } from './http';
 import { PROJECT_ROOT, sharedBuildDir } from './paths';
 
 export const TEST_ACCOUNT_SID = 'AC00000000000000000000000000000000';
@@ -147,4 +148,20 @@ export function twilioSignature(
   authToken = TEST_AUTH_TOKEN,
 ): string {
   return twilio.getExpectedTwilioSignature(authToken, `http://localhost:${port}${pathAndQuery}`, params);
+}
+
+/** A form POST to the local runtime signed as Twilio signs its webhooks (e.g. an inbound MMS to /mms/inbound). */
+export function postSignedWebhook(
+  runtime: RunningRuntime,
+  pathname: string,
+  params: Record<string, string>,
+): Promise<RawResponse> {
+  return request(`${runtime.baseUrl}${pathname}`, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/x-www-form-urlencoded',
+      'X-Twilio-Signature': twilioSignature(runtime.port, pathname, params),
+    },
+    body: new URLSearchParams(params).toString(),
+  });
 }
