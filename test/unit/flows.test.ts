@@ -224,6 +224,59 @@ describe('placeholders: resolved for Studio, and turned back when pulled', () =>
   });
 });
 
+/** A flow with a Split whose condition value and the description name this service's URLs (as Studio holds them). */
+const withSplit = (): FlowDefinition => {
+  const d = base();
+  d.description = 'Greeting at https://svc-1234-dev.twil.io/audio/greeting.0123456789ab.wav';
+  d.states[0].transitions[0].next = 'split';
+  d.states.push({
+    name: 'split',
+    type: 'split-based-on',
+    transitions: [
+      { event: 'noMatch', next: 'fn' },
+      {
+        event: 'match',
+        next: 'play',
+        conditions: [
+          {
+            friendly_name: 'the media Function',
+            arguments: ['{{trigger.request.url}}'],
+            type: 'equal_to',
+            value: 'https://svc-1234-dev.twil.io/studio/media-url',
+          },
+        ],
+      },
+    ],
+    properties: { input: '{{trigger.request.url}}' },
+  });
+  return d;
+};
+
+describe('where placeholders live: anywhere in the definition, the same for pull, check and deploy', () => {
+  it('a pull puts placeholders in a Split condition and the description; the deploy resolves them there', () => {
+    const pulled = unresolveFlow(withSplit(), resolution);
+    expect(pulled.description).toBe('Greeting at ${media:audio/greeting.wav}');
+    const condition = (d: FlowDefinition) => (d.states[3].transitions[1].conditions as { value: string }[])[0].value;
+    expect(condition(pulled)).toBe('${function:/studio/media-url}');
+    expect(checkFlow('ivr.json', formatFlow(pulled), targets).problems).toEqual([]);
+    const deployed = resolveFlow(pulled, resolution);
+    expect(JSON.stringify(deployed)).not.toContain('${');
+    expect(deployed.description).toBe('Greeting at https://svc-1234-dev.twil.io/audio/greeting.0123456789ab.wav');
+    expect(condition(deployed)).toBe('https://svc-1234-dev.twil.io/studio/media-url');
+    expect(formatFlow(unresolveFlow(deployed, resolution))).toBe(formatFlow(pulled));
+  });
+
+  it('the check names a bad placeholder in a transition or at the top level, where it is', () => {
+    const d = unresolveFlow(withSplit(), resolution);
+    d.description = 'see ${media:audio/gone.wav}';
+    (d.states[3].transitions[1].conditions as { value: string }[])[0].value = '${function:/nope}';
+    expect(checkFlow('ivr.json', JSON.stringify(d), targets).problems).toEqual([
+      'ivr.json: description: media "audio/gone.wav" (in "${media:audio/gone.wav}"): no such file',
+      'ivr.json: state "split" (split-based-on): transitions[1].conditions[0].value: no Function "/nope" (in "${function:/nope}")',
+    ]);
+  });
+});
+
 describe('the project flows', () => {
   it('src/flows passes the build checks against the project, with routes as twilio-run deploys them', () => {
     expect(functionRoute('mms/inbound.protected.js')).toBe('/mms/inbound');

@@ -6,6 +6,11 @@ import { parseJsonFile } from '../json';
  * `${function:/path}` (a Function of this project by its route) or `${media:logical/name.ext}` (a media file by
  * its logical name). `${` never starts anything in Studio's Liquid (`{{widgets.x.parsed.url}}`, `{% if %}`), so
  * Liquid passes through untouched and a placeholder is never mistaken for Liquid, nor Liquid for a placeholder.
+ *
+ * Where placeholders live, one rule for pull, check and deploy: in any string of the definition (a widget's
+ * properties, a Split's condition value in its transitions, the description). flows:pull turns this service's URLs
+ * back into placeholders wherever Studio holds them, so the check and the deploy must look everywhere too, or a
+ * pulled flow would send a literal `${media:...}` to Studio on the next deploy.
  */
 export interface FlowTransition {
   event: string;
@@ -96,6 +101,30 @@ function* stringsOf(value: unknown, where: string): Generator<[string, string]> 
 }
 
 /**
+ * Every string of the definition where a placeholder may live (all of them), each with where it is for messages:
+ * `state "NAME" (TYPE): transitions[1].conditions[0].value` inside a checked state, the JSON path elsewhere.
+ */
+function* placeholderSites(
+  definition: Record<string, unknown>,
+  byState: Map<unknown, string>,
+): Generator<[string, string]> {
+  for (const [key, value] of Object.entries(definition)) {
+    if (key !== 'states' || !Array.isArray(value)) {
+      yield* stringsOf(value, key);
+      continue;
+    }
+    for (const [i, state] of value.entries()) {
+      const label = byState.get(state);
+      if (!label) {
+        yield* stringsOf(state, `states[${i}]`);
+        continue;
+      }
+      for (const [text, where] of stringsOf(state, '')) yield [text, `${label}: ${where}`];
+    }
+  }
+}
+
+/**
  * Parses and checks one flow file, returning the definition and every problem found (each naming the file and the
  * state, transition, Function or media name at fault, as written). The definition is undefined when the file is not
  * a flow at all (invalid JSON, no states array).
@@ -181,19 +210,20 @@ export function checkFlow(
         }
       }
     }
-    for (const [text, where] of stringsOf(state.properties, 'properties')) {
-      for (const p of placeholdersIn(text)) {
-        if (p.kind === 'function') {
-          if (!/^\/[^\s?#]*$/.test(p.value)) add(`${label}: ${where}: "${p.text}" needs a route starting with "/"`);
-          else if (!targets.hasFunction(p.value)) add(`${label}: ${where}: no Function "${p.value}" (in "${p.text}")`);
-        } else if (p.kind === 'media') {
-          const why = targets.mediaProblem(p.value);
-          if (why) add(`${label}: ${where}: media "${p.value}" (in "${p.text}"): ${why}`);
-        } else {
-          add(
-            `${label}: ${where}: unknown placeholder "${p.text}" (placeholders are ${PLACEHOLDER_KINDS.map((k) => `\${${k}:...}`).join(' and ')})`,
-          );
-        }
+  }
+  const byState = new Map(valid.map((state) => [state, `state "${state.name}" (${state.type})`]));
+  for (const [text, where] of placeholderSites(parsed, byState)) {
+    for (const p of placeholdersIn(text)) {
+      if (p.kind === 'function') {
+        if (!/^\/[^\s?#]*$/.test(p.value)) add(`${where}: "${p.text}" needs a route starting with "/"`);
+        else if (!targets.hasFunction(p.value)) add(`${where}: no Function "${p.value}" (in "${p.text}")`);
+      } else if (p.kind === 'media') {
+        const why = targets.mediaProblem(p.value);
+        if (why) add(`${where}: media "${p.value}" (in "${p.text}"): ${why}`);
+      } else {
+        add(
+          `${where}: unknown placeholder "${p.text}" (placeholders are ${PLACEHOLDER_KINDS.map((k) => `\${${k}:...}`).join(' and ')})`,
+        );
       }
     }
   }
@@ -213,8 +243,6 @@ export interface Resolution {
   mediaUrlPatterns: ReadonlyMap<string, string>;
 }
 
-const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
-
 /** A copy of a JSON value with every string mapped. */
 function mapStrings(v: unknown, map: (text: string) => string): unknown {
   if (typeof v === 'string') return map(v);
@@ -223,16 +251,17 @@ function mapStrings(v: unknown, map: (text: string) => string): unknown {
   return v;
 }
 
-/** The definition Studio gets: every placeholder replaced, and each run-function widget given its three SIDs. */
+/** The definition Studio gets: every placeholder (anywhere) replaced, and each run-function widget given its SIDs. */
 export function resolveFlow(definition: FlowDefinition, r: Resolution): FlowDefinition {
   const replace = (text: string): string =>
     text.replace(PLACEHOLDER, (whole, kind: string, value: string) =>
       kind === 'function' ? `${r.baseUrl}${value}` : kind === 'media' ? r.mediaUrl(value) : whole,
     );
-  const out = clone(definition);
-  out.states = definition.states.map((state) => {
-    const properties = mapStrings(state.properties, replace) as Record<string, unknown>;
-    const url = state.properties.url;
+  const out = mapStrings(definition, replace) as FlowDefinition;
+  out.states = out.states.map((state, i) => {
+    const { properties } = state;
+    // the SIDs go by the url as written, before it was resolved
+    const url = definition.states[i].properties.url;
     const [only] = typeof url === 'string' ? placeholdersIn(url) : [];
     if (state.type === 'run-function' && only?.kind === 'function' && only.text === url) {
       const functionSid = r.functionSids.get(only.value);
