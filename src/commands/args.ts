@@ -44,19 +44,36 @@ function describe(config: CommandArgsConfig, command: string | undefined): strin
   return undefined;
 }
 
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+/** a date-time with seconds and fractions optional, and an offset required (Z or ±HH:MM) */
+const DATE_TIME = /^(\d{4}-\d{2}-\d{2})T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
+const DATE_TIME_WITHOUT_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$/;
+
+/** whether YYYY-MM-DD names a day of the calendar (Date would roll 2026-02-30 over to March 2) */
+const isCalendarDay = (day: string) => {
+  const at = new Date(`${day}T00:00:00Z`);
+  return !Number.isNaN(at.getTime()) && at.toISOString().slice(0, 10) === day;
+};
+
 /**
  * The one date rule of the commands' --since/--until: YYYY-MM-DD (a UTC day: its first millisecond, or its last
- * with `endOfDay`) or an ISO 8601 date-time; anything else, or a day that does not exist, names the flag.
+ * with `endOfDay`) or an ISO 8601 date-time with its offset (`Z` or `+01:00`). A date-time without one is refused:
+ * JavaScript reads it in the machine's time zone, so the same command would mean another instant on a laptop in
+ * Paris than in a CI runner in UTC, while a bare day is UTC; the refusal says how to write it.
  */
 export function parseDateFlag(flag: string, value: string, endOfDay: boolean): Date {
-  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(value);
-  const date = new Date(dateOnly ? `${value}T${endOfDay ? '23:59:59.999' : '00:00:00.000'}Z` : value);
-  if (
-    !(dateOnly || /^\d{4}-\d{2}-\d{2}T/.test(value)) ||
-    Number.isNaN(date.getTime()) ||
-    (dateOnly && date.toISOString().slice(0, 10) !== value)
-  ) {
-    throw new UsageError(`${flag}: "${value}" is not a date (YYYY-MM-DD) or an ISO 8601 date-time`);
+  if (DATE_TIME_WITHOUT_OFFSET.test(value)) {
+    throw new UsageError(
+      `${flag}: "${value}" has no time zone offset: write ${value}Z for UTC, or the offset it means (e.g. ${value}+01:00)`,
+    );
+  }
+  const calendarDay = DAY.test(value) ? value : DATE_TIME.exec(value)?.[1];
+  const date =
+    calendarDay === value ? new Date(`${value}T${endOfDay ? '23:59:59.999' : '00:00:00.000'}Z`) : new Date(value);
+  if (calendarDay === undefined || Number.isNaN(date.getTime()) || !isCalendarDay(calendarDay)) {
+    throw new UsageError(
+      `${flag}: "${value}" is not a date (YYYY-MM-DD, a UTC day) or an ISO 8601 date-time with its offset (2026-11-01T09:00:00Z, 2026-11-01T09:00:00+01:00)`,
+    );
   }
   return date;
 }

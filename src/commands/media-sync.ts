@@ -19,7 +19,7 @@ export const USAGE = `usage: npm run media:sync -- --since DATE [options]
   Stores every media item of the inbound messages sent in the range that the media store does not hold yet
   (MEDIA_STORE_URL, as the webhook), verified by sha256; what is stored already is skipped.
 options:
-  --since DATE        messages sent on or after DATE (YYYY-MM-DD, UTC, or an ISO 8601 date-time); required
+  --since DATE        messages sent on or after DATE (YYYY-MM-DD, UTC, or an ISO 8601 date-time with Z or +HH:MM); required
   --until DATE        messages sent on or before DATE (a whole day when DATE has no time; default now)
   --to NUMBER         only messages sent to this number (E.164, e.g. +15005550006, a short code, or whatsapp:+...)
   --delete            delete each item from Twilio once its stored copy verifies

@@ -27,7 +27,7 @@ export const USAGE = `usage: npm run recordings -- <command> [options]
   archive  download completed recordings held by Twilio to the archive, verified by sha256, listed in index.jsonl
   purge    delete from Twilio the recordings whose archived copy verifies now (dry run unless --yes); writes purge-ledger.jsonl
 options:
-  --since DATE       only recordings created on or after DATE (YYYY-MM-DD, UTC, or an ISO 8601 date-time)
+  --since DATE       only recordings created on or after DATE (YYYY-MM-DD, UTC, or an ISO 8601 date-time with Z or +HH:MM)
   --until DATE       only recordings created on or before DATE (a whole day when DATE has no time)
   --dest DEST        archive folder, or s3://BUCKET/PREFIX (default: RECORDINGS_ARCHIVE, else ./recordings-archive)
   --json             machine-readable output

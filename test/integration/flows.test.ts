@@ -144,19 +144,65 @@ describe('deploy, then flows:deploy and flows:pull, from a fresh clone', () => {
     fs.writeFileSync(path.join(root, 'src', 'flows', 'ivr.json'), original);
   });
 
+  it("a pull whose placeholders land in a Split's condition and the description deploys with them resolved", async () => {
+    const dev = await deployedDev(serverless);
+    const greeting = `https://${dev.domain}${manifestOf(root).entries['audio/greeting.wav'].path}`;
+    const mediaUrlFunction = `https://${dev.domain}/studio/media-url`;
+    const [flow] = [...studio.flows.values()];
+    const canvas = flow.definition as { description: string; states: Record<string, unknown>[] };
+    canvas.description = `Plays ${greeting} first`;
+    (canvas.states[0].transitions as { event: string; next?: string }[])[0].next = 'route_by_url';
+    canvas.states.push({
+      name: 'route_by_url',
+      type: 'split-based-on',
+      transitions: [
+        { event: 'noMatch', next: 'say_fallback' },
+        {
+          event: 'match',
+          next: 'get_hold_prompt',
+          conditions: [
+            {
+              friendly_name: 'media Function',
+              arguments: ['{{trigger.message.Body}}'],
+              type: 'equal_to',
+              value: mediaUrlFunction,
+            },
+          ],
+        },
+      ],
+      properties: { input: '{{trigger.message.Body}}', offset: { x: 400, y: 200 } },
+    });
+    expectExit(await flows(root, serverless, studio, ['pull', 'ivr']), 0, 'flows:pull');
+    const pulled = ivr();
+    expect(JSON.parse(pulled)).toMatchObject({ description: 'Plays ${media:audio/greeting.wav} first' });
+    expect(pulled).toContain('"value": "${function:/studio/media-url}"');
+
+    const r = await flows(root, serverless, studio, ['deploy']);
+    expectExit(r, 0, 'flows:deploy');
+    const sent = studio.flows.get(flow.sid)!.definition as typeof canvas;
+    expect(JSON.stringify(sent)).not.toContain('${');
+    expect(sent.description).toBe(`Plays ${greeting} first`);
+    const split = sent.states.find((s) => s.name === 'route_by_url')!;
+    expect((split.transitions as { conditions?: { value: string }[] }[])[1].conditions![0].value).toBe(
+      mediaUrlFunction,
+    );
+    fs.writeFileSync(path.join(root, 'src', 'flows', 'ivr.json'), original);
+  });
+
   it('a flow Studio refuses changes nothing, not even the flows that pass', async () => {
-    // passes the build's checks; Studio's schema wants flags.allow_concurrent_calls
-    const refused = { ...(JSON.parse(original) as object), flags: {} };
-    fs.writeFileSync(path.join(root, 'src', 'flows', 'another.json'), JSON.stringify(refused));
+    // passes the build's checks; Studio refuses it for a reason of its own, which the test scripts
+    fs.writeFileSync(path.join(root, 'src', 'flows', 'another.json'), original);
+    studio.refusals.set('another', ['#/states/1/properties/play: the account cannot reach this URL']);
     const changes = studio.changes;
     const before = JSON.stringify([...studio.flows.values()]);
     const r = await flows(root, serverless, studio, ['deploy', '--publish']);
     fs.rmSync(path.join(root, 'src', 'flows', 'another.json'));
+    studio.refusals.clear();
     expect(r.code).toBe(1);
     expect(r.output).toMatch(
       /another: Studio refused the definition: Twilio answered 400 \(error 20001\): Invalid Flow Definition/,
     );
-    expect(r.output).toMatch(/allow_concurrent_calls/);
+    expect(r.output).toMatch(/the account cannot reach this URL/);
     expect(r.output).toMatch(/^ivr: valid$/m);
     expect(r.output).toMatch(/Nothing was changed in Studio/);
     expect(studio.changes).toBe(changes);
@@ -169,11 +215,12 @@ describe('deploy, then flows:deploy and flows:pull, from a fresh clone', () => {
     expectExit(await twilioRunDeploy(root, serverless), 0);
     const after = manifestOf(root).entries['audio/greeting.wav'].path;
     expect(after).not.toBe(before);
+    const revision = [...studio.flows.values()][0].revision;
     const r = await flows(root, serverless, studio, ['deploy']);
     expectExit(r, 0, 'flows:deploy');
     const [flow] = [...studio.flows.values()];
     expect(studio.flows.size).toBe(1); // updated, not created again
-    expect(flow.revision).toBe(2);
+    expect(flow.revision).toBe(revision + 1);
     expect(flow.status).toBe('draft');
     await expectDeployedIvr(root, serverless, flow.definition); // with the greeting's new version
   });

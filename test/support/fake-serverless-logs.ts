@@ -35,6 +35,8 @@ export async function startFakeServerlessLogs(options: {
   password: string;
   cap?: number;
   environments?: { suffix: string | null }[];
+  /** the origin `next_page_url` names (default Twilio's own); another host stands for a page off the API */
+  nextPageOrigin?: string;
 }): Promise<FakeServerlessLogs> {
   const serviceSid = sid('ZS', 0xab);
   const environments = (options.environments ?? [{ suffix: 'dev' }, { suffix: null }]).map((e, i) => ({
@@ -123,7 +125,9 @@ export async function startFakeServerlessLogs(options: {
         key: 'logs',
         url: `${TWILIO_HOST}${url.pathname}?${url.searchParams.toString()}`,
         next_page_url:
-          (page + 1) * pageSize < matching.length ? `${TWILIO_HOST}${url.pathname}?${nextQuery.toString()}` : null,
+          (page + 1) * pageSize < matching.length
+            ? `${options.nextPageOrigin ?? TWILIO_HOST}${url.pathname}?${nextQuery.toString()}`
+            : null,
       },
     });
   });

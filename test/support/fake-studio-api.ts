@@ -18,15 +18,28 @@ export interface FakeStudioApi {
   flows: Map<string, FakeFlow>;
   /** creates and updates that changed something */
   changes: number;
+  /**
+   * Refusals a test scripts, by flow name (the friendly name before " ("): Studio's own reasons that no build check
+   * can know, e.g. a sender or a Content Template the account does not have. Each is `#/path: message`.
+   */
+  refusals: Map<string, string[]>;
   close(): Promise<void>;
 }
 
 type Answer = [status: number, body: unknown];
 
+/** Studio's widget types as exports spell them (from Twilio's widget library), kept apart from the project's list. */
+const WIDGET_TYPES = new Set(
+  'trigger split-based-on set-variables say-play gather-input-on-call connect-call-to make-outgoing-call-v2 record-voicemail record-call enqueue-call capture-payments fork-stream connect-virtual-agent connect-virtual-agent-v2 send-message send-and-wait-for-reply run-function make-http-request run-subflow add-twiml-redirect send-to-flex send-to-auto-pilot'.split(
+    ' ',
+  ),
+);
+
 /**
  * Structural rules Studio's validator applies, written here on their own (not the project's checks, so a bug there
  * cannot hide itself): states with unique names, exactly one trigger which is initial_state, every `next` naming
- * a state, and the schema's required flags.allow_concurrent_calls. Messages: a property path and what is wrong.
+ * a state (an empty one ends a branch), a known widget type, and the schema's required flags.allow_concurrent_calls.
+ * Messages: a property path and what is wrong.
  */
 function validate(raw: string | null): string[] {
   let def: { states?: unknown; initial_state?: unknown; flags?: { allow_concurrent_calls?: unknown } };
@@ -43,6 +56,9 @@ function validate(raw: string | null): string[] {
       : [];
   const states = def.states as { name?: unknown; type?: unknown; transitions?: { next?: unknown }[] }[];
   const errors: string[] = [...flagsError];
+  states.forEach((s, i) => {
+    if (typeof s.type !== 'string' || !WIDGET_TYPES.has(s.type)) errors.push(`#/states/${i}/type: unknown widget type`);
+  });
   const names = states.map((s) => s.name);
   names.forEach((n, i) => {
     if (typeof n !== 'string' || !n) errors.push(`#/states/${i}/name: required`);
@@ -53,7 +69,7 @@ function validate(raw: string | null): string[] {
   else if (def.initial_state !== triggers[0].name) errors.push('#/initial_state: must be the trigger widget');
   states.forEach((s, i) =>
     (s.transitions ?? []).forEach((t, j) => {
-      if (t.next !== undefined && !names.includes(t.next))
+      if (t.next !== undefined && t.next !== '' && !names.includes(t.next))
         errors.push(`#/states/${i}/transitions/${j}/next: no widget named ${JSON.stringify(t.next)}`);
     }),
   );
@@ -67,6 +83,11 @@ export async function startFakeStudioApi(options: { accountSid?: string } = {}):
   const flows = new Map<string, FakeFlow>();
   const requests: string[] = [];
   const api = { changes: 0 };
+  const refusals = new Map<string, string[]>();
+  const check = (form: URLSearchParams): string[] => [
+    ...validate(form.get('Definition')),
+    ...(refusals.get((form.get('FriendlyName') ?? '').replace(/ \(.*$/, '')) ?? []),
+  ];
   const invalid = (errors: string[]): Answer => [
     400,
     {
@@ -108,11 +129,11 @@ export async function startFakeStudioApi(options: { accountSid?: string } = {}):
         : [400, { code: 20001, message: `Invalid Status: ${status}`, status: 400 }];
     if (method === 'POST' && parts[2] === 'Validate' && parts.length === 3) {
       if (!form.get('FriendlyName')) return [400, { code: 20001, message: 'Missing FriendlyName', status: 400 }];
-      const errors = validate(form.get('Definition'));
+      const errors = check(form);
       return badStatus() ?? (errors.length ? invalid(errors) : [200, { valid: true }]);
     }
     if (method === 'POST' && parts.length === 2) {
-      const errors = validate(form.get('Definition'));
+      const errors = check(form);
       if (errors.length) return invalid(errors);
       const refused = badStatus();
       if (refused) return refused;
@@ -136,7 +157,7 @@ export async function startFakeStudioApi(options: { accountSid?: string } = {}):
       const refused = badStatus();
       if (refused) return refused;
       if (form.has('Definition')) {
-        const errors = validate(form.get('Definition'));
+        const errors = check(form);
         if (errors.length) return invalid(errors);
         flow.definition = JSON.parse(form.get('Definition')!);
       }
@@ -162,6 +183,7 @@ export async function startFakeStudioApi(options: { accountSid?: string } = {}):
     get changes() {
       return api.changes;
     },
+    refusals,
     close: () => host.close(),
   };
 }

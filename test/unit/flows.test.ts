@@ -80,9 +80,9 @@ describe('the build checks of a flow, each naming the file and the culprit', () 
       /state "play" \(say-play\): needs one of "say", "play", "digits"/,
     ],
     [
-      'a run-function without url',
+      'a run-function without url or function_sid',
       (d) => delete d.states[1].properties.url,
-      /state "fn" \(run-function\): needs "url"/,
+      /state "fn" \(run-function\): needs one of "url", "function_sid"/,
     ],
     [
       'an unknown Function',
@@ -148,6 +148,103 @@ describe('the build checks of a flow, each naming the file and the culprit', () 
     ],
   ])('%s', (_name, mutate, message) => {
     expect(problems(mutate)).toEqual(expect.arrayContaining([expect.stringMatching(message)]));
+  });
+
+  it.each<[string, (d: FlowDefinition) => void, string]>([
+    [
+      'flags without allow_concurrent_calls',
+      (d) => (d.flags = {}),
+      'ivr.json: "flags" needs "allow_concurrent_calls" (true or false): Studio refuses flags without it',
+    ],
+    [
+      'an unknown widget type',
+      (d) => (d.states[2].type = 'say-ply'),
+      'ivr.json: state "play" (say-ply): unknown widget type "say-ply": Studio refuses it (widget types: trigger, split-based-on,',
+    ],
+    [
+      'an unknown transition event',
+      (d) => (d.states[1].transitions[1].event = 'failed'),
+      'ivr.json: state "fn" (run-function): unknown transition event "failed" (the events of run-function: success, fail)',
+    ],
+    [
+      'a content template without its SID',
+      (d) =>
+        d.states.push({
+          name: 'm',
+          type: 'send-message',
+          transitions: [{ event: 'sent' }],
+          properties: { message_type: 'content_template', to: '{{contact.channel.address}}' },
+        }),
+      'ivr.json: state "m" (send-message): needs "content_sid"',
+    ],
+  ])('names what Studio refuses: %s', (_name, mutate, message) => {
+    const found = problems(mutate);
+    expect(found).toHaveLength(1);
+    expect(found[0].startsWith(message)).toBe(true);
+  });
+
+  it('accepts what Studio accepts in real exports: an empty next, a template without body, a Function by its SIDs', () => {
+    expect(
+      problems((d) => {
+        d.states[2].transitions = [{ event: 'audioComplete', next: '' }];
+        d.flags = { allow_concurrent_calls: false };
+        d.states[1].properties = { url: '', service_sid: 'ZS1', environment_sid: 'ZE1', function_sid: 'ZH1' };
+        d.states.push(
+          {
+            name: 'opener',
+            type: 'send-and-wait-for-reply',
+            transitions: [
+              { event: 'incomingMessage', next: 'closer' },
+              { event: 'timeout', next: '' },
+              { event: 'deliveryFailure' },
+            ],
+            properties: {
+              from: '{{flow.channel.address}}',
+              message_type: 'content_template',
+              content_sid: 'HX00000000000000000000000000000000',
+              content_variables: [{ key: '1', value: '{{flow.data.name}}' }],
+              timeout: '3600',
+            },
+          },
+          {
+            name: 'closer',
+            type: 'send-message',
+            transitions: [{ event: 'sent' }, { event: 'failed', next: '' }],
+            properties: { message_type: 'content_template', content_sid: 'HX00000000000000000000000000000001' },
+          },
+        );
+      }),
+    ).toEqual([]);
+  });
+
+  it('a pre-2019 export gets one line saying to export it again, not a line per widget', () => {
+    // the old format's shape: an "InitialState" trigger, capitalised types, widgets linked by their FF SIDs
+    const sid = (n: number) => `FF${String(n).padStart(32, '0')}`;
+    const old = {
+      description: 'old export',
+      states: [
+        {
+          type: 'InitialState',
+          name: 'Trigger',
+          sid: sid(0),
+          properties: { offset: { x: 0, y: 0 } },
+          transitions: [
+            { event: 'incomingMessage', conditions: [], next: null, uuid: 'u1' },
+            { event: 'incomingCall', conditions: [], next: sid(1), uuid: 'u2' },
+          ],
+        },
+        ...[1, 2, 3].map((n) => ({
+          type: 'SayPlay',
+          name: `say_${n}`,
+          sid: sid(n),
+          properties: { say: 'hello' },
+          transitions: [{ event: 'audioComplete', conditions: [], next: n < 3 ? sid(n + 1) : null, uuid: `v${n}` }],
+        })),
+      ],
+    };
+    expect(checkFlow('old.json', JSON.stringify(old), targets).problems).toEqual([
+      'old.json: an export from Studio\'s pre-2019 format (a trigger of type "InitialState", widgets linked by SID), which Studio\'s API no longer takes: open the flow in Studio and export it again (Export to JSON)',
+    ]);
   });
 
   it('invalid JSON names the file', () => {
@@ -221,6 +318,59 @@ describe('placeholders: resolved for Studio, and turned back when pulled', () =>
     const d = resolveFlow(base(), resolution);
     d.states[2].properties.say = 'https://svc-1234-dev.twil.io/media-other';
     expect(unresolveFlow(d, resolution).states[2].properties.say).toBe('https://svc-1234-dev.twil.io/media-other');
+  });
+});
+
+/** A flow with a Split whose condition value and the description name this service's URLs (as Studio holds them). */
+const withSplit = (): FlowDefinition => {
+  const d = base();
+  d.description = 'Greeting at https://svc-1234-dev.twil.io/audio/greeting.0123456789ab.wav';
+  d.states[0].transitions[0].next = 'split';
+  d.states.push({
+    name: 'split',
+    type: 'split-based-on',
+    transitions: [
+      { event: 'noMatch', next: 'fn' },
+      {
+        event: 'match',
+        next: 'play',
+        conditions: [
+          {
+            friendly_name: 'the media Function',
+            arguments: ['{{trigger.request.url}}'],
+            type: 'equal_to',
+            value: 'https://svc-1234-dev.twil.io/studio/media-url',
+          },
+        ],
+      },
+    ],
+    properties: { input: '{{trigger.request.url}}' },
+  });
+  return d;
+};
+
+describe('where placeholders live: anywhere in the definition, the same for pull, check and deploy', () => {
+  it('a pull puts placeholders in a Split condition and the description; the deploy resolves them there', () => {
+    const pulled = unresolveFlow(withSplit(), resolution);
+    expect(pulled.description).toBe('Greeting at ${media:audio/greeting.wav}');
+    const condition = (d: FlowDefinition) => (d.states[3].transitions[1].conditions as { value: string }[])[0].value;
+    expect(condition(pulled)).toBe('${function:/studio/media-url}');
+    expect(checkFlow('ivr.json', formatFlow(pulled), targets).problems).toEqual([]);
+    const deployed = resolveFlow(pulled, resolution);
+    expect(JSON.stringify(deployed)).not.toContain('${');
+    expect(deployed.description).toBe('Greeting at https://svc-1234-dev.twil.io/audio/greeting.0123456789ab.wav');
+    expect(condition(deployed)).toBe('https://svc-1234-dev.twil.io/studio/media-url');
+    expect(formatFlow(unresolveFlow(deployed, resolution))).toBe(formatFlow(pulled));
+  });
+
+  it('the check names a bad placeholder in a transition or at the top level, where it is', () => {
+    const d = unresolveFlow(withSplit(), resolution);
+    d.description = 'see ${media:audio/gone.wav}';
+    (d.states[3].transitions[1].conditions as { value: string }[])[0].value = '${function:/nope}';
+    expect(checkFlow('ivr.json', JSON.stringify(d), targets).problems).toEqual([
+      'ivr.json: description: media "audio/gone.wav" (in "${media:audio/gone.wav}"): no such file',
+      'ivr.json: state "split" (split-based-on): transitions[1].conditions[0].value: no Function "/nope" (in "${function:/nope}")',
+    ]);
   });
 });
 

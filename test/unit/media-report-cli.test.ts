@@ -46,7 +46,7 @@ describe('media:report flags and exit codes', () => {
     [['--service', '--production', '--environment', 'dev'], '--production and --environment exclude each other'],
     [
       ['--service', '--since', '2026-02-30'],
-      '--since: "2026-02-30" is not a date (YYYY-MM-DD) or an ISO 8601 date-time',
+      '--since: "2026-02-30" is not a date (YYYY-MM-DD, a UTC day) or an ISO 8601 date-time with its offset',
     ],
     [['--service', '--until', 'yesterday'], '--until: "yesterday" is not a date'],
     [

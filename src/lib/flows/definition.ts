@@ -6,6 +6,11 @@ import { parseJsonFile } from '../json';
  * `${function:/path}` (a Function of this project by its route) or `${media:logical/name.ext}` (a media file by
  * its logical name). `${` never starts anything in Studio's Liquid (`{{widgets.x.parsed.url}}`, `{% if %}`), so
  * Liquid passes through untouched and a placeholder is never mistaken for Liquid, nor Liquid for a placeholder.
+ *
+ * Where placeholders live, one rule for pull, check and deploy: in any string of the definition (a widget's
+ * properties, a Split's condition value in its transitions, the description). flows:pull turns this service's URLs
+ * back into placeholders wherever Studio holds them, so the check and the deploy must look everywhere too, or a
+ * pulled flow would send a literal `${media:...}` to Studio on the next deploy.
  */
 export interface FlowTransition {
   event: string;
@@ -50,15 +55,55 @@ export const mediaPlaceholder = (name: string) => `\${media:${name}}`;
 export const RUN_FUNCTION_SIDS = ['service_sid', 'environment_sid', 'function_sid'] as const;
 
 /**
+ * Every widget type Studio knows, with the transition events each one has. The types are those of Twilio's widget
+ * library (https://www.twilio.com/docs/studio/widget-library: Trigger, Split Based On, Set Variables, Say/Play,
+ * Gather Input On Call, Connect Call To, Make Outgoing Call, Record Voicemail, Call Recording, Enqueue Call, Capture
+ * Payments, Fork Stream, Connect Virtual Agent, Send Message, Send & Wait For Reply, Run Function, Make HTTP Request,
+ * Run Subflow, TwiML Redirect, Send to Flex), as exports spell them; the events are the "Transitions" of each
+ * widget's page (e.g. https://www.twilio.com/docs/studio/widget-library/connect-virtual-agent: Completed, Live Agent
+ * Handoff, Hangup, Failed), in the names exports use. Checked against 27 flows exported by others (read, not kept)
+ * and RJPearson94/twilio-sdk-go's studio/widgets. Studio refuses a type or an event it does not know, so the build
+ * names them first; a widget Twilio adds later is added here.
+ */
+export const STUDIO_WIDGETS: Readonly<Record<string, readonly string[]>> = {
+  trigger: ['incomingMessage', 'incomingCall', 'incomingConversationMessage', 'incomingRequest', 'incomingParent'],
+  'split-based-on': ['noMatch', 'match'],
+  'set-variables': ['next'],
+  'say-play': ['audioComplete'],
+  'gather-input-on-call': ['keypress', 'speech', 'timeout'],
+  'connect-call-to': ['callCompleted', 'hangup'],
+  'make-outgoing-call-v2': ['answered', 'busy', 'noAnswer', 'failed'],
+  'record-voicemail': ['recordingComplete', 'noAudio', 'hangup'],
+  'record-call': ['success', 'failed'],
+  'enqueue-call': ['callComplete', 'failedToEnqueue', 'callFailure'],
+  'capture-payments': ['success', 'maxFailedAttempts', 'providerError', 'payInterrupted', 'hangup', 'validationError'],
+  'fork-stream': ['next'],
+  'connect-virtual-agent': ['return', 'hangup'],
+  'connect-virtual-agent-v2': ['completed', 'live-agent-handoff', 'hangup', 'failed'],
+  'send-message': ['sent', 'failed'],
+  'send-and-wait-for-reply': ['incomingMessage', 'timeout', 'deliveryFailure'],
+  'run-function': ['success', 'fail'],
+  'make-http-request': ['success', 'failed'],
+  'run-subflow': ['completed', 'failed'],
+  'add-twiml-redirect': ['return', 'timeout', 'fail'],
+  'send-to-flex': ['callComplete', 'failedToEnqueue', 'callFailure'],
+  // Autopilot is retired, but flows that still hold the widget exist
+  'send-to-auto-pilot': ['sessionEnded', 'failure', 'timeout'],
+};
+
+/**
  * Properties each widget type cannot work without, from Twilio's widget library pages ("Required configuration
- * for ..."): Run Function needs only the Function URL; Say/Play one of say, play or digits; Make HTTP Request the
+ * for ..."): Run Function needs only the Function URL (or the Function's SIDs: exports of Functions picked from the
+ * dropdown carry `function_sid` with an empty `url`); Say/Play one of say, play or digits; Make HTTP Request the
  * method, URL and content type; Split Based On the variable to test; Send Message and Send & Wait For Reply a
- * message body; Set Variables its variables. Trigger and Gather Input On Call have no required configuration
- * (Studio fills the trigger itself), so only their shape is checked. An array entry is "one of these".
+ * message body, unless they send a Content Template (`message_type: content_template` with a `content_sid`, the
+ * only way to open a WhatsApp conversation outside the 24-hour window); Set Variables its variables. Trigger and
+ * Gather Input On Call have no required configuration (Studio fills the trigger itself), so only their shape is
+ * checked. An array entry is "one of these".
  */
 export const REQUIRED_PROPERTIES: Record<string, (string | string[])[]> = {
   trigger: [],
-  'run-function': ['url'],
+  'run-function': [['url', 'function_sid']],
   'say-play': [['say', 'play', 'digits']],
   'make-http-request': ['method', 'url', 'content_type'],
   'split-based-on': ['input'],
@@ -67,6 +112,13 @@ export const REQUIRED_PROPERTIES: Record<string, (string | string[])[]> = {
   'gather-input-on-call': [],
   'set-variables': ['variables'],
 };
+
+/** What a message widget must carry: a body, or for a Content Template its SID instead. */
+function requiredOf(state: FlowState): (string | string[])[] {
+  const needs = REQUIRED_PROPERTIES[state.type] ?? [];
+  const isMessage = state.type === 'send-message' || state.type === 'send-and-wait-for-reply';
+  return isMessage && state.properties.message_type === 'content_template' ? ['content_sid'] : needs;
+}
 
 /** What the definition may refer to: the Functions (by route) and media (by logical name) of a build or a deploy. */
 export interface FlowTargets {
@@ -96,6 +148,30 @@ function* stringsOf(value: unknown, where: string): Generator<[string, string]> 
 }
 
 /**
+ * Every string of the definition where a placeholder may live (all of them), each with where it is for messages:
+ * `state "NAME" (TYPE): transitions[1].conditions[0].value` inside a checked state, the JSON path elsewhere.
+ */
+function* placeholderSites(
+  definition: Record<string, unknown>,
+  byState: Map<unknown, string>,
+): Generator<[string, string]> {
+  for (const [key, value] of Object.entries(definition)) {
+    if (key !== 'states' || !Array.isArray(value)) {
+      yield* stringsOf(value, key);
+      continue;
+    }
+    for (const [i, state] of value.entries()) {
+      const label = byState.get(state);
+      if (!label) {
+        yield* stringsOf(state, `states[${i}]`);
+        continue;
+      }
+      for (const [text, where] of stringsOf(state, '')) yield [text, `${label}: ${where}`];
+    }
+  }
+}
+
+/**
  * Parses and checks one flow file, returning the definition and every problem found (each naming the file and the
  * state, transition, Function or media name at fault, as written). The definition is undefined when the file is not
  * a flow at all (invalid JSON, no states array).
@@ -117,8 +193,20 @@ export function checkFlow(
   if (!Array.isArray(parsed.states) || parsed.states.length === 0) {
     return { problems: [`${file}: "states" must be a non-empty array of widgets`] };
   }
+  // Studio's exports before 2019 (a trigger of type "InitialState", widgets linked by SID, no initial_state): one
+  // line, not a problem per widget and transition, since the whole file must be exported again.
+  if (parsed.initial_state === undefined && parsed.states.some((s) => isObject(s) && s.type === 'InitialState')) {
+    return {
+      problems: [
+        `${file}: an export from Studio's pre-2019 format (a trigger of type "InitialState", widgets linked by SID), which Studio's API no longer takes: open the flow in Studio and export it again (Export to JSON)`,
+      ],
+    };
+  }
   if (parsed.description !== undefined && typeof parsed.description !== 'string') add('"description" must be a string');
   if (parsed.flags !== undefined && !isObject(parsed.flags)) add('"flags" must be an object');
+  else if (parsed.flags !== undefined && typeof parsed.flags.allow_concurrent_calls !== 'boolean') {
+    add('"flags" needs "allow_concurrent_calls" (true or false): Studio refuses flags without it');
+  }
 
   const names = new Set<string>();
   const valid: FlowState[] = [];
@@ -155,12 +243,22 @@ export function checkFlow(
 
   for (const state of valid) {
     const label = `state "${state.name}" (${state.type})`;
+    const events = STUDIO_WIDGETS[state.type];
+    if (!events) {
+      add(
+        `${label}: unknown widget type "${state.type}": Studio refuses it (widget types: ${Object.keys(STUDIO_WIDGETS).join(', ')})`,
+      );
+    }
     for (const t of state.transitions) {
-      if (t.next !== undefined && (typeof t.next !== 'string' || !names.has(t.next))) {
+      if (events && !events.includes(t.event)) {
+        add(`${label}: unknown transition event "${t.event}" (the events of ${state.type}: ${events.join(', ')})`);
+      }
+      // an empty next ends the branch, as a missing one does (Studio exports both)
+      if (t.next !== undefined && t.next !== '' && (typeof t.next !== 'string' || !names.has(t.next))) {
         add(`${label}: transition "${t.event}" goes to "${String(t.next)}", which names no state`);
       }
     }
-    for (const need of REQUIRED_PROPERTIES[state.type] ?? []) {
+    for (const need of requiredOf(state)) {
       const oneOf = Array.isArray(need) ? need : [need];
       if (!oneOf.some((p) => filled(state.properties[p]))) {
         add(
@@ -181,19 +279,20 @@ export function checkFlow(
         }
       }
     }
-    for (const [text, where] of stringsOf(state.properties, 'properties')) {
-      for (const p of placeholdersIn(text)) {
-        if (p.kind === 'function') {
-          if (!/^\/[^\s?#]*$/.test(p.value)) add(`${label}: ${where}: "${p.text}" needs a route starting with "/"`);
-          else if (!targets.hasFunction(p.value)) add(`${label}: ${where}: no Function "${p.value}" (in "${p.text}")`);
-        } else if (p.kind === 'media') {
-          const why = targets.mediaProblem(p.value);
-          if (why) add(`${label}: ${where}: media "${p.value}" (in "${p.text}"): ${why}`);
-        } else {
-          add(
-            `${label}: ${where}: unknown placeholder "${p.text}" (placeholders are ${PLACEHOLDER_KINDS.map((k) => `\${${k}:...}`).join(' and ')})`,
-          );
-        }
+  }
+  const byState = new Map(valid.map((state) => [state, `state "${state.name}" (${state.type})`]));
+  for (const [text, where] of placeholderSites(parsed, byState)) {
+    for (const p of placeholdersIn(text)) {
+      if (p.kind === 'function') {
+        if (!/^\/[^\s?#]*$/.test(p.value)) add(`${where}: "${p.text}" needs a route starting with "/"`);
+        else if (!targets.hasFunction(p.value)) add(`${where}: no Function "${p.value}" (in "${p.text}")`);
+      } else if (p.kind === 'media') {
+        const why = targets.mediaProblem(p.value);
+        if (why) add(`${where}: media "${p.value}" (in "${p.text}"): ${why}`);
+      } else {
+        add(
+          `${where}: unknown placeholder "${p.text}" (placeholders are ${PLACEHOLDER_KINDS.map((k) => `\${${k}:...}`).join(' and ')})`,
+        );
       }
     }
   }
@@ -213,8 +312,6 @@ export interface Resolution {
   mediaUrlPatterns: ReadonlyMap<string, string>;
 }
 
-const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
-
 /** A copy of a JSON value with every string mapped. */
 function mapStrings(v: unknown, map: (text: string) => string): unknown {
   if (typeof v === 'string') return map(v);
@@ -223,16 +320,17 @@ function mapStrings(v: unknown, map: (text: string) => string): unknown {
   return v;
 }
 
-/** The definition Studio gets: every placeholder replaced, and each run-function widget given its three SIDs. */
+/** The definition Studio gets: every placeholder (anywhere) replaced, and each run-function widget given its SIDs. */
 export function resolveFlow(definition: FlowDefinition, r: Resolution): FlowDefinition {
   const replace = (text: string): string =>
     text.replace(PLACEHOLDER, (whole, kind: string, value: string) =>
       kind === 'function' ? `${r.baseUrl}${value}` : kind === 'media' ? r.mediaUrl(value) : whole,
     );
-  const out = clone(definition);
-  out.states = definition.states.map((state) => {
-    const properties = mapStrings(state.properties, replace) as Record<string, unknown>;
-    const url = state.properties.url;
+  const out = mapStrings(definition, replace) as FlowDefinition;
+  out.states = out.states.map((state, i) => {
+    const { properties } = state;
+    // the SIDs go by the url as written, before it was resolved
+    const url = definition.states[i].properties.url;
     const [only] = typeof url === 'string' ? placeholdersIn(url) : [];
     if (state.type === 'run-function' && only?.kind === 'function' && only.text === url) {
       const functionSid = r.functionSids.get(only.value);

@@ -1,10 +1,11 @@
 /**
  * Reads the deployed service's own log lines back through the Serverless API's Logs resource
  * (`GET /v1/Services/ZS.../Environments/ZE.../Logs` with StartDate/EndDate, paged by `meta.next_page_url`), for
- * the media report. The limits below are Twilio's, from the Logs resource page
+ * the media report. The client (twilioClientFrom) follows a next page only on the configured Serverless origin. The limits below are Twilio's, from the Logs resource page
  * (https://www.twilio.com/docs/serverless/api/resource/logs, "Limits and constraints").
  */
 import type twilio from 'twilio';
+import { ForeignHostError } from '../http/api-origin';
 
 /** "Logs are available for the last 30 days only." */
 export const LOG_RETENTION_DAYS = 30;
@@ -97,6 +98,7 @@ export interface Environment {
 
 /** A Twilio REST refusal or a transport failure, as one line naming the API's code and status. */
 export function describeApiError(error: unknown, what: string): ServiceLogsError {
+  if (error instanceof ForeignHostError) return new ServiceLogsError(`${what}: ${error.message}`, 'api');
   const e = error as { status?: unknown; code?: string | number; message?: unknown; moreInfo?: unknown };
   if (typeof e?.status === 'number') {
     const code = e.code !== undefined ? ` code ${String(e.code)}` : '';

@@ -1,4 +1,5 @@
 import { parseRetryAfter, retryDelay, RetrySchedule } from '../fetch/schedule';
+import { onApiOrigin } from '../http/api-origin';
 import { clip } from '../log';
 
 /**
@@ -38,7 +39,7 @@ export interface RestApiOptions {
 /** a list request is not time-critical: a gentler schedule than a webhook's media fetch */
 const LIST_SCHEDULE: RetrySchedule = { baseMs: 1000, factor: 2, capMs: 8000, jitter: 0.5 };
 
-/** GET of one JSON document of the REST API, by path or by the API's own `next_page_uri`. */
+/** GET of one JSON document of the REST API, by path or by the API's own `next_page_uri`, on the API's origin only. */
 export type JsonGet = (pathAndQuery: string) => Promise<unknown>;
 
 export function restApi(options: RestApiOptions): JsonGet {
@@ -46,8 +47,12 @@ export function restApi(options: RestApiOptions): JsonGet {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const authorization = `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}`;
   return async (pathAndQuery) => {
-    if (!pathAndQuery.startsWith('/')) throw new TwilioApiError(`not an API path: ${clip(pathAndQuery, 100)}`);
-    const url = `${options.base}${pathAndQuery}`;
+    let url: string;
+    try {
+      url = onApiOrigin(pathAndQuery, [options.base], options.base);
+    } catch (error) {
+      throw new TwilioApiError((error as Error).message);
+    }
     for (let attempt = 0; ; attempt += 1) {
       let status: number | undefined;
       let retryAfter: string | undefined;
@@ -91,8 +96,9 @@ function safeJson(text: string): unknown {
 }
 
 /**
- * Every page of a list resource, following `next_page_uri` (relative to the API base) until it is null. Each page
- * is checked to have the list under `key`, so an answer of another shape stops the run instead of listing nothing.
+ * Every page of a list resource, following `next_page_uri` (relative to the API base) until it is null; `get`
+ * refuses a page on another origin (onApiOrigin). Each page is checked to have the list under `key`, so an answer
+ * of another shape stops the run instead of listing nothing.
  */
 export async function* listPages<T>(get: JsonGet, firstPage: string, key: string): AsyncGenerator<T[]> {
   let next: string | null = firstPage;
