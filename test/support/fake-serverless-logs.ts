@@ -34,13 +34,14 @@ export async function startFakeServerlessLogs(options: {
   username: string;
   password: string;
   cap?: number;
-  environments?: { suffix: string | null }[];
+  /** `domain` replaces the environment's twil.io domain_name, e.g. with a host:port on loopback */
+  environments?: { suffix: string | null; domain?: string }[];
 }): Promise<FakeServerlessLogs> {
   const serviceSid = sid('ZS', 0xab);
   const environments = (options.environments ?? [{ suffix: 'dev' }, { suffix: null }]).map((e, i) => ({
     sid: sid('ZE', 0xe0 + i),
     domain_suffix: e.suffix,
-    domain_name: `twilio-media-assets-1234${e.suffix ? `-${e.suffix}` : ''}.twil.io`,
+    domain_name: e.domain ?? `twilio-media-assets-1234${e.suffix ? `-${e.suffix}` : ''}.twil.io`,
     unique_name: e.suffix ? `${e.suffix}-environment` : 'production',
   }));
   const logs: (FakeLogEntry & { sid: string })[] = [];
