@@ -79,6 +79,8 @@ async function baseUrlOf(target: Target, io: ProcessIo): Promise<string> {
   const serviceSid =
     target.serviceSid ??
     readDeployInfo(io.cwd, credentials.username, io.env.TWILIO_REGION, ', or pass --service-sid').serviceSid;
+  // The Environment resource's domain_suffix (e.g. "prod" for `twilio-run promote --to prod`) and domain_name, "the
+  // domain name for all Functions and Assets deployed in the Environment" (https://www.twilio.com/docs/serverless/api/resource/environment)
   const environment = await resolveEnvironment(twilioClientFrom(io.env), serviceSid, target.environment);
   io.err(`deployed:check: environment ${environment.sid} of service ${serviceSid} is ${environment.domainName}`);
   // Deployed Functions are only served over https (the Environment resource's domain_name has no scheme).
