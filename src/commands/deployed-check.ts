@@ -63,6 +63,9 @@ export function parseArgs(argv: string[]): Args {
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
+    // /health needs no credentials; a user:password in the URL would only end up in the lines printed
+    if (new URL(url).username || new URL(url).password)
+      throw new UsageError('--url: give the URL without user:password');
     return { target: { url }, waitMs };
   }
   if (v.environment === undefined) throw new UsageError('which deployment? --environment or --url is needed');

@@ -76,6 +76,7 @@ describe('deployed:check: bad arguments and configuration exit 2 naming the flag
     [['--url', 'example.twil.io'], /--url "example\.twil\.io" is not an absolute http\(s\) URL/],
     [['--url', 'ftp://example.twil.io'], /--url "ftp:\/\/example\.twil\.io" is not an absolute http\(s\) URL/],
     [['--url', 'https://a.twil.io', '--environment', 'dev'], /--url names the service itself/],
+    [['--url', 'https://user:secret@a.twil.io'], /--url: give the URL without user:password/],
     [['--environment', 'dev', '--service-sid', 'ZS12'], /--service-sid: "ZS12" is not a service SID/],
     [['--url', 'https://a.twil.io', '--wait', '5s'], /--wait must be a whole number of seconds from 0 to 600/],
     [['--url', 'https://a.twil.io', '--wait', '601'], /--wait must be a whole number of seconds from 0 to 600/],
@@ -208,6 +209,23 @@ describe('deployed:check --environment: the domain from the Serverless API', () 
       `https://127.0.0.1:${closed}/health does not serve the build in dist/: no answer: ECONNREFUSED`,
     );
     expect(api.host.requests.map((q) => q.url)).toEqual([`/v1/Services/${api.serviceSid}/Environments?PageSize=50`]);
+  });
+
+  it('--environment "" is production, the environment without a domain suffix', async () => {
+    const closed = await freePort();
+    api = await startFakeServerlessLogs({
+      username: ACCOUNT_SID,
+      password: AUTH_TOKEN,
+      environments: [{ suffix: 'dev' }, { suffix: null, domain: `127.0.0.1:${closed}` }],
+    });
+    const r = await check(['--environment', '', '--service-sid', api.serviceSid, '--wait', '0'], project(), {
+      ...CREDS,
+      TWILIO_SERVERLESS_BASE_URL: api.url,
+    });
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(
+      `https://127.0.0.1:${closed}/health does not serve the build in dist/: no answer: ECONNREFUSED`,
+    );
   });
 
   it('an environment the service does not have exits 2 listing those it has', async () => {
