@@ -120,6 +120,6 @@ export async function buildProject(options: BuildOptions = {}): Promise<BuildRes
     `staged ${info.assets.total} assets into ${path.relative(root, assetsDir) || assetsDir} (${staged.hashed} hashed, ${staged.reused} unchanged)`,
   );
   log(formatUsage(check));
-  writeBuildStamp(outDir, stampInputs);
+  writeBuildStamp(outDir, stampInputs, info);
   return { outDir, functionsDir, assetsDir, info, check, hashed: staged.hashed, reused: staged.reused };
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { BuildInfo } from '../lib/build-info';
 
 /**
  * A build stamp says which sources a build in dist/ was made from, so a deploy can tell a current build from a
@@ -28,6 +29,8 @@ type Entry = [file: string, ...version: (string | number)[]];
 interface Stamp {
   inputs: Entry[];
   outputs: Entry[];
+  /** the identity baked into the Functions, which /health answers: what `deployed:check` compares a deployment with */
+  info?: BuildInfo;
 }
 
 function walk(dir: string, into: string[], visited = new Set<string>()): void {
@@ -100,8 +103,8 @@ function outputEntries(outDir: string): Entry[] {
 }
 
 /** Written by the build, last, once dist/ is complete; `inputs` must be taken before the build reads anything. */
-export function writeBuildStamp(outDir: string, inputs: Entry[]): void {
-  const stamp: Stamp = { inputs, outputs: outputEntries(outDir) };
+export function writeBuildStamp(outDir: string, inputs: Entry[], info?: BuildInfo): void {
+  const stamp: Stamp = { inputs, outputs: outputEntries(outDir), info };
   fs.writeFileSync(path.join(outDir, STAMP_FILE), JSON.stringify(stamp));
 }
 
@@ -132,4 +135,30 @@ export function staleBuildReason(outDir: string, inputs: BuildInputs): string | 
   const outputs = firstDifference(stamp.outputs, outputEntries(outDir));
   if (outputs !== 'nothing') return `${shown}/ was modified after the build: ${outputs}`;
   return null;
+}
+
+/** dist/ holds no build whose identity can be read: a configuration problem of the caller (build first). */
+export class BuildStampError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BuildStampError';
+  }
+}
+
+/** The identity of the build in outDir, from its stamp; a missing stamp or one without it says why, naming the file. */
+export function readBuildInfo(outDir: string, shownDir = outDir): BuildInfo {
+  const file = `${shownDir.replace(/\/+$/, '')}/${STAMP_FILE}`;
+  let stamp: Stamp;
+  try {
+    stamp = JSON.parse(fs.readFileSync(path.join(outDir, STAMP_FILE), 'utf8')) as Stamp;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new BuildStampError(
+      code === 'ENOENT' ? `${file} does not exist: build first (npm run build)` : `${file} is unreadable: build again`,
+    );
+  }
+  if (!stamp.info || typeof stamp.info.builtAt !== 'string') {
+    throw new BuildStampError(`${file} records no build identity (a build older than this check): build again`);
+  }
+  return stamp.info;
 }

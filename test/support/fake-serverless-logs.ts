@@ -34,7 +34,8 @@ export async function startFakeServerlessLogs(options: {
   username: string;
   password: string;
   cap?: number;
-  environments?: { suffix: string | null }[];
+  /** `domain` replaces the environment's twil.io domain_name, e.g. with a host:port on loopback */
+  environments?: { suffix: string | null; domain?: string }[];
   /** the origin `next_page_url` names (default Twilio's own); another host stands for a page off the API */
   nextPageOrigin?: string;
 }): Promise<FakeServerlessLogs> {
@@ -42,7 +43,7 @@ export async function startFakeServerlessLogs(options: {
   const environments = (options.environments ?? [{ suffix: 'dev' }, { suffix: null }]).map((e, i) => ({
     sid: sid('ZE', 0xe0 + i),
     domain_suffix: e.suffix,
-    domain_name: `twilio-media-assets-1234${e.suffix ? `-${e.suffix}` : ''}.twil.io`,
+    domain_name: e.domain ?? `twilio-media-assets-1234${e.suffix ? `-${e.suffix}` : ''}.twil.io`,
     unique_name: e.suffix ? `${e.suffix}-environment` : 'production',
   }));
   const logs: (FakeLogEntry & { sid: string })[] = [];
