@@ -178,10 +178,11 @@ export interface PublishOptions {
 }
 
 /**
- * The Studio friendly name flows:deploy gives a flow in one environment: `NAME (DOMAIN)`. The environment's domain
- * name (`UNIQUE-NAME-RANDOM[-SUFFIX].twil.io`, Twilio's "Functions and Assets API" page) is Twilio's, unique to that
- * environment and fixed for its life, so the name is per environment and unique as it is: a checkout without
- * .twilioflowinfo finds the flows earlier runs created under it, flows created before this lookup existed included.
+ * The Studio friendly name flows:deploy gives a flow in one environment: `NAME (DOMAIN)`. The environment's
+ * `domain_name` is built by Twilio from the Service's unique name, a random Service suffix and the environment's
+ * domain suffix (the Environment resource, https://www.twilio.com/docs/serverless/api/resource/environment), so it
+ * names one environment of one service and no other: the friendly name is per environment and unique as it is, and
+ * a checkout without .twilioflowinfo finds the flows earlier runs created, those made before this lookup included.
  */
 export const friendlyNameOf = (name: string, deployed: Pick<DeployedService, 'domainName'>) =>
   `${name} (${deployed.domainName})`;
