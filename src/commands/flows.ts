@@ -12,9 +12,10 @@ import {
   describeTwilioError,
   FlowsConfigError,
   FLOW_INFO_FILE,
+  friendlyNameOf,
+  knownFlowSids,
   lookupDeployment,
   publishFlows,
-  readFlowInfo,
   resolutionOf,
 } from '../lib/flows/publish';
 import { DeployInfoError, readDeployInfo } from '../lib/deploy-info';
@@ -190,10 +191,12 @@ async function deploy({ args, io, client, deployed, manifest }: Step): Promise<n
 
 async function pull({ args, io, client, deployed, manifest }: Step): Promise<number> {
   const [name] = args.names;
-  const sid = readFlowInfo(io.cwd)[deployed.environmentSid]?.flows[name];
+  const known = await knownFlowSids({ client, cwd: io.cwd, deployed, progress: (line) => io.err(line) }, [name]);
+  if (known.refused.length > 0) throw new FlowsConfigError(known.refused.join('\n'));
+  const sid = known.sids.get(name);
   if (!sid) {
     throw new FlowsConfigError(
-      `${FLOW_INFO_FILE} has no flow "${name}" for environment ${deployed.environmentSid}: run flows:deploy first`,
+      `no flow "${name}" for environment ${deployed.environmentSid}: none in ${FLOW_INFO_FILE}, none named "${friendlyNameOf(name, deployed)}" in Studio; run flows:deploy first`,
     );
   }
   const flow = await client.studio.v2.flows(sid).fetch();

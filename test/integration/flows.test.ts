@@ -254,6 +254,122 @@ describe('deploy, then flows:deploy and flows:pull, from a fresh clone', () => {
   });
 });
 
+/** The fake Serverless API over HTTP, signed as the deploy is (CREDENTIALS), for what a test reads or promotes. */
+async function serverlessCall(serverless: FakeServerlessApi, p: string, form?: Record<string, string>) {
+  const [, sid] = /ACCOUNT_SID=(\S+)/.exec(CREDENTIALS)!;
+  const [, token] = /AUTH_TOKEN=(\S+)/.exec(CREDENTIALS)!;
+  const res = await fetch(`${serverless.url}${p}`, {
+    method: form ? 'POST' : 'GET',
+    headers: { authorization: `Basic ${Buffer.from(`${sid}:${token}`).toString('base64')}` },
+    body: form ? new URLSearchParams(form) : undefined,
+  });
+  expect(res.status).toBeLessThan(300);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+describe('flows per environment: prod after a promote, then a fresh checkout that updates by name', () => {
+  const root = clone(work, 'environments');
+  let serverless: FakeServerlessApi;
+  let studio: FakeStudioApi;
+  const flowInfo = () =>
+    JSON.parse(fs.readFileSync(path.join(root, '.twilioflowinfo'), 'utf8')) as Record<
+      string,
+      { serviceSid: string; domainName: string; flows: Record<string, string> }
+    >;
+  let dev: Awaited<ReturnType<typeof deployedDev>>;
+  let prod: { sid: string; domain_name: string };
+  let devFlow: string;
+  let prodFlow: string;
+
+  beforeAll(async () => {
+    serverless = await startFakeServerlessApi();
+    studio = await startFakeStudioApi();
+    fs.writeFileSync(path.join(root, '.env'), CREDENTIALS);
+    expectExit(await twilioRunDeploy(root, serverless), 0);
+    dev = await deployedDev(serverless);
+  });
+  afterAll(async () => {
+    await serverless.close();
+    await studio.close();
+  });
+
+  it("`--environment prod --publish` after a promote fills prod's domain and SIDs; .twilioflowinfo keeps dev and prod apart", async () => {
+    expectExit(await flows(root, serverless, studio, ['deploy', '--publish']), 0, 'flows:deploy (dev)');
+    [devFlow] = [...studio.flows.keys()];
+    // a promote, as the Deployment resource makes it: dev's own Build, a new Deployment on prod, no rebuild
+    const devEnv = await serverlessCall(
+      serverless,
+      `/v1/Services/${dev.serviceSid}/Environments/${dev.environmentSid}`,
+    );
+    prod = (await serverlessCall(serverless, `/v1/Services/${dev.serviceSid}/Environments`, {
+      UniqueName: 'prod-environment',
+      DomainSuffix: 'prod',
+    })) as typeof prod;
+    await serverlessCall(serverless, `/v1/Services/${dev.serviceSid}/Environments/${prod.sid}/Deployments`, {
+      BuildSid: devEnv.build_sid as string,
+    });
+
+    const r = await flows(root, serverless, studio, ['deploy', '--environment', 'prod', '--publish']);
+    expectExit(r, 0, 'flows:deploy --environment prod');
+    expect(r.output).toContain(`environment ${prod.sid} (https://${prod.domain_name})`);
+    expect(studio.flows.size).toBe(2);
+    prodFlow = [...studio.flows.keys()].find((sid) => sid !== devFlow)!;
+    const flow = studio.flows.get(prodFlow)!;
+    expect(flow).toMatchObject({ friendlyName: `ivr (${prod.domain_name})`, status: 'published', revision: 1 });
+    expect(stateOf(flow.definition, 'get_hold_prompt').properties).toMatchObject({
+      service_sid: dev.serviceSid,
+      environment_sid: prod.sid,
+      function_sid: dev.functionSid('/studio/media-url'), // the same Build, so the same Function
+      url: `https://${prod.domain_name}/studio/media-url`,
+    });
+    const greeting = manifestOf(root).entries['audio/greeting.wav'].path;
+    expect(stateOf(flow.definition, 'play_greeting').properties.play).toBe(`https://${prod.domain_name}${greeting}`);
+    expect(JSON.stringify(flow.definition)).not.toContain(dev.domain);
+    // dev's flow as dev's deploy left it
+    expect(studio.flows.get(devFlow)).toMatchObject({ friendlyName: `ivr (${dev.domain})`, revision: 1 });
+    await expectDeployedIvr(root, serverless, studio.flows.get(devFlow)!.definition);
+    expect(flowInfo()).toEqual({
+      [dev.environmentSid]: { serviceSid: dev.serviceSid, domainName: dev.domain, flows: { ivr: devFlow } },
+      [prod.sid]: { serviceSid: dev.serviceSid, domainName: prod.domain_name, flows: { ivr: prodFlow } },
+    });
+  });
+
+  it("a fresh checkout (no .twilioflowinfo) updates prod's flow found by name, creates none, leaves dev's alone", async () => {
+    fs.rmSync(path.join(root, '.twilioflowinfo'));
+    const r = await flows(root, serverless, studio, ['deploy', '--environment', 'prod', '--publish']);
+    expectExit(r, 0, 'flows:deploy --environment prod (fresh checkout)');
+    expect(r.output).toContain(`found flow ${prodFlow} in Studio by its name "ivr (${prod.domain_name})"`);
+    expect(r.stdout).toMatch(new RegExp(`^ivr: ${prodFlow} published revision 2  webhook `, 'm'));
+    expect(r.stdout).not.toContain('(created)');
+    expect(studio.flows.size).toBe(2);
+    expect(studio.flows.get(devFlow)!.revision).toBe(1);
+    expect(flowInfo()).toEqual({
+      [prod.sid]: { serviceSid: dev.serviceSid, domainName: prod.domain_name, flows: { ivr: prodFlow } },
+    });
+  });
+
+  it('flows:pull in a fresh checkout finds the flow by name too', async () => {
+    fs.rmSync(path.join(root, '.twilioflowinfo'));
+    const original = fs.readFileSync(path.join(root, 'src', 'flows', 'ivr.json'), 'utf8');
+    fs.writeFileSync(path.join(root, 'src', 'flows', 'ivr.json'), '{}');
+    const r = await flows(root, serverless, studio, ['pull', 'ivr', '--environment', 'dev']);
+    expectExit(r, 0, 'flows:pull --environment dev (fresh checkout)');
+    expect(r.output).toContain(`found flow ${devFlow} in Studio by its name "ivr (${dev.domain})"`);
+    expect(fs.readFileSync(path.join(root, 'src', 'flows', 'ivr.json'), 'utf8')).toBe(original);
+  });
+
+  it('two flows under one name are refused naming both SIDs, and nothing changes', async () => {
+    const copy = studio.addFlow(`ivr (${prod.domain_name})`); // e.g. a duplicate made in the Console
+    const changes = studio.changes;
+    const r = await flows(root, serverless, studio, ['deploy', '--environment', 'prod', '--publish']);
+    expect(r.code).toBe(1);
+    expect(r.output).toContain(`ivr: Studio has 2 flows named "ivr (${prod.domain_name})": ${prodFlow}, ${copy}`);
+    expect(r.output).toMatch(/Nothing was changed in Studio/);
+    expect(studio.changes).toBe(changes);
+    expect(fs.existsSync(path.join(root, '.twilioflowinfo'))).toBe(false);
+  });
+});
+
 describe('`twilio serverless:deploy` (the Twilio CLI and its plugin, its own twilio-run 3.x), then flows:deploy', () => {
   const root = clone(work, 'cli');
   let serverless: FakeServerlessApi;

@@ -23,6 +23,8 @@ export interface FakeStudioApi {
    * can know, e.g. a sender or a Content Template the account does not have. Each is `#/path: message`.
    */
   refusals: Map<string, string[]>;
+  /** a flow that exists before the test (created in the Console, or by a run from another checkout); its SID */
+  addFlow(friendlyName: string, definition?: unknown): string;
   close(): Promise<void>;
 }
 
@@ -76,8 +78,23 @@ function validate(raw: string | null): string[] {
   return errors;
 }
 
-/** Studio's v2 Flows API on loopback (validate, create, update, fetch), keeping flows and revisions in memory. */
-export async function startFakeStudioApi(options: { accountSid?: string } = {}): Promise<FakeStudioApi> {
+const STUDIO = 'https://studio.twilio.com';
+
+/**
+ * Studio's v2 Flows API on loopback (validate, create, update, fetch, list), keeping flows and revisions in memory.
+ * The list (`GET /v2/Flows`) is paged as Studio pages it (Twilio's Flow resource page,
+ * https://www.twilio.com/docs/studio/rest-api/v2/flow): PageSize 50 by default and at most 1000 (a PageSize outside
+ * 1..1000 is refused), the next page as an absolute `meta.next_page_url` on Studio's own host with a PageToken (so a
+ * client that builds page URLs itself, or follows one without the origin rule, fails), definitions null in the list,
+ * and no filter by friendly name: Studio lets two flows share one.
+ */
+export async function startFakeStudioApi(
+  options: {
+    accountSid?: string;
+    /** the origin `next_page_url` names (default Studio's own); another host stands for a page off the API */
+    nextPageOrigin?: string;
+  } = {},
+): Promise<FakeStudioApi> {
   const accountSid = options.accountSid ?? 'AC00000000000000000000000000000000';
   let counter = 0;
   const flows = new Map<string, FakeFlow>();
@@ -110,8 +127,46 @@ export async function startFakeStudioApi(options: { accountSid?: string } = {}):
     errors: [],
     warnings: [],
     webhook_url: `https://webhooks.twilio.com/v1/Accounts/${accountSid}/Flows/${f.sid}`,
-    url: `https://studio.twilio.com/v2/Flows/${f.sid}`,
+    url: `${STUDIO}/v2/Flows/${f.sid}`,
   });
+
+  function newFlow(friendlyName: string, status: string, definition: unknown): FakeFlow {
+    const flow = { sid: `FW${String(++counter).padStart(32, '0')}`, friendlyName, status, definition, revision: 1 };
+    flows.set(flow.sid, { ...flow, commitMessage: null });
+    return flows.get(flow.sid)!;
+  }
+
+  function list(url: URL): Answer {
+    const rawSize = url.searchParams.get('PageSize') ?? '50';
+    const pageSize = Number(rawSize);
+    if (!/^[0-9]+$/.test(rawSize) || pageSize < 1 || pageSize > 1000)
+      return [400, { code: 20001, message: `Invalid PageSize: ${rawSize} (1 to 1000)`, status: 400 }];
+    const page = Number(url.searchParams.get('Page') ?? '0');
+    // a later page is reached through the PageToken its next_page_url carries, never by a Page number alone
+    if (!Number.isInteger(page) || page < 0 || (page > 0 && url.searchParams.get('PageToken') !== `PT${page}`))
+      return [400, { code: 20001, message: 'Invalid Page or PageToken', status: 400 }];
+    const all = [...flows.values()];
+    const items = all.slice(page * pageSize, (page + 1) * pageSize);
+    const query = (n: number) => `PageSize=${pageSize}&Page=${n}${n > 0 ? `&PageToken=PT${n}` : ''}`;
+    return [
+      200,
+      {
+        flows: items.map((f) => ({ ...resource(f), definition: null, valid: null, errors: null, warnings: null })),
+        meta: {
+          page,
+          page_size: pageSize,
+          key: 'flows',
+          url: `${STUDIO}/v2/Flows?${query(page)}`,
+          first_page_url: `${STUDIO}/v2/Flows?${query(0)}`,
+          previous_page_url: page > 0 ? `${STUDIO}/v2/Flows?${query(page - 1)}` : null,
+          next_page_url:
+            (page + 1) * pageSize < all.length
+              ? `${options.nextPageOrigin ?? STUDIO}/v2/Flows?${query(page + 1)}`
+              : null,
+        },
+      },
+    ];
+  }
 
   function answer(req: http.IncomingMessage, body: Buffer): Answer {
     const method = req.method ?? '';
@@ -122,6 +177,7 @@ export async function startFakeStudioApi(options: { accountSid?: string } = {}):
     const form = new URLSearchParams(method === 'POST' ? body.toString('utf8') : '');
     const parts = url.pathname.split('/').filter(Boolean);
     if (parts[0] !== 'v2' || parts[1] !== 'Flows') return [404, { code: 20404, message: 'not found', status: 404 }];
+    if (method === 'GET' && parts.length === 2) return list(url);
     const status = form.get('Status');
     const badStatus = (): Answer | undefined =>
       status === 'draft' || status === 'published'
@@ -137,15 +193,8 @@ export async function startFakeStudioApi(options: { accountSid?: string } = {}):
       if (errors.length) return invalid(errors);
       const refused = badStatus();
       if (refused) return refused;
-      const flow: FakeFlow = {
-        sid: `FW${String(++counter).padStart(32, '0')}`,
-        friendlyName: form.get('FriendlyName') ?? '',
-        status: status!,
-        definition: JSON.parse(form.get('Definition')!),
-        revision: 1,
-        commitMessage: form.get('CommitMessage'),
-      };
-      flows.set(flow.sid, flow);
+      const flow = newFlow(form.get('FriendlyName') ?? '', status!, JSON.parse(form.get('Definition')!));
+      flow.commitMessage = form.get('CommitMessage');
       api.changes += 1;
       return [200, resource(flow)];
     }
@@ -184,6 +233,7 @@ export async function startFakeStudioApi(options: { accountSid?: string } = {}):
       return api.changes;
     },
     refusals,
+    addFlow: (friendlyName, definition = { states: [] }) => newFlow(friendlyName, 'published', definition).sid,
     close: () => host.close(),
   };
 }

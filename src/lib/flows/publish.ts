@@ -177,11 +177,79 @@ export interface PublishOptions {
   progress: (line: string) => void;
 }
 
-const friendlyNameOf = (name: string, deployed: DeployedService) => `${name} (${deployed.domainName})`;
+/**
+ * The Studio friendly name flows:deploy gives a flow in one environment: `NAME (DOMAIN)`. The environment's
+ * `domain_name` is built by Twilio from the Service's unique name, a random Service suffix and the environment's
+ * domain suffix (the Environment resource, https://www.twilio.com/docs/serverless/api/resource/environment), so it
+ * names one environment of one service and no other: the friendly name is per environment and unique as it is, and
+ * a checkout without .twilioflowinfo finds the flows earlier runs created, those made before this lookup included.
+ */
+export const friendlyNameOf = (name: string, deployed: Pick<DeployedService, 'domainName'>) =>
+  `${name} (${deployed.domainName})`;
 
 /**
- * Validates every flow with Studio first, and changes nothing unless all pass; then updates the flow created for
- * this environment before (its SID in .twilioflowinfo) or creates one, and records its SID at once.
+ * Studio's flows with the given friendly names, from every page of `GET /v2/Flows` (Twilio's Flow resource page,
+ * https://www.twilio.com/docs/studio/rest-api/v2/flow: the list holds `sid` and `friendly_name`, the definition
+ * being null there; PageSize at most 1000, the next page in `meta.next_page_url`). Studio lets two flows share a
+ * name, and the list cannot be filtered by it: every page is read. The pages go through the client's own request
+ * hook, so a next page off the configured Studio origin is refused by the one rule (src/lib/http/api-origin.ts).
+ */
+export async function flowSidsByFriendlyName(
+  client: twilio.Twilio,
+  friendlyNames: readonly string[],
+): Promise<Map<string, string[]>> {
+  const found = new Map(friendlyNames.map((n) => [n, [] as string[]]));
+  for (const flow of await client.studio.v2.flows.list({ pageSize: 1000 })) {
+    found.get(flow.friendlyName)?.push(flow.sid);
+  }
+  return found;
+}
+
+/**
+ * The SID of each flow in this environment: the one .twilioflowinfo remembers, else the one Studio holds under the
+ * flow's friendly name (said on progress), else none (to be created). Two flows under one name are refused,
+ * naming both: which one a number points at is not ours to guess. `gone`: remembered SIDs Studio no longer has.
+ */
+export async function knownFlowSids(
+  o: Pick<PublishOptions, 'client' | 'cwd' | 'deployed' | 'progress'>,
+  names: readonly string[],
+  gone: ReadonlySet<string> = new Set(),
+): Promise<{ sids: Map<string, string>; refused: string[] }> {
+  const remembered = readFlowInfo(o.cwd)[o.deployed.environmentSid]?.flows ?? {};
+  const sids = new Map<string, string>();
+  const unknown: string[] = [];
+  for (const name of names) {
+    const sid = remembered[name];
+    if (sid && !gone.has(sid)) sids.set(name, sid);
+    else unknown.push(name);
+  }
+  const refused: string[] = [];
+  if (unknown.length === 0) return { sids, refused };
+  const byName = await flowSidsByFriendlyName(
+    o.client,
+    unknown.map((n) => friendlyNameOf(n, o.deployed)),
+  );
+  for (const name of unknown) {
+    const friendlyName = friendlyNameOf(name, o.deployed);
+    const matches = (byName.get(friendlyName) ?? []).filter((sid) => !gone.has(sid));
+    if (matches.length > 1) {
+      refused.push(
+        `${name}: Studio has ${matches.length} flows named "${friendlyName}": ${matches.join(', ')}; not guessing which one to update. Delete the extra ones in the Console, or put the right SID under "${o.deployed.environmentSid}" in ${FLOW_INFO_FILE}`,
+      );
+    } else if (matches.length === 1) {
+      sids.set(name, matches[0]);
+      o.progress(
+        `${name}: no SID in ${FLOW_INFO_FILE} for environment ${o.deployed.environmentSid}; found flow ${matches[0]} in Studio by its name "${friendlyName}"`,
+      );
+    }
+  }
+  return { sids, refused };
+}
+
+/**
+ * Validates every flow with Studio first, and changes nothing unless all pass; then updates the flow this
+ * environment already has (its SID in .twilioflowinfo, or else found in Studio by its friendly name) or creates one,
+ * and records its SID at once. .twilioflowinfo is only a cache: a fresh checkout updates the same flows.
  */
 export async function publishFlows(o: PublishOptions): Promise<{ refused: string[]; published: PublishedFlow[] }> {
   const studio = o.client.studio.v2;
@@ -200,6 +268,13 @@ export async function publishFlows(o: PublishOptions): Promise<{ refused: string
   }
   if (refused.length > 0) return { refused, published: [] };
 
+  // Every flow's SID before anything changes: a refusal (two flows under one name) leaves Studio as it was.
+  const lookup = await knownFlowSids(
+    o,
+    o.flows.map((f) => f.name),
+  );
+  if (lookup.refused.length > 0) return { refused: lookup.refused, published: [] };
+
   const info = readFlowInfo(o.cwd);
   const published: PublishedFlow[] = [];
   for (const flow of o.flows) {
@@ -208,24 +283,33 @@ export async function publishFlows(o: PublishOptions): Promise<{ refused: string
       domainName: o.deployed.domainName,
       flows: {},
     });
-    const known = record.flows[flow.name];
     const fields = {
       friendlyName: friendlyNameOf(flow.name, o.deployed),
       status: o.status,
       definition: flow.definition,
       commitMessage: o.commitMessage,
     };
-    let instance;
-    let created = false;
-    if (known) {
+    const update = async (sid: string) => {
       try {
-        instance = await studio.flows(known).update(fields);
+        return await studio.flows(sid).update(fields);
       } catch (err) {
         if ((err as { status?: number }).status !== 404) throw err;
-        o.progress(`${flow.name}: flow ${known} is gone from Studio (deleted in the Console?); creating it anew`);
+        o.progress(`${flow.name}: flow ${sid} is gone from Studio (deleted in the Console?)`);
+        return undefined;
       }
+    };
+    const known = lookup.sids.get(flow.name);
+    let instance = known ? await update(known) : undefined;
+    if (known && !instance) {
+      // the remembered flow was deleted: another one under this environment's name may still be there
+      const again = await knownFlowSids(o, [flow.name], new Set([known]));
+      if (again.refused.length > 0) throw new FlowsConfigError(again.refused.join('\n'));
+      const other = again.sids.get(flow.name);
+      if (other) instance = await update(other);
     }
+    let created = false;
     if (!instance) {
+      o.progress(`${flow.name}: creating it in Studio as "${fields.friendlyName}"`);
       instance = await studio.flows.create(fields);
       created = true;
     }
