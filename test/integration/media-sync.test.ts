@@ -198,6 +198,17 @@ describe('npm run media:sync (the command, spawned)', () => {
     expect([...api.deletedMedia].sort()).toEqual([me(1, 0), me(1, 1)]);
   });
 
+  it('--delete: a store refusing the message record deletes nothing and exits 1, each item named', async () => {
+    api = await startFakeTwilioApi({ accountSid: AC, authToken: TOKEN, messages: messages(1, () => 2) });
+    s3.script('fail', ['PUT'], 'message.json');
+    const result = await run([...range, '--delete']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(`FAILED ${mm(1)}/${me(1, 0)}: delete: the message record does not list it`);
+    expect(result.stdout).toContain(`FAILED ${mm(1)}/${me(1, 1)}: delete: the message record does not list it`);
+    expect(await mediaKeys()).toEqual([keyOf(1, 0), keyOf(1, 1)]);
+    expect(api.host.requests.filter((r) => r.method === 'DELETE')).toEqual([]);
+  });
+
   it('a store that corrupts the bytes is refused by its checksum: exit 1, nothing kept, nothing deleted', async () => {
     api = await startFakeTwilioApi({ accountSid: AC, authToken: TOKEN, messages: messages(1, () => 1) });
     s3.script('corrupt', ['PUT']);

@@ -42,8 +42,11 @@ export interface S3Front {
   /** s3rver itself, behind the front: for inspecting the bucket without the script */
   backendEndpoint: string;
   requests: FrontRequest[];
-  /** applies mode to the next requests with one of these methods (all methods when not given) */
-  script(mode: FrontMode, methods?: string[]): void;
+  /**
+   * applies mode to the next requests with one of these methods (all methods when not given) whose path contains
+   * `pathIncludes` (any path when not given), e.g. only the message records: script('fail', ['PUT'], 'message.json')
+   */
+  script(mode: FrontMode, methods?: string[], pathIncludes?: string): void;
   /** every key in the bucket (ListObjectsV2 on s3rver) */
   listKeys(bucket: string): Promise<string[]>;
   /** an object as s3rver holds it: bytes and headers (x-amz-meta-*), or undefined */
@@ -78,6 +81,7 @@ export async function startS3Front(buckets: string[]): Promise<S3Front> {
 
   let mode: FrontMode = 'pass';
   let modeMethods: string[] | undefined;
+  let modePath: string | undefined;
   const requests: FrontRequest[] = [];
   const sockets = new Set<Socket>();
 
@@ -105,7 +109,7 @@ export async function startS3Front(buckets: string[]): Promise<S3Front> {
         record.answeredAt = Date.now();
         s3Error(res, status, code, message);
       };
-      const applies = !modeMethods || modeMethods.includes(method);
+      const applies = (!modeMethods || modeMethods.includes(method)) && (!modePath || record.url.includes(modePath));
       const current = applies ? mode : 'pass';
       if (current === 'forbidden') return answer(403, 'AccessDenied', 'Access Denied');
       if (current === 'fail')
@@ -159,9 +163,10 @@ export async function startS3Front(buckets: string[]): Promise<S3Front> {
     endpoint: `http://127.0.0.1:${port}`,
     backendEndpoint,
     requests,
-    script: (next, methods) => {
+    script: (next, methods, pathIncludes) => {
       mode = next;
       modeMethods = methods;
+      modePath = pathIncludes;
     },
     listKeys: async (bucket) => {
       const res = await fetch(await signer.sign(`${backendEndpoint}/${bucket}?list-type=2&max-keys=1000`));

@@ -164,7 +164,7 @@ describe('keeping one media item', () => {
           fields,
           log: (r) => logs.push(r),
         });
-      expect(await record()).toBe('written');
+      expect((await record()).outcome).toBe('written');
       const file = path.join(dir, AC, MM, 'message.json');
       const written = JSON.parse(fs.readFileSync(file, 'utf8')) as MessageRecord;
       expect(written).toEqual({
@@ -183,7 +183,7 @@ describe('keeping one media item', () => {
         ],
       });
       expect(JSON.stringify(written)).not.toContain('+1500555');
-      expect(await record()).toBe('unchanged');
+      expect(await record()).toEqual({ outcome: 'unchanged', listed: new Set([ME(1)]) });
 
       const second = await keepMediaItem(
         input({
@@ -193,7 +193,7 @@ describe('keeping one media item', () => {
           contentType: 'image/gif',
         }),
       );
-      expect(await record([second], ['From', 'Body'])).toBe('written');
+      expect(await record([second], ['From', 'Body'])).toEqual({ outcome: 'written', listed: new Set([ME(1), ME(2)]) });
       const completed = JSON.parse(fs.readFileSync(file, 'utf8')) as MessageRecord;
       expect(completed.media.map((m) => m.mediaSid)).toEqual([ME(1), ME(2)]);
       expect(completed.receivedAt).toBe(written.receivedAt);
@@ -219,7 +219,7 @@ describe('keeping one media item', () => {
           fields: [],
           log: () => undefined,
         }),
-      ).toBe('none');
+      ).toEqual({ outcome: 'none', listed: new Set() });
       expect(fs.readdirSync(dir)).toEqual([]);
     });
   });
@@ -250,9 +250,13 @@ describe("deleting Twilio's copy after a verified one", () => {
     sha256: sha(PNG),
     contentType: 'image/png',
   });
-  const remove = (k: ReturnType<typeof kept>, extra: { allowedHosts?: string[]; signal?: AbortSignal } = {}) =>
+  const remove = (
+    k: ReturnType<typeof kept>,
+    extra: { allowedHosts?: string[]; signal?: AbortSignal; listed?: Set<string> } = {},
+  ) =>
     deleteTwilioMedia({
       kept: k,
+      listed: extra.listed ?? new Set([ME(1)]),
       mediaUrl: url.replace('127.0.0.1', twilio.host),
       auth: { username: AC, password: 'token' },
       allowedHosts: extra.allowedHosts ?? [twilio.host],
@@ -286,6 +290,17 @@ describe("deleting Twilio's copy after a verified one", () => {
     expect(await remove(kept('conflict', false))).toBeUndefined();
     expect(twilio.requests).toHaveLength(0);
     expect(logs).toEqual([]);
+  });
+
+  it('never DELETEs a verified item that the message record does not list', async () => {
+    expect(await remove(kept('stored', true), { listed: new Set([ME(2)]) })).toBe('delete_failed');
+    expect(twilio.requests).toHaveLength(0);
+    expect(logs).toEqual([
+      expect.objectContaining({
+        outcome: 'delete_failed',
+        problem: expect.stringContaining('the message record does not list it'),
+      }),
+    ]);
   });
 
   it('a refused DELETE, or a host off the allowlist, is delete_failed and left for the sync command', async () => {

@@ -218,6 +218,8 @@ export async function keepMediaItem(input: KeepMediaInput): Promise<KeptMedia> {
 
 export interface DeleteMediaInput {
   kept: KeptMedia;
+  /** the Media SIDs the message record lists, as read back after it was written (recordMessage's `listed`) */
+  listed: ReadonlySet<string>;
   mediaUrl: string;
   /** the same credentials as the fetch */
   auth?: { username: string; password: string };
@@ -231,9 +233,10 @@ export interface DeleteMediaInput {
 }
 
 /**
- * Deletes Twilio's copy of a kept item (`DELETE` on its media URL), only when the store holds it verified; a
- * Media resource answers 204. A 404 means it is already gone, which is what was wanted. Anything else is
- * `delete_failed`, left for the sync command. Returns undefined (and logs nothing) when no delete was due.
+ * Deletes Twilio's copy of a kept item (`DELETE` on its media URL), only when the store holds it verified and the
+ * message record lists it (so no item gone from Twilio is missing from its record); a Media resource answers 204.
+ * A 404 means it is already gone, which is what was wanted. Anything else, and a verified item the record does not
+ * list, is `delete_failed`, left for the sync command. Returns undefined (and logs nothing) when no delete was due.
  */
 export async function deleteTwilioMedia(input: DeleteMediaInput): Promise<DeleteOutcome | undefined> {
   const { kept, log } = input;
@@ -242,6 +245,8 @@ export async function deleteTwilioMedia(input: DeleteMediaInput): Promise<Delete
     logStore(log, 'delete_failed', kept, input.prefix, input.receivedAt, { problem, status });
     return 'delete_failed';
   };
+  if (!kept.mediaSid || !input.listed.has(kept.mediaSid))
+    return fail('the message record does not list it (not written or not read back); the media stays at Twilio');
   let url: URL;
   try {
     url = new URL(input.mediaUrl);
@@ -307,17 +312,33 @@ export interface RecordMessageInput {
   log: (record: LogRecord) => void;
 }
 
+export interface RecordedMessage {
+  outcome: 'written' | 'unchanged' | 'failed' | 'none';
+  /** the Media SIDs the stored record lists, read back: only these may be deleted at Twilio */
+  listed: Set<string>;
+  problem?: string;
+}
+
+/** The Media SIDs a record's text lists; throws when it is not a message record. */
+function listedIn(text: string): Set<string> {
+  const record = JSON.parse(text) as Partial<MessageRecord> | null;
+  if (!record || !Array.isArray(record.media)) throw new Error('the stored record has no "media" list');
+  return new Set(record.media.map((m) => m.mediaSid));
+}
+
 /**
  * Writes (or completes) the message record with every verified item: an earlier delivery's items are kept, new
- * ones added, so a redelivery that kept the rest finishes the record. Logs one `message_record` line; never throws.
+ * ones added, so a redelivery that kept the rest finishes the record. The record is then read back: `listed` is
+ * what it holds, and an item missing from it makes the outcome `failed`. Logs one `message_record` line; never
+ * throws.
  */
-export async function recordMessage(input: RecordMessageInput): Promise<'written' | 'unchanged' | 'failed' | 'none'> {
+export async function recordMessage(input: RecordMessageInput): Promise<RecordedMessage> {
   const { store, accountSid, messageSid, log } = input;
   const items = input.kept.filter((k): k is KeptMedia & { key: string; mediaSid: string } =>
     Boolean(k.verified && k.key && k.mediaSid),
   );
   if (!accountSid || !messageSid || !SID.AC.test(accountSid) || !SID.MM.test(messageSid) || items.length === 0)
-    return 'none';
+    return { outcome: 'none', listed: new Set() };
   const key = messageRecordKey(accountSid, messageSid);
   const line = (outcome: string, extra: LogRecord = {}) =>
     log({
@@ -360,13 +381,21 @@ export async function recordMessage(input: RecordMessageInput): Promise<'written
     }
     if (!changed) {
       line('unchanged');
-      return 'unchanged';
+      return { outcome: 'unchanged', listed: new Set(media.keys()) };
     }
     await store.writeText(key, `${JSON.stringify(record, null, 2)}\n`, { signal: input.signal });
+    const listed = listedIn(await store.readText(key, { signal: input.signal }));
+    const missing = items.filter((k) => !listed.has(k.mediaSid)).map((k) => k.mediaSid);
+    if (missing.length) {
+      const problem = `read back, the record does not list ${missing.join(', ')}`;
+      line('failed', { problem });
+      return { outcome: 'failed', listed, problem };
+    }
     line('written', { mediaCount: record.media.length });
-    return 'written';
+    return { outcome: 'written', listed };
   } catch (err) {
-    line('failed', storeFailure(err));
-    return 'failed';
+    const failure = storeFailure(err);
+    line('failed', failure);
+    return { outcome: 'failed', listed: new Set(), problem: failure.problem };
   }
 }

@@ -187,18 +187,17 @@ export async function syncMedia(options: SyncOptions): Promise<SyncResult> {
       // unreadable now: each item is then checked against its own metadata or its download
     }
     const budget = new ByteBudget(MESSAGE_MEDIA_BYTES);
-    const kept: KeptMedia[] = [];
+    const entries: SyncedItem[] = [];
     // one message's items one after another: the message record is then written once, by one writer
     for (const [index, item] of media.entries()) {
       result.media += 1;
-      const entry = await syncItem(options, message, item, index, recorded, budget, receivedAt);
-      if (entry.kept) kept.push(entry.kept);
-      report(entry.report);
+      entries.push(await syncItem(options, message, item, index, recorded, budget, receivedAt));
     }
+    const kept = entries.flatMap((e) => (e.kept ? [e.kept] : []));
     if (!options.dryRun && kept.length) {
       const params: Partial<Record<MessageField, string>> = { From: message.from, To: message.to };
       if (message.body) params.Body = message.body;
-      await recordMessage({
+      const record = await recordMessage({
         store,
         accountSid: options.accountSid,
         messageSid,
@@ -208,11 +207,52 @@ export async function syncMedia(options: SyncOptions): Promise<SyncResult> {
         fields: options.messageFields,
         log,
       });
+      // Twilio's copy goes only once the stored record lists the item (deleteTwilioMedia checks `listed`)
+      if (options.delete)
+        for (const entry of entries)
+          if (entry.kept && entry.deleteUrl) await deleteItem(options, entry, record.listed, receivedAt);
     }
+    for (const entry of entries) report(entry.report);
   };
 
   await pool(wantedMessages(options), Math.max(1, options.concurrency), syncMessage);
   return result;
+}
+
+/** One item after its keep: what to report, what was kept, and the media URL to delete when the run deletes. */
+interface SyncedItem {
+  report: ItemReport;
+  kept?: KeptMedia;
+  deleteUrl?: string;
+}
+
+/** Deletes Twilio's copy of a kept item once its record lists it; the report says `deleted`, or why not. */
+async function deleteItem(
+  options: SyncOptions,
+  entry: SyncedItem,
+  listed: ReadonlySet<string>,
+  receivedAt: number,
+): Promise<void> {
+  let problem = 'Twilio did not delete it';
+  const deleted = await deleteTwilioMedia({
+    kept: entry.kept!,
+    listed,
+    mediaUrl: entry.deleteUrl!,
+    auth: options.auth,
+    allowedHosts: options.allowedHosts,
+    prefix: options.store.prefix,
+    receivedAt,
+    // the routine logs why a delete failed; the summary names it too
+    log: (record) => {
+      if (record.outcome === 'delete_failed' && typeof record.problem === 'string') problem = record.problem;
+      options.log(record);
+    },
+  });
+  if (deleted === 'deleted') entry.report.actions.push('deleted');
+  else {
+    entry.report.actions.push('failed');
+    entry.report.problem = `delete: ${problem}`;
+  }
 }
 
 async function syncItem(
@@ -223,7 +263,7 @@ async function syncItem(
   recorded: Map<string, string>,
   budget: ByteBudget,
   receivedAt: number,
-): Promise<{ report: ItemReport; kept?: KeptMedia }> {
+): Promise<SyncedItem> {
   const { store, log } = options;
   const messageSid = message.sid;
   const url = mediaContentUrl(options.apiBase, item);
@@ -302,29 +342,9 @@ async function syncItem(
       };
     }
   }
-  if (options.delete && kept.verified) {
-    if (options.dryRun) actions.push('would_delete');
-    else {
-      let problem = 'Twilio did not delete it';
-      const deleted = await deleteTwilioMedia({
-        kept,
-        mediaUrl: url,
-        auth: options.auth,
-        allowedHosts: options.allowedHosts,
-        prefix: store.prefix,
-        receivedAt,
-        // the routine logs why a delete failed; the summary names it too
-        log: (record) => {
-          if (record.outcome === 'delete_failed' && typeof record.problem === 'string') problem = record.problem;
-          log(record);
-        },
-      });
-      if (deleted === 'deleted') actions.push('deleted');
-      else {
-        actions.push('failed');
-        return { report: { ...base, actions, problem: `delete: ${problem}` }, kept };
-      }
-    }
+  if (options.dryRun) {
+    if (options.delete && kept.verified) actions.push('would_delete');
+    return { report: { ...base, actions } };
   }
-  return { report: { ...base, actions }, kept: options.dryRun ? undefined : kept };
+  return { report: { ...base, actions }, kept, ...(options.delete && kept.verified ? { deleteUrl: url } : {}) };
 }
