@@ -9,8 +9,7 @@ import { syncMedia, SyncCounts, SyncResult } from '../lib/mms/sync';
 import { MAX_PAGE_SIZE, restApi, TwilioApiError } from '../lib/mms/twilio-messages';
 import { TWILIO_API_BASE } from '../lib/recordings/model';
 import { baseUrlFrom, requireCredentials, SettingsError } from '../lib/settings';
-import { mediaStoreSettingsFrom, openMediaStore } from '../lib/storage/media-store';
-import type { ObjectStore } from '../lib/storage/store';
+import { MediaStore, mediaStoreSettingsFrom, openMediaStore } from '../lib/storage/media-store';
 import { formatTable } from '../lib/text-table';
 import { parseCommandArgs, parseDateFlag, UsageError } from './args';
 import { runFromProcess } from './settings';
@@ -117,7 +116,7 @@ export function formatSummary(result: SyncResult, store: string, args: SyncArgs)
 
 export async function main(argv: string[], io: SyncIo): Promise<number> {
   let args: SyncArgs | undefined;
-  let store: ObjectStore;
+  let store: MediaStore;
   let setup: Omit<Parameters<typeof syncMedia>[0], 'log' | 'onProgress'>;
   const log = (record: LogRecord) => {
     if (record.level === 'warn' || record.level === 'error' || args?.verbose) io.err(jsonLine(record));

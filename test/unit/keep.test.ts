@@ -7,10 +7,15 @@ import {
   extensionFor,
   keepMediaItem,
   KeepMediaInput,
+  KeptMedia,
   mediaKeyOf,
   MessageRecord,
+  messageRecordKey,
   recordMessage,
 } from '../../src/lib/mms/keep';
+import type { MediaStore } from '../../src/lib/storage/media-store';
+import { S3Store } from '../../src/lib/storage/s3-store';
+import { S3Front, S3RVER_CREDENTIALS, startS3Front } from '../support/s3-front';
 import type { LogRecord } from '../../src/lib/log';
 import { LocalFolderStore, ObjectStore } from '../../src/lib/storage/store';
 import { FakeHost, startFakeHost } from '../support/fake-host';
@@ -24,7 +29,7 @@ const RECEIVED = Date.parse('2026-12-01T10:00:00.000Z');
 
 describe('keeping one media item', () => {
   let dir: string;
-  let store: ObjectStore;
+  let store: LocalFolderStore;
   let logs: LogRecord[];
   const input = (extra: Partial<KeepMediaInput> = {}): KeepMediaInput => ({
     store,
@@ -222,6 +227,75 @@ describe('keeping one media item', () => {
       ).toEqual({ outcome: 'none', listed: new Set() });
       expect(fs.readdirSync(dir)).toEqual([]);
     });
+  });
+});
+
+describe('two writers completing one message record at once', () => {
+  let dir: string;
+  let front: S3Front;
+  beforeAll(async () => (front = await startS3Front(['records'])));
+  afterAll(() => front.close());
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-writers-'))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** the webhook and media:sync (or two deliveries), each having kept other items of the message */
+  async function race(store: MediaStore): Promise<{ record: MessageRecord; logs: LogRecord[] }> {
+    const logs: LogRecord[] = [];
+    const keepAll = (from: number) =>
+      Promise.all(
+        [from, from + 1].map((n) =>
+          keepMediaItem({
+            store,
+            accountSid: AC,
+            messageSid: MM,
+            index: n,
+            mediaUrl: `https://api.twilio.com/2010-04-01/Accounts/${AC}/Messages/${MM}/Media/${ME(n)}`,
+            contentType: 'image/png',
+            body: Buffer.concat([PNG, Buffer.from([n])]),
+            receivedAt: RECEIVED,
+            log: () => undefined,
+          }),
+        ),
+      );
+    const [first, second] = await Promise.all([keepAll(0), keepAll(2)]);
+    const write = (kept: KeptMedia[]) =>
+      recordMessage({
+        store,
+        accountSid: AC,
+        messageSid: MM,
+        receivedAt: RECEIVED,
+        kept,
+        params: {},
+        fields: [],
+        log: (r) => logs.push(r),
+      });
+    const results = await Promise.all([write(first), write(second), write([first[1], second[0]])]);
+    // every writer's own items are in what it read back, so each may delete them at Twilio
+    expect(results.map((r) => r.listed.size >= 2)).toEqual([true, true, true]);
+    const record = JSON.parse((await store.readVersioned(messageRecordKey(AC, MM))).text) as MessageRecord;
+    return { record, logs };
+  }
+
+  it('the folder store: no entry lost, each write conditional on the version read', async () => {
+    const { record, logs } = await race(new LocalFolderStore(dir));
+    expect(record.media.map((m) => m.mediaSid)).toEqual([ME(0), ME(1), ME(2), ME(3)]);
+    expect(logs.filter((l) => l.outcome === 'failed')).toEqual([]);
+  });
+
+  it('S3 (If-Match / If-None-Match, enforced by the front as S3 does): no entry lost', async () => {
+    const store = new S3Store({
+      bucket: 'records',
+      prefix: 'in/',
+      endpoint: front.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: S3RVER_CREDENTIALS,
+    });
+    const { record, logs } = await race(store);
+    expect(record.media.map((m) => m.mediaSid)).toEqual([ME(0), ME(1), ME(2), ME(3)]);
+    expect(logs.filter((l) => l.outcome === 'failed')).toEqual([]);
+    // the writers did meet: at least one conditional write was refused and retried after a merge
+    expect(front.requests.filter((r) => r.method === 'PUT' && r.status === 412).length).toBeGreaterThan(0);
   });
 });
 

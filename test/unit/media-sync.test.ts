@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { UsageError } from '../../src/commands/args';
 import { main, parseArgs } from '../../src/commands/media-sync';
 import type { LogRecord } from '../../src/lib/log';
+import type { MediaStore } from '../../src/lib/storage/media-store';
 import { syncMedia, SyncOptions } from '../../src/lib/mms/sync';
 import { restApi } from '../../src/lib/mms/twilio-messages';
 import { LocalFolderStore, ObjectStore, sha256Of, StoreError } from '../../src/lib/storage/store';
@@ -46,9 +47,9 @@ function messages(): FakeMessage[] {
 }
 
 /** The folder store, with a put that fails while `failing` says so (a store outage). */
-class FlakyStore implements ObjectStore {
+class FlakyStore implements MediaStore {
   failing = false;
-  constructor(private readonly inner: ObjectStore) {}
+  constructor(private readonly inner: MediaStore) {}
   get description() {
     return this.inner.description;
   }
@@ -62,6 +63,9 @@ class FlakyStore implements ObjectStore {
   inspect: ObjectStore['inspect'] = (key, options) => this.inner.inspect(key, options);
   readText: ObjectStore['readText'] = (name, options) => this.inner.readText(name, options);
   writeText: ObjectStore['writeText'] = (name, text, options) => this.inner.writeText(name, text, options);
+  readVersioned: MediaStore['readVersioned'] = (name, options) => this.inner.readVersioned(name, options);
+  writeTextIf: MediaStore['writeTextIf'] = (name, text, version, options) =>
+    this.inner.writeTextIf(name, text, version, options);
 }
 
 describe('syncMedia against the fake REST API and a folder store', () => {

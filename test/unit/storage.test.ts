@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { mediaStoreSettingsFrom, messageFieldsFrom } from '../../src/lib/storage/media-store';
 import { parseS3Destination, s3SettingsFrom, S3Store } from '../../src/lib/storage/s3-store';
-import { LocalFolderStore, StoreError } from '../../src/lib/storage/store';
+import { ConditionalTextStore, LocalFolderStore, StoreError } from '../../src/lib/storage/store';
 import { mediaStoreProblems } from '../../src/deploy/variables';
 import { freePort } from '../../src/local-runtime/twilio-run';
 import { S3Front, S3RVER_CREDENTIALS, startS3Front } from '../support/s3-front';
@@ -146,6 +146,69 @@ describe('LocalFolderStore', () => {
       metadata: {},
     });
     await expect(store.put('../escape', Buffer.from('x'))).rejects.toThrow('not a safe relative path');
+  });
+});
+
+/** The compare-and-swap every media store offers for its message records, the same for both kinds. */
+async function checkConditionalText(store: ConditionalTextStore, name: string, read: () => Promise<string>) {
+  expect(await store.readVersioned(name)).toEqual({ text: '' });
+  expect(await store.writeTextIf(name, 'first', undefined)).toBe('written');
+  // a second creator loses: the document is no longer absent
+  expect(await store.writeTextIf(name, 'rival', undefined)).toBe('changed');
+  const first = await store.readVersioned(name);
+  expect(first).toEqual({ text: 'first', version: expect.any(String) });
+  expect(await store.writeTextIf(name, 'second', first.version)).toBe('written');
+  // a writer holding the version it read before the second write changes nothing
+  expect(await store.writeTextIf(name, 'stale', first.version)).toBe('changed');
+  expect(await read()).toBe('second');
+  // two writers at once from the same version: exactly one wins
+  const now = await store.readVersioned(name);
+  const results = await Promise.all(['a', 'b'].map((t) => store.writeTextIf(name, t, now.version)));
+  expect(results.sort()).toEqual(['changed', 'written']);
+}
+
+describe('conditional text writes', () => {
+  let dir: string;
+  let front: S3Front;
+  beforeAll(async () => (front = await startS3Front(['records'])));
+  afterAll(() => front.close());
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-cas-'))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('the folder store: a lock file around compare and rename, none left behind', async () => {
+    const store = new LocalFolderStore(dir);
+    await checkConditionalText(store, 'm/message.json', async () =>
+      fs.readFileSync(path.join(dir, 'm', 'message.json'), 'utf8'),
+    );
+    expect(fs.readdirSync(path.join(dir, 'm'))).toEqual(['message.json']);
+  });
+
+  it('the folder store breaks a lock left by a dead writer once it is stale', async () => {
+    const store = new LocalFolderStore(dir);
+    fs.mkdirSync(path.join(dir, 'm'));
+    const lock = path.join(dir, 'm', 'message.json.lock');
+    fs.writeFileSync(lock, '');
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(lock, old, old);
+    expect(await store.writeTextIf('m/message.json', 'x', undefined)).toBe('written');
+  });
+
+  it('S3: If-None-Match: * to create, If-Match on the ETag read to replace, 412 read as changed', async () => {
+    const store = new S3Store({
+      bucket: 'records',
+      prefix: '',
+      endpoint: front.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: S3RVER_CREDENTIALS,
+    });
+    await checkConditionalText(store, 'm/message.json', async () =>
+      (await front.getObject('records', 'm/message.json'))!.body.toString(),
+    );
+    const puts = front.requests.filter((r) => r.method === 'PUT');
+    expect(puts[0].headers['if-none-match']).toBe('*');
+    expect(puts[2].headers['if-match']).toMatch(/^"[0-9a-f]{32}"$/);
+    expect(puts.map((r) => r.status)).toEqual([200, 412, 200, 412, expect.any(Number), expect.any(Number)]);
   });
 });
 

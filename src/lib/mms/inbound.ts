@@ -3,8 +3,13 @@ import { ByteBudget, fetchMedia } from '../fetch/media-fetcher';
 import { FetchEnv, fetchOptionsFor, fetchSettingsOrLog } from '../fetch/settings';
 import type { LogRecord } from '../log';
 import type { PlainResponse } from '../respond';
-import { MediaStoreEnv, MediaStoreSettings, mediaStoreSettingsFrom, openMediaStore } from '../storage/media-store';
-import type { ObjectStore } from '../storage/store';
+import {
+  MediaStore,
+  MediaStoreEnv,
+  MediaStoreSettings,
+  mediaStoreSettingsFrom,
+  openMediaStore,
+} from '../storage/media-store';
 import type { SignedWebhookRequest } from '../webhook-signature';
 import { deleteTwilioMedia, KeptMedia, keepMediaItem, mediaSidOf, recordMessage } from './keep';
 import { mmsSummaryRecord, SummaryItem } from './summary';
@@ -72,7 +77,7 @@ function mediaStoreOrLog(
   env: InboundEnv,
   log: (record: LogRecord) => void,
   messageSid: string | undefined,
-): { settings: MediaStoreSettings; store: ObjectStore } | undefined {
+): { settings: MediaStoreSettings; store: MediaStore } | undefined {
   try {
     const settings = mediaStoreSettingsFrom(env);
     return settings ? { settings, store: openMediaStore(settings.location) } : undefined;

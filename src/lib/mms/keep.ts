@@ -1,7 +1,7 @@
 import { hostAllowed } from '../fetch/allowlist';
 import { requestOnce } from '../fetch/media-fetcher';
 import { clip, isoWithOffset, LogRecord } from '../log';
-import type { MessageField } from '../storage/media-store';
+import type { MediaStore, MessageField } from '../storage/media-store';
 import { ObjectStore, sha256Of, StoredObject, StoreError } from '../storage/store';
 
 /**
@@ -300,7 +300,7 @@ export interface MessageRecord {
 }
 
 export interface RecordMessageInput {
-  store: ObjectStore;
+  store: MediaStore;
   accountSid: string | undefined;
   messageSid: string | undefined;
   receivedAt: number;
@@ -326,11 +326,16 @@ function listedIn(text: string): Set<string> {
   return new Set(record.media.map((m) => m.mediaSid));
 }
 
+/** how often a record write that met another writer's is read, merged and tried again */
+const RECORD_ATTEMPTS = 5;
+
 /**
  * Writes (or completes) the message record with every verified item: an earlier delivery's items are kept, new
- * ones added, so a redelivery that kept the rest finishes the record. The record is then read back: `listed` is
- * what it holds, and an item missing from it makes the outcome `failed`. Logs one `message_record` line; never
- * throws.
+ * ones added, so a redelivery that kept the rest finishes the record. Several writers (the webhook, a redelivery,
+ * media:sync) may complete one record at once: each write is conditional on the version read (S3 If-Match /
+ * If-None-Match, the folder's lock), and one that meets another's is read again, merged and retried. The record
+ * is then read back: `listed` is what it holds, and an item missing from it makes the outcome `failed`. Logs one
+ * `message_record` line; never throws.
  */
 export async function recordMessage(input: RecordMessageInput): Promise<RecordedMessage> {
   const { store, accountSid, messageSid, log } = input;
@@ -350,52 +355,71 @@ export async function recordMessage(input: RecordMessageInput): Promise<Recorded
       ...extra,
     });
   try {
-    const text = await store.readText(key, { signal: input.signal });
-    const existing = text ? (JSON.parse(text) as MessageRecord) : undefined;
-    const media = new Map((existing?.media ?? []).map((m) => [m.mediaSid, m]));
-    let changed = !existing;
-    for (const k of items) {
-      if (media.has(k.mediaSid)) continue;
-      media.set(k.mediaSid, {
-        index: k.index,
-        mediaSid: k.mediaSid,
-        key: `${store.prefix}${k.key}`,
-        bytes: k.bytes,
-        contentType: k.contentType,
-        sha256: k.sha256,
-      });
-      changed = true;
-    }
-    const record: MessageRecord = {
-      accountSid,
-      messageSid,
-      receivedAt: existing?.receivedAt ?? isoWithOffset(input.receivedAt),
-      media: [...media.values()].sort((a, b) => a.index - b.index),
-    };
-    for (const field of input.fields) {
-      const value = input.params[field] ?? existing?.[field];
-      if (value !== undefined) {
-        if (existing?.[field] !== value) changed = true;
-        record[field] = value;
+    for (let attempt = 1; attempt <= RECORD_ATTEMPTS; attempt += 1) {
+      const { text, version } = await store.readVersioned(key, { signal: input.signal });
+      const existing = text ? (JSON.parse(text) as MessageRecord) : undefined;
+      const { record, changed } = mergeRecord(existing, items, input, store.prefix);
+      if (!changed) {
+        line('unchanged');
+        return { outcome: 'unchanged', listed: new Set(record.media.map((m) => m.mediaSid)) };
       }
+      const written = await store.writeTextIf(key, `${JSON.stringify(record, null, 2)}\n`, version, {
+        signal: input.signal,
+      });
+      if (written === 'changed') continue; // another writer's record came first: merge with it
+      const listed = listedIn(await store.readText(key, { signal: input.signal }));
+      const missing = items.filter((k) => !listed.has(k.mediaSid)).map((k) => k.mediaSid);
+      if (missing.length) {
+        const problem = `read back, the record does not list ${missing.join(', ')}`;
+        line('failed', { problem });
+        return { outcome: 'failed', listed, problem };
+      }
+      line('written', { mediaCount: record.media.length, ...(attempt > 1 ? { attempts: attempt } : {}) });
+      return { outcome: 'written', listed };
     }
-    if (!changed) {
-      line('unchanged');
-      return { outcome: 'unchanged', listed: new Set(media.keys()) };
-    }
-    await store.writeText(key, `${JSON.stringify(record, null, 2)}\n`, { signal: input.signal });
-    const listed = listedIn(await store.readText(key, { signal: input.signal }));
-    const missing = items.filter((k) => !listed.has(k.mediaSid)).map((k) => k.mediaSid);
-    if (missing.length) {
-      const problem = `read back, the record does not list ${missing.join(', ')}`;
-      line('failed', { problem });
-      return { outcome: 'failed', listed, problem };
-    }
-    line('written', { mediaCount: record.media.length });
-    return { outcome: 'written', listed };
+    const problem = `the record changed under each of ${RECORD_ATTEMPTS} conditional writes`;
+    line('failed', { problem });
+    return { outcome: 'failed', listed: new Set(), problem };
   } catch (err) {
     const failure = storeFailure(err);
     line('failed', failure);
     return { outcome: 'failed', listed: new Set(), problem: failure.problem };
   }
+}
+
+/** The record with this run's items added to what is stored (nothing removed), and whether that changes it. */
+function mergeRecord(
+  existing: MessageRecord | undefined,
+  items: (KeptMedia & { key: string; mediaSid: string })[],
+  input: RecordMessageInput,
+  prefix: string,
+): { record: MessageRecord; changed: boolean } {
+  const media = new Map((existing?.media ?? []).map((m) => [m.mediaSid, m]));
+  let changed = !existing;
+  for (const k of items) {
+    if (media.has(k.mediaSid)) continue;
+    media.set(k.mediaSid, {
+      index: k.index,
+      mediaSid: k.mediaSid,
+      key: `${prefix}${k.key}`,
+      bytes: k.bytes,
+      contentType: k.contentType,
+      sha256: k.sha256,
+    });
+    changed = true;
+  }
+  const record: MessageRecord = {
+    accountSid: input.accountSid!,
+    messageSid: input.messageSid!,
+    receivedAt: existing?.receivedAt ?? isoWithOffset(input.receivedAt),
+    media: [...media.values()].sort((a, b) => a.index - b.index),
+  };
+  for (const field of input.fields) {
+    const value = input.params[field] ?? existing?.[field];
+    if (value !== undefined) {
+      if (existing?.[field] !== value) changed = true;
+      record[field] = value;
+    }
+  }
+  return { record, changed };
 }

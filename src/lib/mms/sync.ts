@@ -1,7 +1,7 @@
 import { ByteBudget, fetchMedia, FetchOutcome } from '../fetch/media-fetcher';
 import { clip, LogRecord } from '../log';
-import type { MessageField } from '../storage/media-store';
-import type { ObjectStore, StoredObject } from '../storage/store';
+import type { MediaStore, MessageField } from '../storage/media-store';
+import type { StoredObject } from '../storage/store';
 import { MESSAGE_MEDIA_BYTES } from './inbound';
 import {
   deleteTwilioMedia,
@@ -72,7 +72,7 @@ export interface SyncOptions {
   /** the REST API base (TWILIO_API_BASE_URL), for the media URLs */
   apiBase: string;
   get: JsonGet;
-  store: ObjectStore;
+  store: MediaStore;
   range: SentRange;
   to?: string;
   dryRun: boolean;

@@ -2,6 +2,7 @@ import type { AwsClient } from 'aws4fetch';
 import { SettingsError } from '../settings';
 import {
   assertSafeKey,
+  ConditionalTextStore,
   inspectStream,
   ObjectStore,
   PutOptions,
@@ -9,6 +10,7 @@ import {
   sha256Of,
   StoredObject,
   StoreError,
+  VersionedText,
 } from './store';
 
 /** Settings of an S3-compatible bucket: `s3://bucket[/prefix]` and the variables (or flags) beside it. */
@@ -160,7 +162,7 @@ function s3Problem(status: number, text: string): string {
  * body altered on the way. inspect reads the object back and hashes it here, so a copy is only "verified" by its
  * own bytes, not by what the server says about them.
  */
-export class S3Store implements ObjectStore {
+export class S3Store implements ObjectStore, ConditionalTextStore {
   readonly description: string;
   readonly prefix: string;
   private readonly signer?: AwsClient;
@@ -263,5 +265,41 @@ export class S3Store implements ObjectStore {
       contentType: name.endsWith('.json') ? 'application/json' : 'application/x-ndjson',
       ...options,
     });
+  }
+
+  async readVersioned(name: string, options: { signal?: AbortSignal } = {}): Promise<VersionedText> {
+    const res = await this.get(name, options.signal);
+    if (!res) return { text: '' };
+    const etag = res.headers.get('etag') ?? undefined;
+    const text = await res.text();
+    if (!etag) throw new StoreError(`the store sent no ETag with ${name}: it cannot be written conditionally`);
+    return { text, version: etag };
+  }
+
+  /**
+   * A conditional PUT: `If-Match` on the ETag read, or `If-None-Match: *` when it was absent (S3's conditional
+   * writes, https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html). S3 answers 412 when the
+   * object changed (or, for If-Match, no longer exists) and 409 ConditionalRequestConflict when a concurrent write
+   * holds it: both mean "read again"; older MinIO answers 304 to If-None-Match on a taken key (minio#19442).
+   */
+  async writeTextIf(
+    name: string,
+    text: string,
+    version: string | undefined,
+    options: PutOptions = {},
+  ): Promise<'written' | 'changed'> {
+    const body = Buffer.from(text, 'utf8');
+    const sha256 = sha256Of(body);
+    const headers: Record<string, string> = {
+      'content-type': name.endsWith('.json') ? 'application/json' : 'text/plain',
+      'x-amz-content-sha256': sha256,
+      'x-amz-checksum-sha256': Buffer.from(sha256, 'hex').toString('base64'),
+      ...(version === undefined ? { 'if-none-match': '*' } : { 'if-match': version }),
+    };
+    const res = await this.send('PUT', name, headers, body, options.signal);
+    const answer = await res.text().catch(() => '');
+    if ([304, 404, 409, 412].includes(res.status)) return 'changed';
+    if (!res.ok) throw new StoreError(s3Problem(res.status, answer), res.status);
+    return 'written';
   }
 }
