@@ -5,6 +5,7 @@ import { UsageError } from '../../src/commands/args';
 import { main, parseArgs } from '../../src/commands/media-sync';
 import type { LogRecord } from '../../src/lib/log';
 import type { MediaStore } from '../../src/lib/storage/media-store';
+import { keepMediaItem, MessageRecord, recordMessage } from '../../src/lib/mms/keep';
 import { syncMedia, SyncOptions } from '../../src/lib/mms/sync';
 import { restApi } from '../../src/lib/mms/twilio-messages';
 import { LocalFolderStore, ObjectStore, sha256Of, StoreError } from '../../src/lib/storage/store';
@@ -136,6 +137,57 @@ describe('syncMedia against the fake REST API and a folder store', () => {
     expect(again).toMatchObject({ messages: 3, media: 6, stored: 0, alreadyStored: 6, failed: 0 });
     expect(downloads()).toHaveLength(0);
     expect(api.deletedMedia).toEqual([]);
+  });
+
+  it('records no MediaUrlN number it cannot know: one entry per Media SID, the webhook index kept, none guessed', async () => {
+    // the webhook kept item 0 of message 2 (MediaUrl0) and deleted it at Twilio: Media.json now lists 1 and 2 only
+    const url = (i: number) => `${api.baseUrl}/2010-04-01/Accounts/${AC}/Messages/${mm(2)}/Media/${me(2, i)}`;
+    const webhookKeep = (i: number) =>
+      keepMediaItem({
+        store,
+        accountSid: AC,
+        messageSid: mm(2),
+        index: i,
+        mediaUrl: url(i),
+        contentType: 'image/png',
+        body: png(2, i),
+        receivedAt: Date.parse('2026-11-02T09:00:00Z'),
+        log: () => undefined,
+      });
+    const webhookRecord = async (i: number) =>
+      recordMessage({
+        store,
+        accountSid: AC,
+        messageSid: mm(2),
+        receivedAt: Date.parse('2026-11-02T09:00:00Z'),
+        kept: [await webhookKeep(i)],
+        params: {},
+        fields: [],
+        log: () => undefined,
+      });
+    await webhookRecord(0);
+    api.messages.get(mm(2))!.media[0].deletedAt = Date.now();
+
+    expect(await syncMedia(options())).toMatchObject({ stored: 5, failed: 0 });
+    const read = () =>
+      (JSON.parse(fs.readFileSync(path.join(dir, AC, mm(2), 'message.json'), 'utf8')) as MessageRecord).media.map(
+        (m) => [m.mediaSid, m.index],
+      );
+    expect(read()).toEqual([
+      [me(2, 0), 0],
+      [me(2, 1), undefined],
+      [me(2, 2), undefined],
+    ]);
+    const syncLines = logs.filter((l) => l.event === 'media_store' && l.messageSid === mm(2));
+    expect(syncLines.map((l) => 'index' in l)).toEqual([false, false]);
+
+    // a later redelivery of the webhook knows item 1's number: the entry gains it, nothing is duplicated
+    await webhookRecord(1);
+    expect(read()).toEqual([
+      [me(2, 0), 0],
+      [me(2, 1), 1],
+      [me(2, 2), undefined],
+    ]);
   });
 
   it('copies From, To and Body into the record only when MEDIA_STORE_MESSAGE_FIELDS names them', async () => {

@@ -20,8 +20,11 @@ export interface KeepMediaInput {
   store: ObjectStore;
   accountSid: string | undefined;
   messageSid: string | undefined;
-  /** the item's place in the message (MediaUrlN) */
-  index: number;
+  /**
+   * the item's number in the webhook (the N of MediaUrlN); undefined when it is not known: Twilio's Media list
+   * (media:sync) names each item by its SID only, in no documented order, so its position there is not N
+   */
+  index: number | undefined;
   /** the media URL (MediaUrlN): its last segment is the Media SID */
   mediaUrl: string;
   /** the content type the media host sent */
@@ -39,7 +42,8 @@ export interface KeptMedia {
   messageSid?: string;
   accountSid?: string;
   mediaSid?: string;
-  index: number;
+  /** the N of MediaUrlN, when known (see KeepMediaInput.index) */
+  index?: number;
   /** the key inside the store (without its prefix); undefined when the SIDs were refused */
   key?: string;
   bytes: number;
@@ -128,7 +132,7 @@ function logStore(
     outcome,
     messageSid: kept.messageSid,
     ...(kept.mediaSid ? { mediaSid: kept.mediaSid } : {}),
-    index: kept.index,
+    ...(kept.index !== undefined ? { index: kept.index } : {}),
     ...(kept.key ? { key: `${prefix}${kept.key}` } : {}),
     bytes: kept.bytes,
     sha256: kept.sha256,
@@ -153,7 +157,7 @@ export async function keepMediaItem(input: KeepMediaInput): Promise<KeptMedia> {
   const sha256 = sha256Of(input.body);
   const bytes = input.body.length;
   const base = {
-    index: input.index,
+    ...(input.index !== undefined ? { index: input.index } : {}),
     bytes,
     sha256,
     contentType,
@@ -280,7 +284,8 @@ export async function deleteTwilioMedia(input: DeleteMediaInput): Promise<Delete
 }
 
 export interface MessageRecordItem {
-  index: number;
+  /** the N of MediaUrlN; absent when the item was kept by media:sync, which cannot know it (never a guess) */
+  index?: number;
   mediaSid: string;
   key: string;
   bytes: number;
@@ -397,9 +402,17 @@ function mergeRecord(
   const media = new Map((existing?.media ?? []).map((m) => [m.mediaSid, m]));
   let changed = !existing;
   for (const k of items) {
-    if (media.has(k.mediaSid)) continue;
+    // one entry per Media SID, whichever path kept it; a webhook's redelivery supplies an index media:sync lacked
+    const listed = media.get(k.mediaSid);
+    if (listed) {
+      if (listed.index === undefined && k.index !== undefined) {
+        media.set(k.mediaSid, { ...listed, index: k.index });
+        changed = true;
+      }
+      continue;
+    }
     media.set(k.mediaSid, {
-      index: k.index,
+      ...(k.index !== undefined ? { index: k.index } : {}),
       mediaSid: k.mediaSid,
       key: `${prefix}${k.key}`,
       bytes: k.bytes,
@@ -412,7 +425,8 @@ function mergeRecord(
     accountSid: input.accountSid!,
     messageSid: input.messageSid!,
     receivedAt: existing?.receivedAt ?? isoWithOffset(input.receivedAt),
-    media: [...media.values()].sort((a, b) => a.index - b.index),
+    // by index, the items whose index is unknown last, in the order they were kept
+    media: [...media.values()].sort((a, b) => (a.index ?? Infinity) - (b.index ?? Infinity)),
   };
   for (const field of input.fields) {
     const value = input.params[field] ?? existing?.[field];

@@ -189,9 +189,9 @@ export async function syncMedia(options: SyncOptions): Promise<SyncResult> {
     const budget = new ByteBudget(MESSAGE_MEDIA_BYTES);
     const entries: SyncedItem[] = [];
     // one message's items one after another: the message record is then written once, by one writer
-    for (const [index, item] of media.entries()) {
+    for (const item of media) {
       result.media += 1;
-      entries.push(await syncItem(options, message, item, index, recorded, budget, receivedAt));
+      entries.push(await syncItem(options, message, item, recorded, budget, receivedAt));
     }
     const kept = entries.flatMap((e) => (e.kept ? [e.kept] : []));
     if (!options.dryRun && kept.length) {
@@ -259,7 +259,6 @@ async function syncItem(
   options: SyncOptions,
   message: MessageResource,
   item: MediaResource,
-  index: number,
   recorded: Map<string, string>,
   budget: ByteBudget,
   receivedAt: number,
@@ -292,7 +291,8 @@ async function syncItem(
       accountSid: options.accountSid,
       messageSid,
       mediaSid,
-      index,
+      // Media.json names no MediaUrlN number: the item's index stays unknown rather than its place in the list
+      index: undefined,
       key,
       bytes: stored.bytes,
       sha256: stored.sha256,
@@ -315,7 +315,7 @@ async function syncItem(
       attemptTimeoutMs: options.downloadTimeoutMs ?? 60_000,
       budget,
       log,
-      logContext: { source: 'media_sync', messageSid, index },
+      logContext: { source: 'media_sync', messageSid, mediaSid },
       receivedAt,
     });
     if (!outcome.ok) return { report: { ...base, actions: ['failed'], problem: `download: ${outcome.reason}` } };
@@ -323,7 +323,7 @@ async function syncItem(
       store,
       accountSid: options.accountSid,
       messageSid,
-      index,
+      index: undefined,
       mediaUrl: url,
       contentType: outcome.contentType,
       body: outcome.body,
