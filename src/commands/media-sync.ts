@@ -109,7 +109,7 @@ export function formatSummary(result: SyncResult, store: string, args: SyncArgs)
   }
   for (const f of result.failures)
     lines.push(
-      `  FAILED ${f.messageSid}/${f.mediaSid ?? '?'}: ${f.problem ?? 'failed'} (run media:sync again to retry)`,
+      `  FAILED ${f.messageSid}${f.mediaSid ? `/${f.mediaSid}` : ''}: ${f.problem ?? 'failed'} (run media:sync again to retry)`,
     );
   return lines.join('\n');
 }

@@ -209,6 +209,15 @@ describe('npm run media:sync (the command, spawned)', () => {
     expect(api.host.requests.filter((r) => r.method === 'DELETE')).toEqual([]);
   });
 
+  it('a message record that cannot be written is a failure: exit 1, the message named', async () => {
+    api = await startFakeTwilioApi({ accountSid: AC, authToken: TOKEN, messages: messages(1, () => 1) });
+    s3.script('fail', ['PUT'], 'message.json');
+    const result = await run(range);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(`FAILED ${mm(1)}: message record: the store answered 500`);
+    expect(await mediaKeys()).toEqual([keyOf(1, 0)]);
+  });
+
   it('a store that corrupts the bytes is refused by its checksum: exit 1, nothing kept, nothing deleted', async () => {
     api = await startFakeTwilioApi({ accountSid: AC, authToken: TOKEN, messages: messages(1, () => 1) });
     s3.script('corrupt', ['PUT']);

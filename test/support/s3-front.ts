@@ -18,10 +18,11 @@ export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3R
 
 /**
  * What the front does with the requests it is scripted for: pass them on (checking the body's hashes as S3
- * does), refuse (403 AccessDenied), fail (500 InternalError), hang (never answer), or corrupt (flip one byte of a
- * PUT's body on the way in, as a faulty proxy would, before the checks).
+ * does), refuse (403 AccessDenied), fail (500 InternalError), hang (never answer), corrupt (flip one byte of a
+ * PUT's body on the way in, as a faulty proxy would, before the checks), or swallow (answer 200 to a PUT and keep
+ * nothing, as a broken gateway might).
  */
-export type FrontMode = 'pass' | 'forbidden' | 'fail' | 'hang' | 'corrupt';
+export type FrontMode = 'pass' | 'forbidden' | 'fail' | 'hang' | 'corrupt' | 'swallow';
 
 export interface FrontRequest {
   method: string;
@@ -128,6 +129,11 @@ export async function startS3Front(buckets: string[]): Promise<S3Front> {
       if (current === 'fail')
         return answer(500, 'InternalError', 'We encountered an internal error. Please try again.');
       if (current === 'hang') return; // the socket stays open until the client gives up or the front closes
+      if (current === 'swallow' && method === 'PUT') {
+        record.status = 200;
+        record.answeredAt = Date.now();
+        return res.writeHead(200, { ETag: '"00000000000000000000000000000000"' }).end();
+      }
       if (current === 'corrupt' && method === 'PUT' && body.length > 0) {
         body = Buffer.from(body);
         body[body.length >> 1] ^= 0x01;

@@ -211,6 +211,33 @@ describe('keeping one media item', () => {
       ]);
     });
 
+    it('an unreadable record is rewritten with the items kept, its old text set aside, and a warning', async () => {
+      const file = path.join(dir, AC, MM, 'message.json');
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, '{"accountSid": "AC', 'utf8'); // cut short
+      const kept = await keepMediaItem(input());
+      const result = await recordMessage({
+        store,
+        accountSid: AC,
+        messageSid: MM,
+        receivedAt: RECEIVED,
+        kept: [kept],
+        params: {},
+        fields: [],
+        log: (r) => logs.push(r),
+      });
+      expect(result).toEqual({ outcome: 'written', listed: new Set([ME(1)]) });
+      expect((JSON.parse(fs.readFileSync(file, 'utf8')) as MessageRecord).media.map((m) => m.mediaSid)).toEqual([
+        ME(1),
+      ]);
+      expect(fs.readFileSync(path.join(dir, AC, MM, 'message.unreadable.json'), 'utf8')).toBe('{"accountSid": "AC');
+      expect(logs.find((l) => l.event === 'message_record')).toMatchObject({
+        level: 'warn',
+        outcome: 'written',
+        problem: expect.stringContaining('not a message record; rewritten, its old text kept as'),
+      });
+    });
+
     it('writes nothing when no item was kept', async () => {
       const failed = await keepMediaItem(input({ messageSid: 'MMbad' }));
       expect(

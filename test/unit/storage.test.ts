@@ -258,6 +258,19 @@ describe('S3Store (aws4fetch) against s3rver behind a checking front', () => {
     expect((await front.getObject('media', 'pre/fix/x/taken.txt'))?.body.toString()).toBe('first');
   });
 
+  it('writeText reads back what it wrote: a store that acknowledges a PUT and keeps nothing is a StoreError', async () => {
+    await store().writeText('x/index.jsonl', 'one\n');
+    expect(await store().readText('x/index.jsonl')).toBe('one\n');
+    front.script('swallow', ['PUT']);
+    await expect(store().writeText('x/index.jsonl', 'two\n')).rejects.toMatchObject({
+      name: 'StoreError',
+      message: expect.stringContaining('x/index.jsonl read back as 4 bytes'),
+    });
+    await expect(store().writeText('x/other.jsonl', 'two\n')).rejects.toThrow(
+      'x/other.jsonl is missing when read back after the store acknowledged its write',
+    );
+  });
+
   it('a body corrupted on the way is refused by the checksum: StoreError 400, nothing stored', async () => {
     front.script('corrupt');
     await expect(store().put('x/corrupt.bin', Buffer.alloc(1000, 7))).rejects.toMatchObject({

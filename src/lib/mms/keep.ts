@@ -326,9 +326,27 @@ export interface RecordedMessage {
 
 /** The Media SIDs a record's text lists; throws when it is not a message record. */
 function listedIn(text: string): Set<string> {
-  const record = JSON.parse(text) as Partial<MessageRecord> | null;
-  if (!record || !Array.isArray(record.media)) throw new Error('the stored record has no "media" list');
+  if (!text) throw new Error('the record is missing when read back after its write');
+  const record = parseRecord(text);
+  if (!record) throw new Error('the record read back after its write is not a message record');
   return new Set(record.media.map((m) => m.mediaSid));
+}
+
+/** A stored record's text as a record, or undefined when it is not one (not JSON, or no `media` list of entries). */
+function parseRecord(text: string): MessageRecord | undefined {
+  try {
+    const record = JSON.parse(text) as Partial<MessageRecord> | null;
+    if (!record || typeof record !== 'object' || !Array.isArray(record.media)) return undefined;
+    if (!record.media.every((m) => m && typeof m === 'object' && typeof m.mediaSid === 'string')) return undefined;
+    return record as MessageRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+/** where an unreadable record's text is set aside before the record is rewritten (the last one only) */
+export function unreadableRecordKey(accountSid: string, messageSid: string): string {
+  return `${accountSid}/${messageSid}/message.unreadable.json`;
 }
 
 /** how often a record write that met another writer's is read, merged and tried again */
@@ -352,7 +370,7 @@ export async function recordMessage(input: RecordMessageInput): Promise<Recorded
   const key = messageRecordKey(accountSid, messageSid);
   const line = (outcome: string, extra: LogRecord = {}) =>
     log({
-      level: outcome === 'failed' ? 'error' : 'info',
+      level: outcome === 'failed' ? 'error' : extra.problem ? 'warn' : 'info',
       event: 'message_record',
       outcome,
       messageSid,
@@ -362,7 +380,17 @@ export async function recordMessage(input: RecordMessageInput): Promise<Recorded
   try {
     for (let attempt = 1; attempt <= RECORD_ATTEMPTS; attempt += 1) {
       const { text, version } = await store.readVersioned(key, { signal: input.signal });
-      const existing = text ? (JSON.parse(text) as MessageRecord) : undefined;
+      const existing = text ? parseRecord(text) : undefined;
+      let repaired: LogRecord = {};
+      if (text && !existing) {
+        // Unreadable (cut, edited by hand): rewritten from what this writer kept, replacing it only if no other
+        // writer has since; its text is set aside first, as it may list items no longer at Twilio.
+        const aside = unreadableRecordKey(accountSid, messageSid);
+        await store.writeText(aside, text, { signal: input.signal });
+        repaired = {
+          problem: `the stored record was not a message record; rewritten, its old text kept as ${store.prefix}${aside}`,
+        };
+      }
       const { record, changed } = mergeRecord(existing, items, input, store.prefix);
       if (!changed) {
         line('unchanged');
@@ -379,7 +407,11 @@ export async function recordMessage(input: RecordMessageInput): Promise<Recorded
         line('failed', { problem });
         return { outcome: 'failed', listed, problem };
       }
-      line('written', { mediaCount: record.media.length, ...(attempt > 1 ? { attempts: attempt } : {}) });
+      line('written', {
+        mediaCount: record.media.length,
+        ...(attempt > 1 ? { attempts: attempt } : {}),
+        ...repaired,
+      });
       return { outcome: 'written', listed };
     }
     const problem = `the record changed under each of ${RECORD_ATTEMPTS} conditional writes`;

@@ -99,7 +99,7 @@ export function verifiedInStore(stored: StoredObject | undefined, expectedSha256
   return Boolean(stored && expected && stored.sha256 === expected);
 }
 
-/** The message record's sha256 of each Media SID; an unreadable record counts as none (it is rewritten). */
+/** The message record's sha256 of each Media SID; an unreadable record counts as none (recordMessage rewrites it). */
 export function recordedSha256(recordText: string): Map<string, string> {
   try {
     const record = recordText ? (JSON.parse(recordText) as Partial<MessageRecord>) : undefined;
@@ -207,6 +207,15 @@ export async function syncMedia(options: SyncOptions): Promise<SyncResult> {
         fields: options.messageFields,
         log,
       });
+      if (record.outcome === 'failed') {
+        // items kept but a record that does not list them: a failure of the run, never a silent exit 0
+        report({
+          messageSid,
+          key: `${store.prefix}${messageRecordKey(options.accountSid, messageSid)}`,
+          actions: ['failed'],
+          problem: `message record: ${record.problem ?? 'not written'}`,
+        });
+      }
       // Twilio's copy goes only once the stored record lists the item (deleteTwilioMedia checks `listed`)
       if (options.delete)
         for (const entry of entries)

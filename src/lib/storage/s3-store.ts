@@ -260,11 +260,19 @@ export class S3Store implements ObjectStore, ConditionalTextStore {
     return res ? res.text() : '';
   }
 
+  /** PUT, then read back: a store that acknowledged the write but holds other bytes (or none) is a StoreError. */
   async writeText(name: string, text: string, options: PutOptions = {}): Promise<void> {
-    await this.put(name, Buffer.from(text, 'utf8'), {
+    const body = Buffer.from(text, 'utf8');
+    await this.put(name, body, {
       contentType: name.endsWith('.json') ? 'application/json' : 'application/x-ndjson',
       ...options,
     });
+    const stored = await this.inspect(name, options);
+    if (!stored) throw new StoreError(`${name} is missing when read back after the store acknowledged its write`);
+    if (stored.sha256 !== sha256Of(body))
+      throw new StoreError(
+        `${name} read back as ${stored.bytes} bytes with sha256 ${stored.sha256}, not the ${body.length} bytes written`,
+      );
   }
 
   async readVersioned(name: string, options: { signal?: AbortSignal } = {}): Promise<VersionedText> {
