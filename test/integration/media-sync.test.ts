@@ -218,6 +218,27 @@ describe('npm run media:sync (the command, spawned)', () => {
     expect(await mediaKeys()).toEqual([keyOf(1, 0)]);
   });
 
+  it('--delete --timeout: a DELETE never answered and a store that hangs fail their items by name; the run ends', async () => {
+    api = await startFakeTwilioApi({ accountSid: AC, authToken: TOKEN, messages: messages(2, () => 2) });
+    api.messages.get(mm(1))!.media[0].hangDeletes = 1;
+    const stuck = await run([...range, '--delete', '--timeout', '2', '--concurrency', '1']);
+    expect(stuck.code).toBe(1);
+    expect(stuck.stdout).toContain(
+      `FAILED ${mm(1)}/${me(1, 0)}: delete: no answer to the DELETE within 2000 ms; the media stays at Twilio`,
+    );
+    expect([...api.deletedMedia].sort()).toEqual([me(1, 1), me(2, 0), me(2, 1)]);
+
+    // the store stops answering its PUTs: every item still to keep fails by name
+    api.messages.get(mm(1))!.media[0].hangDeletes = 0;
+    const more = await startFakeTwilioApi({ accountSid: AC, authToken: TOKEN, messages: messages(3, () => 1) });
+    await api.close();
+    api = more;
+    s3.script('hang', ['PUT']);
+    const hanging = await run([...range, '--timeout', '2']);
+    expect(hanging.code).toBe(1);
+    expect(hanging.stdout).toContain(`FAILED ${mm(3)}/${me(3, 0)}: store: no answer from the store in time`);
+  });
+
   it('a store that corrupts the bytes is refused by its checksum: exit 1, nothing kept, nothing deleted', async () => {
     api = await startFakeTwilioApi({ accountSid: AC, authToken: TOKEN, messages: messages(1, () => 1) });
     s3.script('corrupt', ['PUT']);

@@ -331,7 +331,8 @@ describe("deleting Twilio's copy after a verified one", () => {
   let status = 204;
   let logs: LogRecord[];
   beforeAll(async () => {
-    twilio = await startFakeHost((_req, res) => res.writeHead(status).end());
+    // status 0: never answer (the connection stays open), as a DELETE Twilio does not answer
+    twilio = await startFakeHost((_req, res) => (status === 0 ? undefined : res.writeHead(status).end()));
   });
   afterAll(() => twilio.close());
   beforeEach(() => {
@@ -353,7 +354,7 @@ describe("deleting Twilio's copy after a verified one", () => {
   });
   const remove = (
     k: ReturnType<typeof kept>,
-    extra: { allowedHosts?: string[]; signal?: AbortSignal; listed?: Set<string> } = {},
+    extra: { allowedHosts?: string[]; signal?: AbortSignal; listed?: Set<string>; timeoutMs?: number } = {},
   ) =>
     deleteTwilioMedia({
       kept: k,
@@ -364,6 +365,7 @@ describe("deleting Twilio's copy after a verified one", () => {
       prefix: 'p/',
       receivedAt: RECEIVED,
       signal: extra.signal,
+      timeoutMs: extra.timeoutMs,
       log: (r) => logs.push(r),
     });
 
@@ -391,6 +393,17 @@ describe("deleting Twilio's copy after a verified one", () => {
     expect(await remove(kept('conflict', false))).toBeUndefined();
     expect(twilio.requests).toHaveLength(0);
     expect(logs).toEqual([]);
+  });
+
+  it('a DELETE Twilio never answers is given up after its timeout, without any signal from the caller', async () => {
+    status = 0;
+    expect(await remove(kept('stored', true), { timeoutMs: 300 })).toBe('delete_failed');
+    expect(logs).toEqual([
+      expect.objectContaining({
+        outcome: 'delete_failed',
+        problem: 'no answer to the DELETE within 300 ms; the media stays at Twilio',
+      }),
+    ]);
   });
 
   it('never DELETEs a verified item that the message record does not list', async () => {

@@ -232,6 +232,19 @@ describe('syncMedia against the fake REST API and a folder store', () => {
     expect(await syncMedia(options({ delete: true }))).toMatchObject({ stored: 6, deleted: 6, failed: 0 });
   });
 
+  it('a DELETE Twilio never answers fails its item by name after the request timeout; the run goes on', async () => {
+    api.messages.get(mm(2))!.media[1].hangDeletes = 1;
+    const result = await syncMedia(options({ delete: true, requestTimeoutMs: 500 }));
+    expect(result).toMatchObject({ stored: 6, deleted: 5, failed: 1 });
+    expect(result.failures).toEqual([
+      expect.objectContaining({
+        mediaSid: me(2, 1),
+        problem: 'delete: no answer to the DELETE within 500 ms; the media stays at Twilio',
+      }),
+    ]);
+    expect(await syncMedia(options({ delete: true }))).toMatchObject({ deleted: 1, failed: 0 });
+  });
+
   it('an object with other bytes under the key is a conflict: not overwritten, not deleted', async () => {
     const file = objectFile(1, 0);
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -362,6 +375,8 @@ describe('media:sync arguments', () => {
           '--dry-run',
           '--concurrency',
           '8',
+          '--timeout',
+          '5',
         ],
         now,
       ),
@@ -372,6 +387,7 @@ describe('media:sync arguments', () => {
       delete: true,
       dryRun: true,
       concurrency: 8,
+      timeoutMs: 5000,
       json: false,
       verbose: false,
     });

@@ -232,9 +232,15 @@ export interface DeleteMediaInput {
   /** the store's prefix, for the line's key */
   prefix: string;
   receivedAt: number;
+  /** cuts the DELETE (the webhook's deadline) */
   signal?: AbortSignal;
+  /** the longest the DELETE may take, whatever the signal (default 30 s): Twilio may never answer */
+  timeoutMs?: number;
   log: (record: LogRecord) => void;
 }
+
+/** a DELETE without an answer by then is given up (and left for the next media:sync --delete) */
+export const DELETE_TIMEOUT_MS = 30_000;
 
 /**
  * Deletes Twilio's copy of a kept item (`DELETE` on its media URL), only when the store holds it verified and the
@@ -259,8 +265,10 @@ export async function deleteTwilioMedia(input: DeleteMediaInput): Promise<Delete
   }
   if (!hostAllowed(url, input.allowedHosts))
     return fail(`host ${url.host} is not on the media allowlist; not contacted`);
+  const timeoutMs = input.timeoutMs ?? DELETE_TIMEOUT_MS;
   const controller = new AbortController();
   const abort = () => controller.abort();
+  const timer = setTimeout(abort, timeoutMs);
   input.signal?.addEventListener('abort', abort);
   if (input.signal?.aborted) controller.abort();
   try {
@@ -275,10 +283,13 @@ export async function deleteTwilioMedia(input: DeleteMediaInput): Promise<Delete
   } catch (err) {
     return fail(
       controller.signal.aborted
-        ? 'no answer to the DELETE within the deadline; the media stays at Twilio'
+        ? input.signal?.aborted
+          ? 'no answer to the DELETE within the deadline; the media stays at Twilio'
+          : `no answer to the DELETE within ${timeoutMs} ms; the media stays at Twilio`
         : `the DELETE failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
     );
   } finally {
+    clearTimeout(timer);
     input.signal?.removeEventListener('abort', abort);
   }
 }

@@ -87,6 +87,11 @@ export interface SyncOptions {
   messageFields: MessageField[];
   /** one download's time, retries included */
   downloadTimeoutMs?: number;
+  /**
+   * the longest any other request may take (default 30 s): a Twilio DELETE, each step of the store (a read, a
+   * keep, the record); one that takes longer fails its item by name and the run goes on
+   */
+  requestTimeoutMs?: number;
   pageSize?: number;
   log: (record: LogRecord) => void;
   /** called after each item */
@@ -123,6 +128,12 @@ async function pool<T>(items: AsyncIterable<T>, limit: number, fn: (item: T) => 
   }
   await Promise.all(running);
 }
+
+/** the default bound on each request of a run, other than a download (SyncOptions.requestTimeoutMs) */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+/** cuts one step of the store (a read, a keep, a record write) once it has taken requestTimeoutMs */
+const stepSignal = (options: SyncOptions) => AbortSignal.timeout(options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS);
 
 async function* wantedMessages(options: SyncOptions): AsyncGenerator<MessageResource> {
   const first = messagesListPath(options.accountSid, options.range, options.to, options.pageSize);
@@ -182,7 +193,9 @@ export async function syncMedia(options: SyncOptions): Promise<SyncResult> {
     // a message whose media were all deleted (by the webhook, or an earlier run) lists none: nothing to do
     let recorded = new Map<string, string>();
     try {
-      recorded = recordedSha256(await store.readText(messageRecordKey(options.accountSid, messageSid)));
+      recorded = recordedSha256(
+        await store.readText(messageRecordKey(options.accountSid, messageSid), { signal: stepSignal(options) }),
+      );
     } catch {
       // unreadable now: each item is then checked against its own metadata or its download
     }
@@ -205,6 +218,7 @@ export async function syncMedia(options: SyncOptions): Promise<SyncResult> {
         kept,
         params,
         fields: options.messageFields,
+        signal: stepSignal(options),
         log,
       });
       if (record.outcome === 'failed') {
@@ -251,6 +265,7 @@ async function deleteItem(
     allowedHosts: options.allowedHosts,
     prefix: options.store.prefix,
     receivedAt,
+    timeoutMs: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
     // the routine logs why a delete failed; the summary names it too
     log: (record) => {
       if (record.outcome === 'delete_failed' && typeof record.problem === 'string') problem = record.problem;
@@ -285,7 +300,7 @@ async function syncItem(
   let kept: KeptMedia | undefined;
   let stored: StoredObject | undefined;
   try {
-    stored = await store.inspect(key);
+    stored = await store.inspect(key, { signal: stepSignal(options) });
   } catch (err) {
     return { report: { ...base, actions: ['failed'], problem: `reading the store: ${(err as Error).message}` } };
   }
@@ -337,6 +352,7 @@ async function syncItem(
       contentType: outcome.contentType,
       body: outcome.body,
       receivedAt,
+      signal: stepSignal(options),
       log,
     });
     if (kept.outcome === 'stored' || kept.outcome === 'already_stored') actions.push(kept.outcome);

@@ -257,7 +257,17 @@ export class S3Store implements ObjectStore, ConditionalTextStore {
 
   async readText(name: string, options: { signal?: AbortSignal } = {}): Promise<string> {
     const res = await this.get(name, options.signal);
-    return res ? res.text() : '';
+    return res ? this.textOf(res, name, options.signal) : '';
+  }
+
+  /** a body read cut by the signal (or the connection) is a StoreError naming the document, as a request is */
+  private async textOf(res: Response, name: string, signal?: AbortSignal): Promise<string> {
+    try {
+      return await res.text();
+    } catch (err) {
+      if (signal?.aborted) throw new StoreError(`no answer from the store in time (GET ${name})`);
+      throw new StoreError(`reading ${name} failed: ${(err as Error).message}`);
+    }
   }
 
   /** PUT, then read back: a store that acknowledged the write but holds other bytes (or none) is a StoreError. */
@@ -279,7 +289,7 @@ export class S3Store implements ObjectStore, ConditionalTextStore {
     const res = await this.get(name, options.signal);
     if (!res) return { text: '' };
     const etag = res.headers.get('etag') ?? undefined;
-    const text = await res.text();
+    const text = await this.textOf(res, name, options.signal);
     if (!etag) throw new StoreError(`the store sent no ETag with ${name}: it cannot be written conditionally`);
     return { text, version: etag };
   }
