@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { mediaStoreSettingsFrom, messageFieldsFrom } from '../../src/lib/storage/media-store';
-import { parseS3Destination, s3SettingsFrom, S3Store } from '../../src/lib/storage/s3-store';
+import { parseS3Destination, S3Settings, s3SettingsFrom, S3Store } from '../../src/lib/storage/s3-store';
 import { ConditionalTextStore, LocalFolderStore, StoreError } from '../../src/lib/storage/store';
 import { mediaStoreProblems } from '../../src/deploy/variables';
 import { freePort } from '../../src/local-runtime/twilio-run';
@@ -323,9 +323,20 @@ describe('S3Store (aws4fetch) against s3rver behind a checking front', () => {
     }) as typeof fetch;
     try {
       await new S3Store(parseS3Destination('s3://my-bucket/p', { AWS_REGION: 'eu-west-2' })).inspect('k.bin');
+      // a dotted name would need my.bucket.s3..., which AWS's wildcard certificate does not cover: path-style
+      await new S3Store(parseS3Destination('s3://my.bucket/p', { AWS_REGION: 'eu-west-2' })).inspect('k.bin');
+      const media = mediaStoreSettingsFrom({ MEDIA_STORE_URL: 's3://media.example.com/in' })!.location;
+      await new S3Store((media as { s3: S3Settings }).s3).inspect('k.bin');
     } finally {
       global.fetch = original;
     }
-    expect(calls).toEqual(['https://my-bucket.s3.eu-west-2.amazonaws.com/p/k.bin']);
+    expect(calls).toEqual([
+      'https://my-bucket.s3.eu-west-2.amazonaws.com/p/k.bin',
+      'https://s3.eu-west-2.amazonaws.com/my.bucket/p/k.bin',
+      'https://s3.us-east-1.amazonaws.com/media.example.com/in/k.bin',
+    ]);
+    expect(() => parseS3Destination('s3://my.bucket', { S3_FORCE_PATH_STYLE: 'false' })).toThrow(
+      'S3_FORCE_PATH_STYLE is false, but the bucket "my.bucket" has dots in its name',
+    );
   });
 });
