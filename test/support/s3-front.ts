@@ -181,13 +181,9 @@ export async function startS3Front(buckets: string[]): Promise<S3Front> {
             return oneAtATime(record.url.split('?')[0], async () => {
               const etag = await etagOf(record.url);
               // S3: If-None-Match: * fails on a taken key; If-Match fails unless the key holds exactly that ETag
-              if (ifNoneMatch === '*' && etag !== undefined)
-                return answer(
-                  412,
-                  'PreconditionFailed',
-                  'At least one of the pre-conditions you specified did not hold',
-                );
-              if (ifMatch !== undefined && (etag === undefined || etag !== ifMatch))
+              const taken = ifNoneMatch === '*' && etag !== undefined;
+              const changed = ifMatch !== undefined && (etag === undefined || etag !== ifMatch);
+              if (taken || changed)
                 return answer(
                   412,
                   'PreconditionFailed',

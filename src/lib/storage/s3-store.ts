@@ -151,6 +151,15 @@ export function parseS3Destination(url: string, env: S3Env, flag = '--dest'): S3
 
 const META = 'x-amz-meta-';
 
+/** a PUT body's sha256, hex in the signature and base64 as S3's checksum: S3 refuses a body altered on the way */
+function checksumHeaders(body: Buffer): Record<string, string> {
+  const sha256 = sha256Of(body);
+  return {
+    'x-amz-content-sha256': sha256,
+    'x-amz-checksum-sha256': Buffer.from(sha256, 'hex').toString('base64'),
+  };
+}
+
 /** `<Code>` and `<Message>` of an S3 error document, for the log; the body never holds a credential. */
 function s3Problem(status: number, text: string): string {
   const code = /<Code>([^<]{1,80})<\/Code>/.exec(text)?.[1];
@@ -221,11 +230,9 @@ export class S3Store implements ObjectStore, ConditionalTextStore {
   }
 
   async put(key: string, body: Buffer, options: PutOptions = {}): Promise<PutResult> {
-    const sha256 = sha256Of(body);
     const headers: Record<string, string> = {
       'content-type': options.contentType ?? 'application/octet-stream',
-      'x-amz-content-sha256': sha256,
-      'x-amz-checksum-sha256': Buffer.from(sha256, 'hex').toString('base64'),
+      ...checksumHeaders(body),
     };
     for (const [name, value] of Object.entries(options.metadata ?? {})) headers[`${META}${name.toLowerCase()}`] = value;
     // S3 answers 412 when the key exists (409 when a concurrent write holds it), and older MinIO 304 (minio#19442):
@@ -316,11 +323,9 @@ export class S3Store implements ObjectStore, ConditionalTextStore {
     options: PutOptions = {},
   ): Promise<'written' | 'changed'> {
     const body = Buffer.from(text, 'utf8');
-    const sha256 = sha256Of(body);
     const headers: Record<string, string> = {
       'content-type': name.endsWith('.json') ? 'application/json' : 'text/plain',
-      'x-amz-content-sha256': sha256,
-      'x-amz-checksum-sha256': Buffer.from(sha256, 'hex').toString('base64'),
+      ...checksumHeaders(body),
       ...(version === undefined ? { 'if-none-match': '*' } : { 'if-match': version }),
     };
     const res = await this.send('PUT', name, headers, body, options.signal);
