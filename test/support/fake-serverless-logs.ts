@@ -1,4 +1,4 @@
-import { FakeHost, startFakeHost } from './fake-host';
+import { FakeHandler, FakeHost, startFakeHost } from './fake-host';
 
 /**
  * The Serverless API's Environments list and Logs resource on loopback, as `media:report --service` uses them:
@@ -35,6 +35,8 @@ export async function startFakeServerlessLogs(options: {
   password: string;
   cap?: number;
   environments?: { suffix: string | null }[];
+  /** the clock of each request's arrival time (`host.requests[].at`), e.g. the client's fake clock */
+  now?: () => number;
 }): Promise<FakeServerlessLogs> {
   const serviceSid = sid('ZS', 0xab);
   const environments = (options.environments ?? [{ suffix: 'dev' }, { suffix: null }]).map((e, i) => ({
@@ -49,7 +51,7 @@ export async function startFakeServerlessLogs(options: {
   const cap = options.cap ?? 10_000;
   const expected = `Basic ${Buffer.from(`${options.username}:${options.password}`).toString('base64')}`;
 
-  const host = await startFakeHost((req, res) => {
+  const answer: FakeHandler = (req, res) => {
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
@@ -96,7 +98,7 @@ export async function startFakeServerlessLogs(options: {
     // both edges included: a client reading adjacent windows must not count an entry twice
     const matching = logs
       .filter((l) => Date.parse(l.date_created) >= start && Date.parse(l.date_created) <= end)
-      .sort((a, b) => b.date_created.localeCompare(a.date_created))
+      .sort((a, b) => (a.date_created < b.date_created ? 1 : a.date_created > b.date_created ? -1 : 0))
       .slice(0, cap);
     const items = matching.slice(page * pageSize, (page + 1) * pageSize);
     const nextQuery = new URLSearchParams(url.searchParams);
@@ -126,7 +128,8 @@ export async function startFakeServerlessLogs(options: {
           (page + 1) * pageSize < matching.length ? `${TWILIO_HOST}${url.pathname}?${nextQuery.toString()}` : null,
       },
     });
-  });
+  };
+  const host = await startFakeHost(answer, { now: options.now });
 
   return {
     url: host.url,
