@@ -146,9 +146,29 @@ describe.each(DEPLOY_COMMANDS)('a `%s` Twilio would refuse stops before any requ
     ],
   ];
 
-  it.each(cases)('%s', async (_name, arrange, args, message) => {
+  // The real CLI takes seconds to start: it runs one case of each family (a pin in package.json, a flag on its own
+  // command line, a variable in .env, a build that fails below), enough to show that its path reaches the same
+  // preflight as twilio-run's. Its other cases run through twilio-run with the variables in a file named by
+  // --env, as a deploy to another environment has them.
+  const cliCases = [
+    'a handler version Twilio does not list',
+    'a runtime Twilio no longer supports',
+    'a local secret in .env',
+  ];
+  const runs = cases.map(([name, arrange, args, message]) => {
+    if (command !== 'twilio serverless:deploy' || cliCases.includes(name)) {
+      return [name, arrange, () => deploy(root, api, args), message] as const;
+    }
+    const viaTwilioRun = () => {
+      fs.copyFileSync(path.join(root, '.env'), path.join(root, '.env.stage'));
+      return twilioRunDeploy(root, api, ['--env', '.env.stage', ...args]);
+    };
+    return [`${name} (through twilio-run, with --env .env.stage)`, arrange, viaTwilioRun, message] as const;
+  });
+
+  it.each(runs)('%s', async (_name, arrange, runDeploy, message) => {
     arrange();
-    const run = await deploy(root, api, args);
+    const run = await runDeploy();
     expectExit(run, 1);
     expect(run.output).toMatch(/Deploy refused, nothing was uploaded/);
     expect(run.output).toMatch(message);
