@@ -38,6 +38,14 @@ export function clone(work: string, name: string): string {
   return dir;
 }
 
+/** Pins @twilio/runtime-handler in the copy's package.json to `version`, e.g. one Twilio refuses. */
+export function setPin(root: string, version: string): void {
+  const file = path.join(root, 'package.json');
+  const pkg = JSON.parse(fs.readFileSync(file, 'utf8'));
+  pkg.dependencies['@twilio/runtime-handler'] = version;
+  fs.writeFileSync(file, JSON.stringify(pkg, null, 2));
+}
+
 export interface Run {
   code: number | null;
   /** stdout and stderr, with twilio-run's message boxes and line wrapping undone */
