@@ -7,7 +7,13 @@ import * as path from 'node:path';
 import { isoWithOffset } from '../lib/log';
 import { buildReport, formatCsv, formatMarkdown, parseLogLines, Report, ReportSource } from '../lib/mms/report';
 import { renderReportPage } from '../lib/mms/report-page';
-import { rangeWithinRetention, readServiceLogs, resolveEnvironment, ServiceLogsError } from '../lib/mms/service-logs';
+import {
+  PacingClock,
+  rangeWithinRetention,
+  readServiceLogs,
+  resolveEnvironment,
+  ServiceLogsError,
+} from '../lib/mms/service-logs';
 import { DeployInfoError, readDeployInfo } from '../lib/deploy-info';
 import { twilioClientFrom } from '../lib/recordings/client';
 import { requireCredentials, SettingsError } from '../lib/settings';
@@ -86,6 +92,8 @@ export interface ReportIo {
   out(text: string): void;
   err(text: string): void;
   now(): Date;
+  /** what the Logs requests' pacing reads and waits on; default the real clock */
+  pacing?: PacingClock;
 }
 
 const processIo = (): ReportIo => ({
@@ -124,7 +132,14 @@ async function linesFromService(
   io.err(
     `media:report: reading the logs of ${environment.domainName} (${serviceSid}, ${environment.sid}) from ${range.since.toISOString()} to ${range.until.toISOString()}`,
   );
-  const { entries, notes } = await readServiceLogs(client, serviceSid, environment.sid, range, (line) => io.err(line));
+  const { entries, notes } = await readServiceLogs(
+    client,
+    serviceSid,
+    environment.sid,
+    range,
+    (line) => io.err(line),
+    io.pacing,
+  );
   for (const note of notes) io.err(`media:report: warning: ${note}`);
   if (!entries.length) io.err('media:report: the service logged nothing in this range');
   return {

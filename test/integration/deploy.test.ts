@@ -10,29 +10,23 @@ import {
   byPath,
   clone as cloneProject,
   CREDENTIALS,
-  DEPLOY_COMMANDS,
   expectedUploads,
   expectExit,
   expectFreshDeploy,
   files,
+  setPin,
   shown,
   twilioRunDeploy,
   writeFreshEnv,
 } from '../support/deploy-run';
 
 // Each deploy below is the real `twilio-run deploy` CLI in its own process, from a copy of the project as git
-// would check it out (no dist/, no .env), against the fake Serverless API. A deploy may build first.
+// would check it out (no dist/, no .env), against the fake Serverless API. A deploy may build first. What the
+// preflight refuses is in deploy-refusals.test.ts (a suite of its own, so that a second jest worker runs it).
 jest.setTimeout(300_000);
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-deploy-'));
 const clone = (name: string) => cloneProject(work, name);
-
-function setPin(root: string, version: string): void {
-  const file = path.join(root, 'package.json');
-  const pkg = JSON.parse(fs.readFileSync(file, 'utf8'));
-  pkg.dependencies['@twilio/runtime-handler'] = version;
-  fs.writeFileSync(file, JSON.stringify(pkg, null, 2));
-}
 
 let api: FakeServerlessApi;
 /** a fake per test; the fresh-clone tests share one, as one service deployed again and again */
@@ -99,95 +93,6 @@ describe('a bare `twilio-run deploy` from a fresh clone', () => {
     const expected = expectedUploads(root);
     expect(shown(uploadsOfThisRun())).toEqual([...expected.functions, ...expected.assets].sort(byPath));
     expect(api.deployments).toBe(3);
-  });
-});
-
-describe.each(DEPLOY_COMMANDS)('a `%s` Twilio would refuse stops before any request', (command, deploy) => {
-  const root = clone(`refused-${command.replace(/\W+/g, '-')}`);
-  const pristine = fs.readFileSync(path.join(root, 'package.json'), 'utf8');
-  fakePerTest();
-
-  beforeEach(() => {
-    fs.writeFileSync(path.join(root, 'package.json'), pristine);
-    fs.writeFileSync(path.join(root, '.env'), CREDENTIALS);
-  });
-
-  const cases: [string, () => void, string[], RegExp][] = [
-    [
-      'a handler version Twilio does not list',
-      () => setPin(root, '2.1.0'),
-      [],
-      /"@twilio\/runtime-handler": "2\.1\.0" is not a version Twilio's platform accepts[^\n]*2\.0\.1/,
-    ],
-    ['a handler range', () => setPin(root, '^2.0.1'), [], /"\^2\.0\.1" is not an exact version/],
-    [
-      'a runtime Twilio no longer supports',
-      () => undefined,
-      ['--runtime', 'node18'],
-      /runtime "node18" is not one Twilio supports \(error 82007/,
-    ],
-    [
-      'a local secret in .env',
-      () => fs.appendFileSync(path.join(root, '.env'), 'AWS_SECRET_ACCESS_KEY=s3cr3t\n'),
-      [],
-      /AWS_SECRET_ACCESS_KEY is a setting of the local commands[^\n]*move it to \.env\.local/,
-    ],
-    [
-      'a folder media store',
-      () => fs.appendFileSync(path.join(root, '.env'), 'MEDIA_STORE_URL=folder:.media-store\n'),
-      [],
-      /MEDIA_STORE_URL is a folder store \("folder:\.media-store"\): a deployed Function's disk is temporary/,
-    ],
-    [
-      'a variable over 450 bytes',
-      () => fs.appendFileSync(path.join(root, '.env'), `MMS_REPLY=${'x'.repeat(451)}\n`),
-      [],
-      /the value of MMS_REPLY is 451 bytes; Twilio refuses more than 450 \(error 82006\)/,
-    ],
-  ];
-
-  it.each(cases)('%s', async (_name, arrange, args, message) => {
-    arrange();
-    const run = await deploy(root, api, args);
-    expectExit(run, 1);
-    expect(run.output).toMatch(/Deploy refused, nothing was uploaded/);
-    expect(run.output).toMatch(message);
-    expect(api.requests).toEqual([]);
-    expect(fs.existsSync(path.join(root, 'dist'))).toBe(false);
-    expect(run.output).not.toContain('s3cr3t');
-  });
-
-  // yargs (twilio-run's parser) takes each of these as --load-system-env: the empty value in the file is then
-  // filled from this process's environment, and the secret would be uploaded.
-  it.each([[['--loadSystemEnv']], [['--load-system-env=true']], [['--load-system-env', 'true']]])(
-    'a local secret the system environment fills in, with %j',
-    async (flag) => {
-      fs.writeFileSync(path.join(root, '.env.prod'), `${CREDENTIALS}AWS_SECRET_ACCESS_KEY=\n`);
-      const run = await twilioRunDeploy(root, api, ['--env', '.env.prod', ...flag], {
-        AWS_SECRET_ACCESS_KEY: 's3cr3t',
-      });
-      expectExit(run, 1);
-      expect(run.output).toMatch(/\.env\.prod: AWS_SECRET_ACCESS_KEY is a setting of the local commands/);
-      expect(api.requests).toEqual([]);
-      expect(run.output).not.toContain('s3cr3t');
-    },
-  );
-
-  it("an asset tree over Twilio's limits fails the build, naming the file", async () => {
-    const big = path.join(root, 'assets', 'video', 'huge.mp4');
-    fs.mkdirSync(path.dirname(big), { recursive: true });
-    fs.writeFileSync(big, '');
-    fs.truncateSync(big, 26_000_000);
-    try {
-      const run = await deploy(root, api);
-      expect(run.code).toBe(1);
-      expect(run.output).toMatch(/Deploy refused, nothing was uploaded/);
-      expect(run.output).toMatch(/video\/huge\.mp4/);
-      expect(api.requests).toEqual([]);
-      expect(fs.existsSync(path.join(root, 'dist', 'assets'))).toBe(false);
-    } finally {
-      fs.rmSync(path.dirname(big), { recursive: true, force: true });
-    }
   });
 });
 

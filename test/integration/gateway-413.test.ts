@@ -4,7 +4,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { BodyParsers, GatewayOptions, platformGateway } from '../../src/local-runtime/platform-gateway';
 import { PROJECT_ROOT } from '../support/paths';
-import { RunningRuntime, startRuntime } from '../support/runtime';
+import { RunningRuntime, sharedRuntime } from '../support/runtime';
 
 // A body over the platform's 1 MB is answered 413 before it is read. A client still writing it (a form post of a
 // 7 MB file, curl, Node's http) must read that 413 and its JSON, not EPIPE or ECONNRESET: the gateway reads and
@@ -130,7 +130,7 @@ function expectReadable413(outcome: Outcome): void {
 describe('a 7 MB upload reads its 413 from the local runtime, every time', () => {
   let runtime: RunningRuntime;
   beforeAll(async () => {
-    runtime = await startRuntime();
+    runtime = await sharedRuntime();
   });
   afterAll(async () => {
     await runtime?.stop();

@@ -1,6 +1,6 @@
 import { rawRequest, RawResponse } from '../support/http';
 import { protectedAssetPath } from '../support/paths';
-import { RunningRuntime, startRuntime } from '../support/runtime';
+import { RunningRuntime, sharedRuntime } from '../support/runtime';
 
 /**
  * The gateway must decide on the path twilio-run's Express routes (parseurl), whatever the spelling of the
@@ -31,7 +31,7 @@ function errorOf(res: RawResponse): string {
 describe('the local gateway decides on the path twilio-run routes, however the request target is spelled', () => {
   let runtime: RunningRuntime;
   beforeAll(async () => {
-    runtime = await startRuntime();
+    runtime = await sharedRuntime();
   }, 60000);
   afterAll(async () => {
     await runtime?.stop();
@@ -62,6 +62,7 @@ describe('the local gateway decides on the path twilio-run routes, however the r
         expect(errorOf(res)).toContain(`${fn} is protected`);
       }
     }
+    await runtime.quiet();
     expect(runtime.output()).not.toContain('MMS_FROM');
   });
 

@@ -4,7 +4,7 @@ import { MANIFEST_FILE_NAME, Manifest, parseManifest } from '../../src/lib/manif
 import { IMMUTABLE } from '../../src/lib/media/serve';
 import { PROJECT_ROOT, sharedBuildDir } from '../support/paths';
 import { request, RawResponse } from '../support/http';
-import { RunningRuntime, startRuntime } from '../support/runtime';
+import { RunningRuntime, sharedRuntime } from '../support/runtime';
 
 describe('/media, /studio/media-url and /voice/greeting on the real twilio-run', () => {
   let runtime: RunningRuntime;
@@ -14,7 +14,7 @@ describe('/media, /studio/media-url and /voice/greeting on the real twilio-run',
 
   beforeAll(async () => {
     manifest = parseManifest(fs.readFileSync(path.join(sharedBuildDir(), 'assets', MANIFEST_FILE_NAME), 'utf8'));
-    runtime = await startRuntime();
+    runtime = await sharedRuntime();
   });
   afterAll(async () => {
     await runtime?.stop();

@@ -1,7 +1,7 @@
 import { ARRIVAL_HEADER } from '../../src/lib/http/arrival';
 import { rawRequest, request, RawResponse } from '../support/http';
 import { protectedAssetPath, sharedBuildDir } from '../support/paths';
-import { RunningRuntime, startRuntime, twilioSignature } from '../support/runtime';
+import { RunningRuntime, sharedRuntime, twilioSignature } from '../support/runtime';
 
 // Twilio's "1 MB" and "4 MB", in the smaller reading the gateway and the Functions use
 const REQUEST_LIMIT = 1_000_000;
@@ -22,7 +22,7 @@ function expectClean(res: RawResponse): Record<string, unknown> {
 describe("the local runtime enforces the platform's limits, as the deployed gateway does", () => {
   let runtime: RunningRuntime;
   beforeAll(async () => {
-    runtime = await startRuntime();
+    runtime = await sharedRuntime();
   });
   afterAll(async () => {
     await runtime?.stop();
@@ -138,6 +138,7 @@ describe("the local runtime enforces the platform's limits, as the deployed gate
         expect(expectClean(res).error).toContain('the Function failed');
       }
     }
+    await runtime.quiet();
     expect(runtime.output()).toContain('could not open'); // the details go to the runtime's own output
   });
 
@@ -155,6 +156,7 @@ describe("the local runtime enforces the platform's limits, as the deployed gate
     expect(elapsed).toBeGreaterThanOrEqual(9900);
     await new Promise((r) => setTimeout(r, 2500)); // the slow Function answers late: dropped, nothing breaks
     expect((await request(url('/health'))).status).toBe(200);
+    await runtime.quiet();
     expect(runtime.output()).toContain('left a promise rejection unhandled');
   }, 40000);
 

@@ -1,10 +1,10 @@
 import { request } from '../support/http';
-import { RunningRuntime, startRuntime } from '../support/runtime';
+import { RunningRuntime, sharedRuntime } from '../support/runtime';
 
 describe('the real twilio-run serving the build', () => {
   let runtime: RunningRuntime;
   beforeAll(async () => {
-    runtime = await startRuntime();
+    runtime = await sharedRuntime();
   });
   afterAll(async () => {
     await runtime?.stop();

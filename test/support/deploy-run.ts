@@ -27,10 +27,23 @@ export function clone(work: string, name: string): string {
     const from = path.join(PROJECT_ROOT, file);
     if (!fs.existsSync(from)) continue; // deleted in the working tree
     fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-    fs.copyFileSync(from, path.join(dir, file));
+    try {
+      fs.copyFileSync(from, path.join(dir, file));
+    } catch (error) {
+      // a test running at the same time (another jest worker) removed its temporary file since the listing
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
   }
   fs.symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
   return dir;
+}
+
+/** Pins @twilio/runtime-handler in the copy's package.json to `version`, e.g. one Twilio refuses. */
+export function setPin(root: string, version: string): void {
+  const file = path.join(root, 'package.json');
+  const pkg = JSON.parse(fs.readFileSync(file, 'utf8'));
+  pkg.dependencies['@twilio/runtime-handler'] = version;
+  fs.writeFileSync(file, JSON.stringify(pkg, null, 2));
 }
 
 export interface Run {

@@ -23,7 +23,11 @@ export interface FakeHost {
 }
 
 /** A small scripted HTTP server on 127.0.0.1 standing in for a Twilio host in tests. */
-export async function startFakeHost(handler: FakeHandler): Promise<FakeHost> {
+export async function startFakeHost(
+  handler: FakeHandler,
+  options: { /** the clock of each request's `at`; default the real one */ now?: () => number } = {},
+): Promise<FakeHost> {
+  const now = options.now ?? Date.now;
   let current = handler;
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
@@ -32,7 +36,7 @@ export async function startFakeHost(handler: FakeHandler): Promise<FakeHost> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, at: Date.now() });
+      requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, at: now() });
       Promise.resolve(current(req, res, body)).catch((error: unknown) => {
         if (!res.headersSent) res.writeHead(500);
         res.end(String(error));

@@ -1,4 +1,4 @@
-import { FakeHost, startFakeHost } from './fake-host';
+import { FakeHandler, FakeHost, startFakeHost } from './fake-host';
 
 /**
  * The Serverless API's Environments list and Logs resource on loopback, as `media:report --service` uses them:
@@ -38,6 +38,8 @@ export async function startFakeServerlessLogs(options: {
   environments?: { suffix: string | null; domain?: string }[];
   /** the origin `next_page_url` names (default Twilio's own); another host stands for a page off the API */
   nextPageOrigin?: string;
+  /** the clock of each request's arrival time (`host.requests[].at`), e.g. the client's fake clock */
+  now?: () => number;
 }): Promise<FakeServerlessLogs> {
   const serviceSid = sid('ZS', 0xab);
   const environments = (options.environments ?? [{ suffix: 'dev' }, { suffix: null }]).map((e, i) => ({
@@ -52,7 +54,7 @@ export async function startFakeServerlessLogs(options: {
   const cap = options.cap ?? 10_000;
   const expected = `Basic ${Buffer.from(`${options.username}:${options.password}`).toString('base64')}`;
 
-  const host = await startFakeHost((req, res) => {
+  const answer: FakeHandler = (req, res) => {
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
@@ -99,7 +101,7 @@ export async function startFakeServerlessLogs(options: {
     // both edges included: a client reading adjacent windows must not count an entry twice
     const matching = logs
       .filter((l) => Date.parse(l.date_created) >= start && Date.parse(l.date_created) <= end)
-      .sort((a, b) => b.date_created.localeCompare(a.date_created))
+      .sort((a, b) => (a.date_created < b.date_created ? 1 : a.date_created > b.date_created ? -1 : 0))
       .slice(0, cap);
     const items = matching.slice(page * pageSize, (page + 1) * pageSize);
     const nextQuery = new URLSearchParams(url.searchParams);
@@ -131,7 +133,8 @@ export async function startFakeServerlessLogs(options: {
             : null,
       },
     });
-  });
+  };
+  const host = await startFakeHost(answer, { now: options.now });
 
   return {
     url: host.url,

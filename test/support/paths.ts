@@ -12,6 +12,11 @@ export function sharedBuildDir(): string {
   return path.join(os.tmpdir(), `tma-shared-build-${runId}`);
 }
 
+/** What the shared runtime of one jest run prints (test/support/runtime.ts sharedRuntime). */
+export function sharedRuntimeLog(): string {
+  return `${sharedBuildDir()}.runtime.log`;
+}
+
 /** The deployed path of a protected asset of the shared build (from its manifest). */
 export function protectedAssetPath(): string {
   const manifest = JSON.parse(

@@ -53,16 +53,19 @@ export function writeEnvFile(env: Record<string, string>): string {
   return file;
 }
 
-/** Resolves once baseUrl/health answers 200; throws with the output when the child exits first or time runs out. */
+/**
+ * Resolves once baseUrl/health answers 200; throws with the output when the child exits first or time runs out.
+ * Without a child (a runtime another process started), only the time bounds the wait.
+ */
 export async function waitUntilAnswering(
   baseUrl: string,
-  child: ChildProcess,
+  child: ChildProcess | undefined,
   output: () => string,
   timeoutMs: number,
 ) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`twilio-run exited with ${child.exitCode}:\n${output()}`);
+    if (child && child.exitCode !== null) throw new Error(`twilio-run exited with ${child.exitCode}:\n${output()}`);
     try {
       const res = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();
@@ -84,6 +87,8 @@ export interface StartOptions {
   port?: number;
   /** twilio-run's default live mode (require cache cleared per request) instead of `npm start`'s */
   live?: boolean;
+  /** also append everything twilio-run prints to this file, for other processes to read (the shared runtime) */
+  logFile?: string;
 }
 
 /** Starts the real `twilio-run start` on a free loopback port and waits until /health answers. */
@@ -108,8 +113,12 @@ export async function startRuntime(options: StartOptions = {}): Promise<RunningR
   });
   running.add(child);
   let log = '';
-  child.stdout?.on('data', (chunk: Buffer) => (log += chunk.toString('utf8')));
-  child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString('utf8')));
+  const printed = (chunk: Buffer) => {
+    log += chunk.toString('utf8');
+    if (options.logFile) fs.appendFileSync(options.logFile, chunk);
+  };
+  child.stdout?.on('data', printed);
+  child.stderr?.on('data', printed);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const baseUrl = `http://127.0.0.1:${port}`;
   const stop = async () => {
@@ -126,15 +135,68 @@ export async function startRuntime(options: StartOptions = {}): Promise<RunningR
     await stop();
     throw error;
   }
-  const quiet = async () => {
-    const until = Date.now() + 2000;
-    let seen = -1;
-    while (seen !== log.length && Date.now() < until) {
-      seen = log.length;
-      await new Promise((r) => setTimeout(r, 60));
-    }
-  };
-  return { port, baseUrl, output: () => log, quiet, stop };
+  return { port, baseUrl, output: () => log, quiet: () => quietOutput(() => log), stop };
+}
+
+/** Resolves once nothing new has been printed for 60 ms, or after 2 s. */
+async function quietOutput(output: () => string): Promise<void> {
+  const until = Date.now() + 2000;
+  let seen = -1;
+  while (seen !== output().length && Date.now() < until) {
+    seen = output().length;
+    await new Promise((r) => setTimeout(r, 60));
+  }
+}
+
+/** Where the global setup tells the test processes about the shared runtime (a SharedRuntimeInfo as JSON). */
+const SHARED_RUNTIME_VARIABLE = 'TMA_SHARED_RUNTIME';
+
+interface SharedRuntimeInfo {
+  port: number;
+  logFile: string;
+}
+
+/** The shared runtime starting or started, kept where the global teardown finds it (jest runs both in one process). */
+const SHARED_RUNTIME = Symbol.for('twilio-media-assets.test.shared-runtime');
+const holder = globalThis as { [SHARED_RUNTIME]?: Promise<RunningRuntime> };
+
+/**
+ * For the jest global setup: starts the runtime every suite can share (the shared build, default options) and
+ * tells the test processes where it is, without waiting for it to answer: suites that use it wait in
+ * sharedRuntime(), and a run with no such suite does not wait at all.
+ */
+export async function startSharedRuntime(logFile: string): Promise<void> {
+  const port = await freePort();
+  fs.writeFileSync(logFile, '');
+  process.env[SHARED_RUNTIME_VARIABLE] = JSON.stringify({ port, logFile } satisfies SharedRuntimeInfo);
+  const started = startRuntime({ port, logFile });
+  started.catch(() => undefined); // reported by the suites that wait for it, with its output
+  holder[SHARED_RUNTIME] = started;
+}
+
+/** For the jest global teardown: stops the shared runtime once it has started (or failed to). */
+export async function stopSharedRuntime(): Promise<void> {
+  const started = holder[SHARED_RUNTIME];
+  delete holder[SHARED_RUNTIME];
+  await started?.then((runtime) => runtime.stop()).catch(() => undefined);
+}
+
+/**
+ * The twilio-run the global setup started on the shared build with the default options, for a suite that needs
+ * nothing else (no env, no other build, no restart). It serves every such suite, two at once when jest runs
+ * two workers: a suite that needs its own env or log to itself starts its own with startRuntime(). Its output()
+ * is what the runtime printed since this call; stop() leaves it running (the global teardown stops it).
+ */
+export async function sharedRuntime(): Promise<RunningRuntime> {
+  const info = process.env[SHARED_RUNTIME_VARIABLE];
+  if (!info) throw new Error(`${SHARED_RUNTIME_VARIABLE} is not set: the shared runtime needs the jest global setup`);
+  const { port, logFile } = JSON.parse(info) as SharedRuntimeInfo;
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const whole = () => fs.readFileSync(logFile, 'utf8');
+  await waitUntilAnswering(baseUrl, undefined, whole, 45000);
+  const from = fs.statSync(logFile).size;
+  const output = () => fs.readFileSync(logFile).subarray(from).toString('utf8');
+  return { port, baseUrl, output, quiet: () => quietOutput(output), stop: async () => undefined };
 }
 
 /**

@@ -90,6 +90,17 @@ interface LogsPage {
   nextPage(): Promise<LogsPage> | undefined;
 }
 
+/** The clock the pacing reads and waits on: the real one, or a test's that skips its waits. */
+export interface PacingClock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+const REAL_CLOCK: PacingClock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+};
+
 export interface Environment {
   sid: string;
   domainSuffix: string | null;
@@ -149,6 +160,7 @@ export async function readServiceLogs(
   environmentSid: string,
   range: { since: Date; until: Date },
   progress: (line: string) => void,
+  clock: PacingClock = REAL_CLOCK,
 ): Promise<{ entries: LogEntry[]; notes: string[] }> {
   const logs = client.serverless.v1.services(serviceSid).environments(environmentSid).logs;
   const bySid = new Map<string, LogEntry>();
@@ -158,12 +170,12 @@ export async function readServiceLogs(
   // Paced rather than only retried on 429 (twilio-node retries three times, then the whole report fails), and
   // counted from the previous answer, not its request, so that no two requests can reach Twilio closer together.
   const paced = async <T>(request: () => T): Promise<Awaited<T>> => {
-    const wait = lastAnswerAt + MIN_REQUEST_INTERVAL_MS - Date.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const wait = lastAnswerAt + MIN_REQUEST_INTERVAL_MS - clock.now();
+    if (wait > 0) await clock.sleep(wait);
     try {
       return await request();
     } finally {
-      lastAnswerAt = Date.now();
+      lastAnswerAt = clock.now();
     }
   };
 
