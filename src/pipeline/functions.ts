@@ -141,11 +141,14 @@ function checkPackages(
   dependencies: Record<string, string>,
   devDependencies: Record<string, string>,
 ): string[] {
+  // what the bundle really requires: an input's import list also holds imports erased as types only
+  const required = new Set(
+    Object.values(metafile.outputs).flatMap(({ imports }) => imports.filter((i) => i.external).map((i) => i.path)),
+  );
   const problems: string[] = [];
   for (const [input, { imports }] of Object.entries(metafile.inputs)) {
     for (const imported of imports) {
-      // esbuild's own pseudo-modules (`<define:NAME>`, `<runtime>`) are not packages
-      if (!imported.external || /^(node:|<)/.test(imported.path) || BUILTINS.has(imported.path)) continue;
+      if (!required.has(imported.path) || /^(node:|<)/.test(imported.path) || BUILTINS.has(imported.path)) continue;
       const name = packageOf(imported.path);
       if (BUILTINS.has(name)) continue;
       const where = shown(path.resolve(projectRoot, input));
@@ -165,6 +168,28 @@ function checkPackages(
   }
   return [...new Set(problems)];
 }
+
+/**
+ * npm packages stay external, as RUNTIME_BUNDLE's `packages: 'external'` keeps them, but through a plugin so that
+ * one can be told apart: `import '@twilio-labs/serverless-runtime-types'`, as twilio-run's TypeScript template
+ * writes it, only brings in the runtime's global types (its index.js is empty). It is erased, so a Function does
+ * not require at load a devDependency that is not installed where it is deployed. (With `packages: 'external'`
+ * esbuild marks a bare import external before any plugin sees it.)
+ */
+const PACKAGES_EXTERNAL: esbuild.Plugin = {
+  name: 'packages-external',
+  setup(build) {
+    build.onResolve({ filter: /^@twilio-labs\/serverless-runtime-types$/ }, (args) => ({
+      path: args.path,
+      namespace: 'types-only',
+    }));
+    build.onLoad({ filter: /.*/, namespace: 'types-only' }, () => ({ contents: '', loader: 'js' }));
+    // a bare specifier: not ./, ../ or an absolute path
+    build.onResolve({ filter: /^[^./]|^\.[^./]|^\.\.[^/]/ }, (args) =>
+      path.isAbsolute(args.path) ? undefined : { path: args.path, external: true },
+    );
+  },
+};
 
 function failureMessage(failure: esbuild.BuildFailure, shown: (file: string) => string, entry: string): string {
   return failure.errors
@@ -202,8 +227,10 @@ export async function buildFunctions(options: BuildFunctionsOptions): Promise<Bu
           entryPoints: [entry.source],
           outfile: path.join(options.outDir, entry.output),
           ...RUNTIME_BUNDLE,
+          packages: undefined,
           absWorkingDir: options.projectRoot,
           metafile: true,
+          plugins: [PACKAGES_EXTERNAL],
           sourcemap: false,
           define: options.define,
         });
@@ -227,7 +254,8 @@ export async function buildFunctions(options: BuildFunctionsOptions): Promise<Bu
 }
 
 // at the start of a line: a statement, not a mention in a comment or a message
-const HANDLER_EXPORT = /^\s*((module\.)?exports\.handler\s*=|export\s+(const|let|var|async\s+function|function)\s+handler\b)/m;
+const HANDLER_EXPORT =
+  /^\s*((module\.)?exports\.handler\s*=|export\s+(const|let|var|async\s+function|function)\s+handler\b)/m;
 const SKIPPED_FOLDERS = new Set(['node_modules', '.git']);
 
 /**

@@ -51,7 +51,13 @@ export function typeCheck(entryFiles: string[], projectRoot: string): CheckedMod
       if (!moduleSymbol) return [];
       const names = checker.getExportsOfModule(moduleSymbol).map((s) => s.name);
       const assigned = moduleSymbol.exports?.get(ts.InternalSymbolName.ExportEquals);
-      if (assigned) names.push(...checker.getTypeOfSymbol(assigned).getProperties().map((p) => p.name));
+      if (assigned)
+        names.push(
+          ...checker
+            .getTypeOfSymbol(assigned)
+            .getProperties()
+            .map((p) => p.name),
+        );
       return names;
     },
   };
