@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { listFunctions } from '../../src/pipeline/functions';
 import { clone } from '../support/deploy-run';
 import { request } from '../support/http';
+import { twilioCli } from '../support/twilio-cli';
 import { PROJECT_ROOT } from '../support/paths';
 import { postSignedWebhook, RunningRuntime, startRuntime } from '../support/runtime';
 
@@ -15,6 +16,8 @@ import { postSignedWebhook, RunningRuntime, startRuntime } from '../support/runt
 jest.setTimeout(300_000);
 
 const TEAM_FUNCTIONS = path.join(PROJECT_ROOT, 'test', 'fixtures', 'team-functions');
+const FUNCTION_TEMPLATES = path.join(PROJECT_ROOT, 'test', 'fixtures', 'function-templates');
+const GITHUB_FAKE = path.join(PROJECT_ROOT, 'test', 'support', 'function-templates-fake.cjs');
 const TSX_CLI = require.resolve('tsx/cli', { paths: [PROJECT_ROOT] });
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-team-'));
 let root: string;
@@ -108,5 +111,24 @@ describe("a team's own Functions in src/functions/", () => {
     } finally {
       fs.rmSync(path.join(root, 'functions'), { recursive: true });
     }
+  });
+
+  it('refuse what `twilio serverless:new` writes here (src/NAMESPACE/), naming where to move it; moved, it builds', async () => {
+    // the real Twilio CLI and serverless plugin, its GitHub downloads answered from a fixture (the preload)
+    const created = await twilioCli(['serverless:new', 'greeter', '--template=hello-world'], {
+      cwd: root,
+      env: { NODE_OPTIONS: `-r ${GITHUB_FAKE}`, FAKE_FUNCTION_TEMPLATES_DIR: FUNCTION_TEMPLATES },
+    });
+    expect(created.code).toBe(0);
+    expect(fs.readdirSync(path.join(root, 'src', 'greeter'))).toEqual(['hello-world.js']);
+    const refused = npmRunBuild();
+    expect(refused.code).toBe(1);
+    expect(refused.output).toContain(
+      'Build failed: src/greeter/hello-world.js exports a handler outside src/functions/, so it would never be built: move it to src/functions/greeter/hello-world.js (docs/functions.md).',
+    );
+    fs.renameSync(path.join(root, 'src', 'greeter'), path.join(root, 'src', 'functions', 'greeter'));
+    const built = npmRunBuild();
+    expect(built.code).toBe(0);
+    expect(fs.existsSync(path.join(root, 'dist', 'functions', 'greeter', 'hello-world.js'))).toBe(true);
   });
 });
