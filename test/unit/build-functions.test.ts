@@ -35,12 +35,14 @@ const made: string[] = [];
 afterAll(() => {
   for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
 });
-function build(files: Record<string, string>) {
+/** Builds the given files as a Functions folder, after the folders in `alongside` (each build costs seconds). */
+function build(files: Record<string, string>, alongside: string[] = []) {
   const dir = functionsFolder(files);
   const out = tempDir();
   made.push(dir, out);
   const rel = path.relative(PROJECT_ROOT, dir).split(path.sep).join('/');
-  return { dir, out, rel, built: buildFunctions({ projectRoot: PROJECT_ROOT, functionDirs: [dir], outDir: out }) };
+  const functionDirs = [...alongside, dir];
+  return { dir, out, rel, built: buildFunctions({ projectRoot: PROJECT_ROOT, functionDirs, outDir: out }) };
 }
 
 /** Loads a built Function as twilio-run does and calls its handler, resolving with what it passes to the callback. */
@@ -111,36 +113,39 @@ describe('function build', () => {
     expect(() => listFunctions([dir])).toThrow(/same file reply\.js: .*reply\.js and .*reply\.ts/);
   });
 
-  it('bundles a Function into one file with no relative require', async () => {
-    const out = tempDir();
-    made.push(out);
-    const src = path.join(PROJECT_ROOT, 'src', 'functions');
-    await buildFunctions({ projectRoot: PROJECT_ROOT, functionDirs: [src], outDir: out });
-    const code = fs.readFileSync(path.join(out, 'health.js'), 'utf8');
-    expect(code).not.toMatch(/require\(["']\.\.?\//);
-    expect(code).toContain('exports');
-  });
-
-  it("bundles JavaScript Functions in Twilio's sample style (CommonJS and ESM) self-contained, with their helpers inlined", async () => {
-    const { out, built } = build({
-      'sms/reply.js': `const { shout } = require('../lib/shout.private.cjs');
+  it("bundles the project's Functions and JavaScript ones in Twilio's sample style (CommonJS and ESM) self-contained, their helpers inlined", async () => {
+    const { out, built } = build(
+      {
+        'sms/reply.js': `const { shout } = require('../lib/shout.private.cjs');
 exports.handler = function (context, event, callback) {
   callback(null, { said: shout(event.Body) });
 };
 `,
-      'lib/shout.private.cjs': 'module.exports = { shout: (text) => String(text).toUpperCase() };',
-      'esm.protected.mjs': `import { shout } from './lib/shout.private.cjs';
+        'lib/shout.private.cjs': 'module.exports = { shout: (text) => String(text).toUpperCase() };',
+        'esm.protected.mjs': `import { shout } from './lib/shout.private.cjs';
 export const handler = (context, event, callback) => callback(null, { esm: shout(event.Body) });
 `,
-      // not type-checked without // @ts-check: Math.max("a") would be a type error
-      'loose.js': 'module.exports = { handler: (c, e, cb) => cb(null, Math.max("a")) };\n',
-    });
+        // twilio-run's TypeScript template: its `import '@twilio-labs/serverless-runtime-types'` is types only
+        'hello-template.ts': fs.readFileSync(
+          path.join(PROJECT_ROOT, 'test/fixtures/team-functions/hello-template.ts'),
+          'utf8',
+        ),
+        // not type-checked without // @ts-check: Math.max("a") would be a type error
+        'loose.js': 'module.exports = { handler: (c, e, cb) => cb(null, Math.max("a")) };\n',
+      },
+      [path.join(PROJECT_ROOT, 'src', 'functions')],
+    );
     const result = await built;
+    const health = fs.readFileSync(path.join(out, 'health.js'), 'utf8');
+    expect(health).not.toMatch(/require\(["']\.\.?\//);
+    expect(health).toContain('exports');
     const replyJs = path.join(out, 'sms', 'reply.js');
     expect(fs.readFileSync(replyJs, 'utf8')).not.toMatch(/require\(["']\.\.?\//);
     await expect(call(replyJs, { Body: 'hi' })).resolves.toEqual({ said: 'HI' });
     await expect(call(path.join(out, 'esm.protected.js'), { Body: 'yo' })).resolves.toEqual({ esm: 'YO' });
     await expect(call(path.join(out, 'loose.js'))).resolves.toBeNaN();
+    // erased, not required: a devDependency is not installed where the Function is deployed
+    expect(fs.readFileSync(path.join(out, 'hello-template.js'), 'utf8')).not.toContain('require(');
     // a private module without a handler is built (Twilio's samples load such helpers via Runtime.getFunctions())
     expect(result.helpers.map((h) => h.output)).toEqual(['lib/shout.private.js']);
   });
