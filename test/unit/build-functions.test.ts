@@ -182,6 +182,26 @@ export const handler = (context, event, callback) => callback(null, { esm: shout
       `${rel}/util.js exports no ${noHandler}`,
     ]);
   });
+  it('fails on a package listed in dependencies but not installed, naming it', async () => {
+    // a project of its own, with nothing installed: a JavaScript Function is not type-checked, so no types are needed
+    const root = tempDir();
+    made.push(root);
+    writeTree(root, {
+      'package.json': JSON.stringify({ dependencies: { 'left-pad': '1.3.0' } }),
+      'tsconfig.json': JSON.stringify({ compilerOptions: { types: [], noEmit: true } }),
+      'src/functions/pad.js': `const pad = require('left-pad');\nexports.handler = (c, e, cb) => cb(null, pad('1', 3));\n`,
+    });
+    const built = buildFunctions({
+      projectRoot: root,
+      functionDirs: [path.join(root, 'src', 'functions')],
+      outDir: path.join(root, 'dist'),
+    });
+    await expect(built).rejects.toThrow(
+      new FunctionBuildError(
+        'src/functions/pad.js requires the package "left-pad", which is not installed. Run `npm install`.',
+      ),
+    );
+  });
 });
 
 describe('Functions the build would not see', () => {
