@@ -20,7 +20,15 @@ function inboundSms(
 let removeTwilioGlobal: () => void;
 beforeAll(() => (removeTwilioGlobal = installTwilioGlobal()));
 afterAll(() => removeTwilioGlobal());
-beforeEach(() => jest.spyOn(console, 'log').mockImplementation(() => undefined));
+/** The JSON log lines the Function wrote. */
+let logged: Record<string, unknown>[] = [];
+beforeEach(() => {
+  logged = [];
+  for (const stream of ['log', 'warn', 'error'] as const)
+    jest
+      .spyOn(console, stream)
+      .mockImplementation((...args: unknown[]) => void logged.push(JSON.parse(String(args[0]))));
+});
 afterEach(() => jest.restoreAllMocks());
 
 describe('/sms/reply', () => {
@@ -31,6 +39,7 @@ describe('/sms/reply', () => {
     expect(res.body).toBe(
       '<?xml version="1.0" encoding="UTF-8"?><Response><Message>Thanks, we got it</Message></Response>',
     );
+    expect(logged).toEqual([expect.objectContaining({ fn: 'sms/reply', event: 'sms_reply', replied: true })]);
   });
 
   it('answers an empty <Response/> (no reply) when SMS_REPLY is empty', async () => {
@@ -46,5 +55,6 @@ describe('/sms/reply', () => {
       error: `header "X-Twilio-Signature" does not match the request to ${URL}`,
       status: 403,
     });
+    expect(logged).toEqual([expect.objectContaining({ level: 'warn', event: 'webhook_rejected' })]);
   });
 });
