@@ -3,21 +3,9 @@
 // answers those requests from FAKE_FUNCTION_TEMPLATES_DIR, laid out as that repository is (TEMPLATE/functions/...,
 // TEMPLATE/.env), and refuses any other connection off loopback. The plugin's code runs unchanged.
 
-// nock 15's interceptors call Promise.withResolvers, which Node 20 lacks.
-Promise.withResolvers ??= function () {
-  let resolve;
-  let reject;
-  const promise = new this((a, b) => {
-    resolve = a;
-    reject = b;
-  });
-  return { promise, resolve, reject };
-};
-
 const fs = require('node:fs');
 const path = require('node:path');
-const nockModule = require('nock');
-const nock = nockModule.default ?? nockModule;
+const { nock } = require('./loopback-nock.cjs');
 
 const root = process.env.FAKE_FUNCTION_TEMPLATES_DIR;
 if (!root) throw new Error('FAKE_FUNCTION_TEMPLATES_DIR is not set');
@@ -33,9 +21,6 @@ function local(rel) {
 
 /** The path a request names (nock 15 hands a reply function the request itself). */
 const pathOf = (req) => new URL(typeof req === 'string' ? req : req.url, 'https://github.invalid').pathname;
-
-nock.disableNetConnect();
-nock.enableNetConnect((host) => /^(127\.0\.0\.1|localhost)(:\d+)?$/.test(host));
 
 nock('https://api.github.com')
   .persist()
