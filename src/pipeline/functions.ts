@@ -103,8 +103,10 @@ const shownFrom = (root: string) => (file: string) => path.relative(root, file).
 
 /**
  * A module of a Functions folder with no `handler` would answer every request with twilio-run's "could not find a
- * handler" 500. Twilio's own samples keep helpers as private Functions (loaded through Runtime.getFunctions()):
- * those are built and named as helpers; a public or protected one is refused.
+ * handler" 500. Twilio keeps helpers as private Functions, "library files intended only for access via other
+ * Functions" (https://www.twilio.com/docs/serverless/functions-assets/visibility), loaded through
+ * Runtime.getFunctions() (https://www.twilio.com/docs/serverless/functions-assets/client): those are built and
+ * named as helpers; a public or protected one is refused.
  */
 function handlerProblems(
   functions: FunctionEntry[],
@@ -131,8 +133,9 @@ function packageOf(specifier: string): string {
 const BUILTINS = new Set(builtinModules);
 
 /**
- * Every package a Function imports must be a `dependencies` entry of package.json, installed: Twilio installs only
- * those next to the deployed Functions, so a devDependency or a package missing here would fail there at load.
+ * Every package a Function imports must be a `dependencies` entry of package.json, installed: a deploy sends only
+ * those as the Build's dependencies (@twilio-labs/serverless-api, getDependencies in dist/api/dependencies.js reads
+ * `pkgJson.dependencies` alone), so a devDependency or a package missing here would fail deployed, at load.
  */
 function checkPackages(
   metafile: esbuild.Metafile,
