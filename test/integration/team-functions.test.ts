@@ -121,6 +121,8 @@ describe("a team's own Functions in src/functions/", () => {
     });
     expect(created.code).toBe(0);
     expect(fs.readdirSync(path.join(root, 'src', 'greeter'))).toEqual(['hello-world.js']);
+    // and the template's variables at the end of .env, which a deploy refuses until FUNCTION_VARIABLES lists them
+    expect(fs.readFileSync(path.join(root, '.env'), 'utf8')).toContain('GREETING=Hello from the template');
     const refused = npmRunBuild();
     expect(refused.code).toBe(1);
     expect(refused.output).toContain(

@@ -1,7 +1,8 @@
 // Test-only preload (node -r) for `twilio serverless:new`: the Twilio CLI's serverless plugin downloads a template
 // from GitHub (the contents API of twilio-labs/function-templates, then each file's raw URL). In this process nock
 // answers those requests from FAKE_FUNCTION_TEMPLATES_DIR, laid out as that repository is (TEMPLATE/functions/...,
-// TEMPLATE/.env), and refuses any other connection off loopback. The plugin's code runs unchanged.
+// and TEMPLATE/.env.example, which the plugin takes as the template's .env: a fixture named .env would be ignored
+// by git), and refuses any other connection off loopback. The plugin's code runs unchanged.
 
 const fs = require('node:fs');
 const path = require('node:path');
