@@ -38,6 +38,11 @@ export default tseslint.config(
   },
   { files: ['**/*.mjs'], languageOptions: { sourceType: 'module' } },
   {
+    // a JavaScript Function as Twilio's samples write it: the runtime's globals (docs/functions.md)
+    files: ['src/functions/**/*.{js,cjs,mjs}', 'test/fixtures/**/*.{js,cjs,mjs}'],
+    languageOptions: { globals: { Twilio: 'readonly', Runtime: 'readonly' } },
+  },
+  {
     // jest's asymmetric matchers (expect.any, objectContaining...) and parsed JSON bodies are typed `any`:
     // the no-unsafe-* family only adds noise there.
     files: ['test/**/*.ts', 'bench/**/*.ts'],

@@ -21,6 +21,8 @@ export interface ServiceEnv {
   LOG_LEVEL?: string;
   MMS_FROM?: string;
   MMS_REPLY?: string;
+  /** text of the /sms/reply example's <Message>; empty: no reply */
+  SMS_REPLY?: string;
   FLEX_ALLOWED_ORIGINS?: string;
   FLEX_TOKEN_TIMEOUT_MS?: string;
   FLEX_ASSET_FETCH_TIMEOUT_MS?: string;

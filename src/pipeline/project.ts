@@ -7,7 +7,7 @@ import { scanAssets } from './asset-scan';
 import { stageAssets } from './asset-stage';
 import { HashCache } from './hash-cache';
 import { loadMediaConfig, MEDIA_CONFIG_FILE } from './media-config';
-import { buildFunctions, listFunctions } from './functions';
+import { buildFunctions, FunctionBuildError, listFunctions, misplacedFunctions } from './functions';
 import { buildTargets, checkFlowSources, FLOWS_DIR, listFlows } from './flows';
 import { BuildInputs, inputEntries, writeBuildStamp } from './stamp';
 
@@ -66,6 +66,9 @@ export async function buildProject(options: BuildOptions = {}): Promise<BuildRes
 
   const config = loadMediaConfig(root, options.configFile);
   const functionDirs = inputs.functionDirs;
+  // A Function the build would not see fails it, by name: never a deploy that silently lacks a route.
+  const misplaced = misplacedFunctions(root, functionDirs);
+  if (misplaced.length > 0) throw new FunctionBuildError(misplaced.join('\n'));
   const functions = listFunctions(functionDirs);
   const functionCount = functions.length;
   const scan = scanAssets(inputs.assetsDir, { within: [root] });
@@ -109,13 +112,16 @@ export async function buildProject(options: BuildOptions = {}): Promise<BuildRes
     functions: functionCount,
     assets: { ...assets, total: assets.public + assets.protected + assets.private },
   };
-  const entries = await buildFunctions({
+  const built = await buildFunctions({
     projectRoot: root,
     functionDirs,
     outDir: functionsDir,
     define: { __BUILD_INFO__: JSON.stringify(info) },
   });
-  log(`built ${entries.length} functions into ${path.relative(root, functionsDir) || functionsDir}`);
+  const shown = (file: string) => path.relative(root, file).split(path.sep).join('/');
+  for (const { source, reason } of built.notFunctions) log(`not a Function: ${shown(source)} (${reason})`);
+  for (const { source } of built.helpers) log(`helper module, no handler: ${shown(source)} (private, no route)`);
+  log(`built ${built.functions.length} functions into ${path.relative(root, functionsDir) || functionsDir}`);
   log(
     `staged ${info.assets.total} assets into ${path.relative(root, assetsDir) || assetsDir} (${staged.hashed} hashed, ${staged.reused} unchanged)`,
   );

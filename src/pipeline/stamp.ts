@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BuildInfo } from '../lib/build-info';
+import { TWILIO_RUN_FOLDERS } from './layout';
 
 /**
  * A build stamp says which sources a build in dist/ was made from, so a deploy can tell a current build from a
@@ -84,10 +85,14 @@ function entriesOf(files: string[], relativeTo: string, byContent: (file: string
 
 const inside = (dir: string) => (file: string) => file.startsWith(dir + path.sep);
 
-/** Every file a build reads: all of src/ (Functions bundle what they import from it), the assets, the config. */
+/**
+ * Every file a build reads: all of src/ (Functions bundle what they import from it, TypeScript or JavaScript), the
+ * assets, the config; and twilio-run's folders, which the build refuses: one added after a build makes it stale.
+ */
 export function inputEntries(inputs: BuildInputs): Entry[] {
   const files: string[] = [];
   walk(path.join(inputs.projectRoot, 'src'), files);
+  for (const folder of Object.keys(TWILIO_RUN_FOLDERS)) walk(path.join(inputs.projectRoot, folder), files);
   for (const dir of inputs.functionDirs) walk(dir, files);
   walk(inputs.assetsDir, files);
   files.push(inputs.configFile, ...PROJECT_FILES.map((f) => path.join(inputs.projectRoot, f)));

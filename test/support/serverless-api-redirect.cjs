@@ -3,19 +3,7 @@
 // request for them to the fake Serverless API on loopback (FAKE_SERVERLESS_API_URL), keeping the original host
 // in x-original-host, and refuses any other connection off loopback. twilio-run's code runs unchanged.
 
-// nock 15's interceptors call Promise.withResolvers, which Node 20 lacks.
-Promise.withResolvers ??= function () {
-  let resolve;
-  let reject;
-  const promise = new this((a, b) => {
-    resolve = a;
-    reject = b;
-  });
-  return { promise, resolve, reject };
-};
-
-const nockModule = require('nock');
-const nock = nockModule.default ?? nockModule;
+const { nock } = require('./loopback-nock.cjs');
 const target = process.env.FAKE_SERVERLESS_API_URL;
 if (!target) throw new Error('FAKE_SERVERLESS_API_URL is not set');
 
@@ -37,8 +25,6 @@ async function forward(req) {
   ];
 }
 
-nock.disableNetConnect();
-nock.enableNetConnect((host) => /^(127\.0\.0\.1|localhost)(:\d+)?$/.test(host));
 for (const origin of ['https://serverless.twilio.com', 'https://serverless-upload.twilio.com']) {
   const scope = nock(origin).persist();
   for (const method of ['get', 'post', 'delete']) scope[method](() => true).reply(forward);

@@ -5,34 +5,16 @@ import { jsonResponse } from '../../src/lib/respond';
 import { checkSignature } from '../../src/lib/webhook-signature';
 import { twilioFunction } from '../../src/runtime/function';
 import { signedWebhook } from '../../src/runtime/signed-webhook';
+import { callFunction, installTwilioGlobal } from '../support/function-call';
 import { PROJECT_ROOT } from '../support/paths';
-
-/** What Twilio.Response records, as the runtime would send it. */
-class RecordingResponse {
-  status = 200;
-  headers: Record<string, string> = {};
-  body: unknown;
-  setStatusCode(code: number) {
-    this.status = code;
-  }
-  setBody(body: unknown) {
-    this.body = body;
-  }
-  appendHeader(name: string, value: string) {
-    this.headers[name] = value;
-  }
-}
 
 const AUTH_TOKEN = 'unit-auth-token';
 const env = { DOMAIN_NAME: 'media-1234-dev.twil.io', ACCOUNT_SID: 'AC1', AUTH_TOKEN };
 let lines: { stream: string; line: string }[] = [];
 
-beforeAll(() => {
-  (globalThis as Record<string, unknown>).Twilio = { Response: RecordingResponse };
-});
-afterAll(() => {
-  delete (globalThis as Record<string, unknown>).Twilio;
-});
+let removeTwilioGlobal: () => void;
+beforeAll(() => (removeTwilioGlobal = installTwilioGlobal()));
+afterAll(() => removeTwilioGlobal());
 beforeEach(() => {
   lines = [];
   for (const stream of ['log', 'warn', 'error'] as const) {
@@ -43,17 +25,11 @@ beforeEach(() => {
 });
 afterEach(() => jest.restoreAllMocks());
 
-/** Calls a Function as the runtime does and resolves with what it passed to the callback. */
-function invoke(
+const invoke = (
   fn: (context: never, event: never, callback: never) => unknown,
   event: Record<string, unknown>,
   context: object = env,
-) {
-  return new Promise<RecordingResponse>((resolve, reject) => {
-    const callback = (error: Error | null, response: RecordingResponse) => (error ? reject(error) : resolve(response));
-    void fn({ ...context, getTwilioClient: () => undefined } as never, event as never, callback as never);
-  });
-}
+) => callFunction(fn, event, context);
 
 describe('twilioFunction, the one Function edge', () => {
   it('hands the handler its parameters without `request`, the lower-case headers and the context, and sends its response', async () => {
