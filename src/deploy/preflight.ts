@@ -27,7 +27,11 @@ export interface DeployFlags {
 /** The deploy command's flags as twilio-run reads them; a flag it would take as a list is refused by name. */
 export function readDeployFlags(argv: readonly string[]): DeployFlags {
   const flags = readTwilioRunFlags(argv, 'deploy');
-  return { env: textFlag(flags, 'env'), loadSystemEnv: flags.loadSystemEnv === true, runtime: textFlag(flags, 'runtime') };
+  return {
+    env: textFlag(flags, 'env'),
+    loadSystemEnv: flags.loadSystemEnv === true,
+    runtime: textFlag(flags, 'runtime'),
+  };
 }
 
 export interface PreflightOptions {

@@ -162,12 +162,12 @@ describe.each(DEPLOY_COMMANDS)('a `%s` Twilio would refuse stops before any requ
   it.each([[['--loadSystemEnv']], [['--load-system-env=true']], [['--load-system-env', 'true']]])(
     'a local secret the system environment fills in, with %j',
     async (flag) => {
-      fs.writeFileSync(path.join(root, '.env.prod'), `${CREDENTIALS}AWS_SECRET_ACCESS_KEY=\n`);
-      const run = await twilioRunDeploy(root, api, ['--env', '.env.prod', ...flag], {
+      fs.writeFileSync(path.join(root, '.env.dev'), `${CREDENTIALS}AWS_SECRET_ACCESS_KEY=\n`);
+      const run = await twilioRunDeploy(root, api, ['--env', '.env.dev', ...flag], {
         AWS_SECRET_ACCESS_KEY: 's3cr3t',
       });
       expectExit(run, 1);
-      expect(run.output).toMatch(/\.env\.prod: AWS_SECRET_ACCESS_KEY is a setting of the local commands/);
+      expect(run.output).toMatch(/\.env\.dev: AWS_SECRET_ACCESS_KEY is a setting of the local commands/);
       expect(api.requests).toEqual([]);
       expect(run.output).not.toContain('s3cr3t');
     },

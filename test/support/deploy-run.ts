@@ -52,8 +52,18 @@ export function twilioRunDeploy(
   args: string[] = [],
   env: Record<string, string> = {},
 ): Promise<Run> {
+  return twilioRun(cwd, api, ['deploy', ...args], env);
+}
+
+/** Any `twilio-run COMMAND ARGS...` (promote, env import...) against the fake, as twilioRunDeploy runs deploy. */
+export function twilioRun(
+  cwd: string,
+  api: FakeServerlessApi,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['-r', SERVERLESS_API_PRELOAD, TWILIO_RUN, 'deploy', ...args], {
+    const child = spawn(process.execPath, ['-r', SERVERLESS_API_PRELOAD, TWILIO_RUN, ...args], {
       cwd,
       env: { ...process.env, ...env, FAKE_SERVERLESS_API_URL: api.url, FORCE_COLOR: '0', CI: 'true' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -69,13 +79,23 @@ export function twilioRunDeploy(
  * `twilio serverless:deploy`: the real Twilio CLI running @twilio-labs/plugin-serverless and its bundled twilio-run
  * 3.x, all in one process, so NODE_OPTIONS gives it (and the preflight it spawns) the same preload as above.
  */
-export async function cliDeploy(
+export function cliDeploy(
   cwd: string,
   api: FakeServerlessApi,
   args: string[] = [],
   env: Record<string, string> = {},
 ): Promise<Run> {
-  const run = await twilioCli(['serverless:deploy', ...args], {
+  return cliRun(cwd, api, ['serverless:deploy', ...args], env);
+}
+
+/** Any `twilio serverless:COMMAND ARGS...` against the fake, as cliDeploy runs serverless:deploy. */
+export async function cliRun(
+  cwd: string,
+  api: FakeServerlessApi,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Run> {
+  const run = await twilioCli(args, {
     cwd,
     env: { ...env, NODE_OPTIONS: `-r ${SERVERLESS_API_PRELOAD}`, FAKE_SERVERLESS_API_URL: api.url },
   });
