@@ -20,6 +20,7 @@ export const TWILIO_PLATFORM = {
   variableKeyChars: 128,
   variableValueBytes: 450,
 } as const;
+
 const RUNTIME_HANDLER = '@twilio/runtime-handler';
 
 /**
@@ -33,6 +34,9 @@ export const FAKE_ACCOUNT = {
   apiKey: `SK${'5'.repeat(32)}`,
   apiSecret: 'api-key-secret',
 } as const;
+
+/** The Authorization header of the fake's account, for a test that reads the fake's state over HTTP. */
+export const FAKE_AUTHORIZATION = `Basic ${Buffer.from(`${FAKE_ACCOUNT.sid}:${FAKE_ACCOUNT.authToken}`).toString('base64')}`;
 
 export interface Upload {
   kind: 'Functions' | 'Assets';
