@@ -1,6 +1,4 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { DeployInfoError, findDeployedService, serviceSidByUniqueName } from '../lib/deploy-info';
+import { DeployInfoError, findDeployedService, projectServiceName, serviceSidByUniqueName } from '../lib/deploy-info';
 import { twilioClientFrom } from '../lib/recordings/client';
 import { CredentialEnv, credentialsWithSource, CREDENTIALS_LOOKED_FOR, SettingsError } from '../lib/settings';
 import { chooseEnvFile, environmentName, EnvFileChoice } from './environments';
@@ -185,11 +183,8 @@ function clientFor(credentials: Resolved) {
 }
 
 /** The unique name a deploy gives the Service: --service-name, else package.json's name (as twilio-run reads it). */
-function serviceUniqueName(flags: Flags, cwd: string): string {
-  const given = typeof flags.serviceName === 'string' ? flags.serviceName : undefined;
-  if (given) return given;
-  const pkg = JSON.parse(fs.readFileSync(path.join(cwd, 'package.json'), 'utf8')) as { name?: string };
-  return pkg.name ?? '';
+function serviceUniqueName(flags: Flags, cwd: string): string | undefined {
+  return typeof flags.serviceName === 'string' && flags.serviceName ? flags.serviceName : projectServiceName(cwd);
 }
 
 async function hooked(

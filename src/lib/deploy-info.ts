@@ -77,13 +77,23 @@ export async function serviceSidByUniqueName(client: ServiceFetcher, uniqueName:
   }
 }
 
+/** The unique name a deploy gives the project's Service: package.json's `name`, as twilio-run reads it. */
+export function projectServiceName(cwd: string): string | undefined {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.join(cwd, 'package.json'), 'utf8')) as { name?: unknown };
+    return typeof pkg.name === 'string' && pkg.name !== '' ? pkg.name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface ServiceQuery {
   cwd: string;
   /** the deploy's username (Account SID or API key) and the account it belongs to */
   credentials: { username: string; accountSid?: string };
   region?: string;
-  /** the unique name deploy gives the Service (package.json `name`, or --service-name) */
-  uniqueName: string;
+  /** the unique name deploy gives the Service (--service-name); default package.json's `name` */
+  uniqueName?: string;
   /** serviceSidByUniqueName with a client for these credentials */
   lookup: (uniqueName: string) => Promise<string | undefined>;
   /** ends a refusal with what else the caller accepts */
@@ -109,28 +119,40 @@ export async function findDeployedService(query: ServiceQuery): Promise<FoundSer
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  const usernames = [...new Set([query.credentials.accountSid, query.credentials.username].filter(Boolean))];
-  if (text !== undefined) {
-    let last: unknown;
-    for (const username of usernames) {
-      try {
-        return { ...parseDeployInfo(text, username as string, query.region), foundBy: DEPLOY_INFO_FILE };
-      } catch (err) {
-        if (err instanceof DeployInfoError && /not valid JSON/.test(err.message)) throw err;
-        last = err;
-      }
+  const usernames = [...new Set([query.credentials.accountSid, query.credentials.username])].filter((u): u is string =>
+    Boolean(u),
+  );
+  let why = '';
+  for (const username of usernames.reverse()) {
+    try {
+      return { ...parseDeployInfo(text, username, query.region), foundBy: DEPLOY_INFO_FILE };
+    } catch (err) {
+      if (!(err instanceof DeployInfoError) || /not valid JSON/.test(err.message)) throw err;
+      why = err.message; // the account's own key is tried last, and named
     }
-    if (!(last instanceof DeployInfoError)) throw last;
   }
-  const serviceSid = await query.lookup(query.uniqueName);
+  const uniqueName = query.uniqueName ?? projectServiceName(query.cwd);
+  if (!uniqueName) {
+    throw new DeployInfoError(
+      `${why}; and package.json names no Service to look up by its unique name${query.hint ?? ''}`,
+    );
+  }
+  let serviceSid: string | undefined;
+  try {
+    serviceSid = await query.lookup(uniqueName);
+  } catch (err) {
+    if (err instanceof Error)
+      err.message = `${why}; looking the Service "${uniqueName}" up by its unique name failed: ${err.message}`;
+    throw err;
+  }
   if (!serviceSid) {
     throw new DeployInfoError(
-      `no Service "${query.uniqueName}" in this account (${text === undefined ? `no ${DEPLOY_INFO_FILE}` : `${DEPLOY_INFO_FILE} has no deploy for it`}, and the API has none by that unique name): deploy first${query.hint ?? ''}`,
+      `${why}; and this account has no Service "${uniqueName}" (its unique name)${query.hint ?? ''}`,
     );
   }
   return {
     serviceSid,
     latestBuild: undefined,
-    foundBy: `its unique name "${query.uniqueName}" through the API (${text === undefined ? `no ${DEPLOY_INFO_FILE} here` : `${DEPLOY_INFO_FILE} has no deploy for these credentials`})`,
+    foundBy: `its unique name "${uniqueName}" through the API (${text === undefined ? `no ${DEPLOY_INFO_FILE} here` : `${DEPLOY_INFO_FILE} has no deploy for these credentials`})`,
   };
 }
