@@ -1,9 +1,12 @@
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FAKE_ACCOUNT, startFakeServerlessApi } from '../support/fake-serverless-api';
 import type { FakeServerlessApi } from '../support/fake-serverless-api';
-import { clone as cloneProject, cliRun, expectExit, twilioRun, twilioRunDeploy } from '../support/deploy-run';
+import { clone as cloneProject, cliRun, expectExit, Run, twilioRun, twilioRunDeploy } from '../support/deploy-run';
+import { startFakeStudioApi } from '../support/fake-studio-api';
+import { PROJECT_ROOT } from '../support/paths';
 
 // A team's path to production, as a CI job walks it: only the Twilio CLI's three variables in the environment, the
 // real `twilio-run deploy` / `promote` (and the real Twilio CLI) from copies of the project as git checks it out,
@@ -39,6 +42,28 @@ async function requestsOf<T>(
   return { result, requests: api.requests.slice(before), usernames: api.usernames.slice(before) };
 }
 const writes = (requests: string[]) => requests.filter((r) => !r.startsWith('GET '));
+
+/** `npm run flows:deploy -- ARGS` (through tsx, as npm runs it) against the fakes, with the CI job's API key. */
+function flowsDeploy(cwd: string, studioUrl: string, args: string[]): Promise<Run> {
+  const tsx = require.resolve('tsx/cli', { paths: [PROJECT_ROOT] });
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [tsx, 'src/commands/flows.ts', 'deploy', ...args], {
+      cwd,
+      env: {
+        ...process.env,
+        ...CI_ENV,
+        TWILIO_SERVERLESS_BASE_URL: api.url,
+        TWILIO_STUDIO_BASE_URL: studioUrl,
+        FORCE_COLOR: '0',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
 
 describe('a checkout deploying with an API key from the environment', () => {
   const root = cloneProject(work, 'ci');
@@ -124,6 +149,37 @@ describe('a checkout deploying with an API key from the environment', () => {
     expect([api.builds.length, api.uploads.length]).toEqual([builds, uploads]);
     expect(Object.fromEntries(api.variables)).toEqual({ MMS_REPLY: 'Thanks (dev).', LOG_LEVEL: 'debug' });
     expect(new Set(usernames)).toEqual(new Set([FAKE_ACCOUNT.apiKey]));
+  });
+
+  it("publishes the flows per environment after the promote: prod's own domain and SIDs, dev's flow left alone", async () => {
+    const studio = await startFakeStudioApi();
+    try {
+      const dev = await flowsDeploy(root, studio.url, ['--publish']);
+      expectExit(dev, 0, 'flows:deploy');
+      expect(dev.output).toMatch(
+        /found by its unique name "twilio-media-assets" through the API .*; environment "dev"/,
+      );
+      const prod = await flowsDeploy(root, studio.url, ['--environment', 'prod', '--publish']);
+      expectExit(prod, 0, 'flows:deploy --environment prod');
+      const [devEnv, prodEnv] = [api.environment('dev')!, api.environment('prod')!];
+      const info = JSON.parse(fs.readFileSync(path.join(root, '.twilioflowinfo'), 'utf8')) as Record<
+        string,
+        { domainName: string; flows: Record<string, string> }
+      >;
+      expect(Object.keys(info).sort()).toEqual([devEnv.sid, prodEnv.sid].sort());
+      expect(info[prodEnv.sid].domainName).toBe(prodEnv.domain_name);
+      expect(info[prodEnv.sid].flows.ivr).not.toBe(info[devEnv.sid].flows.ivr);
+      const prodFlow = studio.flows.get(info[prodEnv.sid].flows.ivr)!;
+      expect(prodFlow.status).toBe('published');
+      expect(prodFlow.friendlyName).toBe(`ivr (${prodEnv.domain_name})`);
+      const text = JSON.stringify(prodFlow.definition);
+      expect(text).toContain(prodEnv.sid);
+      expect(text).toContain(`https://${prodEnv.domain_name}/`);
+      expect(text).not.toContain(devEnv.domain_name);
+      expect(studio.flows.get(info[devEnv.sid].flows.ivr)!.friendlyName).toBe(`ivr (${devEnv.domain_name})`);
+    } finally {
+      await studio.close();
+    }
   });
 
   it('refuses to promote a Build Twilio has deleted, writing nothing', async () => {
