@@ -17,7 +17,7 @@ import {
   readFlowInfo,
   resolutionOf,
 } from '../lib/flows/publish';
-import { DEPLOY_INFO_FILE, DeployInfoError, findDeployedService, serviceSidByUniqueName } from '../lib/deploy-info';
+import { DEPLOY_INFO_FILE, DeployInfoError, findDeployedService } from '../lib/deploy-info';
 import { Manifest, MANIFEST_FILE_NAME, parseManifest } from '../lib/manifest';
 import { twilioClientFrom } from '../lib/recordings/client';
 import { requireCredentials, SettingsError } from '../lib/settings';
@@ -131,7 +131,7 @@ export async function main(argv: string[], io: FlowsIo): Promise<number> {
           cwd: io.cwd,
           credentials,
           region: io.env.TWILIO_REGION,
-          lookup: (name) => serviceSidByUniqueName(client, name),
+          client,
           hint: ', or pass --service-sid and --environment',
         });
     // a fresh checkout knows no last deploy: twilio-run's default environment, said so

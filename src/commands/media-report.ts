@@ -8,7 +8,7 @@ import { isoWithOffset } from '../lib/log';
 import { buildReport, formatCsv, formatMarkdown, parseLogLines, Report, ReportSource } from '../lib/mms/report';
 import { renderReportPage } from '../lib/mms/report-page';
 import { rangeWithinRetention, readServiceLogs, resolveEnvironment, ServiceLogsError } from '../lib/mms/service-logs';
-import { DEPLOY_INFO_FILE, DeployInfoError, findDeployedService, serviceSidByUniqueName } from '../lib/deploy-info';
+import { DEPLOY_INFO_FILE, DeployInfoError, findDeployedService } from '../lib/deploy-info';
 import { twilioClientFrom } from '../lib/recordings/client';
 import { requireCredentials, SettingsError } from '../lib/settings';
 import { parseCommandArgs, parseDateFlag, UsageError } from './args';
@@ -109,7 +109,7 @@ async function linesFromService(
     cwd: io.cwd,
     credentials,
     region: io.env.TWILIO_REGION,
-    lookup: (name) => serviceSidByUniqueName(client, name),
+    client,
     hint: ', or run from the project that deployed the service',
   });
   if (foundBy !== DEPLOY_INFO_FILE) io.err(`media:report: service ${serviceSid} found by ${foundBy}`);

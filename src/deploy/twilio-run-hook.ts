@@ -1,4 +1,4 @@
-import { DeployInfoError, findDeployedService, projectServiceName, serviceSidByUniqueName } from '../lib/deploy-info';
+import { DeployInfoError, findDeployedService, projectServiceName } from '../lib/deploy-info';
 import { twilioClientFrom } from '../lib/recordings/client';
 import { CredentialEnv, credentialsWithSource, CREDENTIALS_LOOKED_FOR, SettingsError } from '../lib/settings';
 import { chooseEnvFile, environmentName, EnvFileChoice } from './environments';
@@ -218,7 +218,7 @@ async function settleService(flags: Flags, credentials: Resolved, cwd: string, r
       credentials,
       region: typeof flags.region === 'string' ? flags.region : undefined,
       uniqueName,
-      lookup: (name) => serviceSidByUniqueName(client, name),
+      client,
       hint: ', or pass --service-sid',
     });
     if (found.foundBy !== '.twiliodeployinfo')

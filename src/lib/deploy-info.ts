@@ -94,8 +94,8 @@ export interface ServiceQuery {
   region?: string;
   /** the unique name deploy gives the Service (--service-name); default package.json's `name` */
   uniqueName?: string;
-  /** serviceSidByUniqueName with a client for these credentials */
-  lookup: (uniqueName: string) => Promise<string | undefined>;
+  /** a twilio client for these credentials: the Service is looked up by its unique name through it */
+  client: ServiceFetcher;
   /** ends a refusal with what else the caller accepts */
   hint?: string;
 }
@@ -139,7 +139,7 @@ export async function findDeployedService(query: ServiceQuery): Promise<FoundSer
   }
   let serviceSid: string | undefined;
   try {
-    serviceSid = await query.lookup(uniqueName);
+    serviceSid = await serviceSidByUniqueName(query.client, uniqueName);
   } catch (err) {
     if (err instanceof Error)
       err.message = `${why}; looking the Service "${uniqueName}" up by its unique name failed: ${err.message}`;

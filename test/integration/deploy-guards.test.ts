@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -9,13 +8,11 @@ import {
   cliRun,
   CREDENTIALS,
   expectExit,
+  npmScript,
   Run,
-  SERVERLESS_API_PRELOAD,
   twilioRun,
   twilioRunDeploy,
-  unboxed,
 } from '../support/deploy-run';
-import { PROJECT_ROOT } from '../support/paths';
 import { freePort } from '../support/runtime';
 
 // The other ways past the preflight a review found: a config file of the team's own (`-c`), `env import` and
@@ -24,7 +21,6 @@ import { freePort } from '../support/runtime';
 jest.setTimeout(300_000);
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-guards-'));
-const TSX = require.resolve('tsx/cli', { paths: [PROJECT_ROOT] });
 const SECRET = 'AWS_SECRET_ACCESS_KEY=s3cr3t\n';
 const CI_ENV = {
   TWILIO_ACCOUNT_SID: FAKE_ACCOUNT.sid,
@@ -32,27 +28,9 @@ const CI_ENV = {
   TWILIO_API_SECRET: FAKE_ACCOUNT.apiSecret,
 };
 
-/** `npm run NAME -- ARGS`: the script's tsx command, with the fake's preload for any twilio-run it starts. */
-function npmRun(cwd: string, api: FakeServerlessApi, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [TSX, 'src/commands/cli.ts', ...args], {
-      cwd,
-      env: {
-        ...process.env,
-        ...env,
-        NODE_OPTIONS: `-r ${SERVERLESS_API_PRELOAD}`,
-        FAKE_SERVERLESS_API_URL: api.url,
-        FORCE_COLOR: '0',
-        CI: 'true',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
-    child.on('close', (code) => resolve({ code, output: unboxed(output) }));
-  });
-}
+/** `npm run NAME -- ARGS` (src/commands/cli.ts NAME ARGS) */
+const npmRun = (cwd: string, api: FakeServerlessApi, args: string[], env: Record<string, string> = {}) =>
+  npmScript(cwd, api, ['src/commands/cli.ts', ...args], env);
 
 let api: FakeServerlessApi;
 const root = cloneProject(work, 'guards');

@@ -1,12 +1,17 @@
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FAKE_ACCOUNT, startFakeServerlessApi } from '../support/fake-serverless-api';
 import type { FakeServerlessApi } from '../support/fake-serverless-api';
-import { clone as cloneProject, cliRun, expectExit, Run, twilioRun, twilioRunDeploy } from '../support/deploy-run';
+import {
+  clone as cloneProject,
+  cliRun,
+  expectExit,
+  npmScript,
+  twilioRun,
+  twilioRunDeploy,
+} from '../support/deploy-run';
 import { startFakeStudioApi } from '../support/fake-studio-api';
-import { PROJECT_ROOT } from '../support/paths';
 
 // A team's path to production, as a CI job walks it: only the Twilio CLI's three variables in the environment, the
 // real `twilio-run deploy` / `promote` (and the real Twilio CLI) from copies of the project as git checks it out,
@@ -43,27 +48,13 @@ async function requestsOf<T>(
 }
 const writes = (requests: string[]) => requests.filter((r) => !r.startsWith('GET '));
 
-/** `npm run flows:deploy -- ARGS` (through tsx, as npm runs it) against the fakes, with the CI job's API key. */
-function flowsDeploy(cwd: string, studioUrl: string, args: string[]): Promise<Run> {
-  const tsx = require.resolve('tsx/cli', { paths: [PROJECT_ROOT] });
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [tsx, 'src/commands/flows.ts', 'deploy', ...args], {
-      cwd,
-      env: {
-        ...process.env,
-        ...CI_ENV,
-        TWILIO_SERVERLESS_BASE_URL: api.url,
-        TWILIO_STUDIO_BASE_URL: studioUrl,
-        FORCE_COLOR: '0',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
-    child.on('close', (code) => resolve({ code, output }));
+/** `npm run flows:deploy -- ARGS` against the fakes, with the CI job's API key. */
+const flowsDeploy = (cwd: string, studioUrl: string, args: string[]) =>
+  npmScript(cwd, api, ['src/commands/flows.ts', 'deploy', ...args], {
+    ...CI_ENV,
+    TWILIO_SERVERLESS_BASE_URL: api.url,
+    TWILIO_STUDIO_BASE_URL: studioUrl,
   });
-}
 
 describe('a checkout deploying with an API key from the environment', () => {
   const root = cloneProject(work, 'ci');

@@ -12,6 +12,7 @@ import { twilioCli } from './twilio-cli';
 
 export const SERVERLESS_API_PRELOAD = path.join(PROJECT_ROOT, 'test', 'support', 'serverless-api-redirect.cjs');
 const TWILIO_RUN = require.resolve('twilio-run/bin/twilio-run.js', { paths: [PROJECT_ROOT] });
+const TSX = require.resolve('tsx/cli', { paths: [PROJECT_ROOT] });
 export const CREDENTIALS = 'ACCOUNT_SID=AC00000000000000000000000000000000\nAUTH_TOKEN=test-token\n';
 
 /** The project as a fresh clone has it: tracked and new files of the working tree, node_modules linked. */
@@ -62,10 +63,33 @@ export function twilioRun(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<Run> {
+  return runNode(cwd, ['-r', SERVERLESS_API_PRELOAD, TWILIO_RUN, ...args], {
+    ...env,
+    FAKE_SERVERLESS_API_URL: api.url,
+  });
+}
+
+/** `npm run SCRIPT -- ARGS`: the project's `tsx src/commands/FILE ARGS...`, with the fake's preload for any
+ * twilio-run it starts. */
+export function npmScript(
+  cwd: string,
+  api: FakeServerlessApi,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Run> {
+  return runNode(cwd, [TSX, ...args], {
+    ...env,
+    NODE_OPTIONS: `-r ${SERVERLESS_API_PRELOAD}`,
+    FAKE_SERVERLESS_API_URL: api.url,
+  });
+}
+
+/** node ARGS in cwd to its end, stdout and stderr together, no colours, stdin closed. */
+function runNode(cwd: string, args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['-r', SERVERLESS_API_PRELOAD, TWILIO_RUN, ...args], {
+    const child = spawn(process.execPath, args, {
       cwd,
-      env: { ...process.env, ...env, FAKE_SERVERLESS_API_URL: api.url, FORCE_COLOR: '0', CI: 'true' },
+      env: { ...process.env, ...env, FORCE_COLOR: '0', CI: 'true' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

@@ -125,10 +125,23 @@ describe('finding the Service in a fresh checkout', () => {
     fs.writeFileSync(path.join(d, 'package.json'), JSON.stringify({ name: 'my-media' }));
     return d;
   };
-  const query = (cwd: string, lookup: ServiceQuery['lookup'], username = KEY): ServiceQuery => ({
+  /** a twilio client whose Service fetch answers as `lookup` says: a SID, or Twilio's 404 */
+  const query = (cwd: string, lookup: (name: string) => Promise<string | undefined>, username = KEY): ServiceQuery => ({
     cwd,
     credentials: { username, accountSid: ACCOUNT },
-    lookup,
+    client: {
+      serverless: {
+        v1: {
+          services: (name: string) => ({
+            fetch: async () => {
+              const sid = await lookup(name);
+              if (!sid) throw Object.assign(new Error('The requested resource was not found'), { status: 404 });
+              return { sid };
+            },
+          }),
+        },
+      },
+    },
   });
 
   it('asks the API by the unique name when there is no .twiliodeployinfo, and says so', async () => {
