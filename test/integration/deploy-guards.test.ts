@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FAKE_ACCOUNT, startFakeServerlessApi } from '../support/fake-serverless-api';
+import { startFakeServerlessApi } from '../support/fake-serverless-api';
 import type { FakeServerlessApi } from '../support/fake-serverless-api';
 import {
   clone as cloneProject,
@@ -12,6 +12,7 @@ import {
   Run,
   twilioRun,
   twilioRunDeploy,
+  CI_ENV,
 } from '../support/deploy-run';
 import { freePort } from '../support/runtime';
 
@@ -22,11 +23,6 @@ jest.setTimeout(300_000);
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-guards-'));
 const SECRET = 'AWS_SECRET_ACCESS_KEY=s3cr3t\n';
-const CI_ENV = {
-  TWILIO_ACCOUNT_SID: FAKE_ACCOUNT.sid,
-  TWILIO_API_KEY: FAKE_ACCOUNT.apiKey,
-  TWILIO_API_SECRET: FAKE_ACCOUNT.apiSecret,
-};
 
 /** `npm run NAME -- ARGS` (src/commands/cli.ts NAME ARGS) */
 const npmRun = (cwd: string, api: FakeServerlessApi, args: string[], env: Record<string, string> = {}) =>

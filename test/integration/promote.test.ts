@@ -10,6 +10,7 @@ import {
   npmScript,
   twilioRun,
   twilioRunDeploy,
+  CI_ENV,
 } from '../support/deploy-run';
 import { startFakeStudioApi } from '../support/fake-studio-api';
 
@@ -19,12 +20,6 @@ import { startFakeStudioApi } from '../support/fake-studio-api';
 jest.setTimeout(300_000);
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-promote-'));
-/** what a CI job holds: no Auth Token anywhere */
-const CI_ENV = {
-  TWILIO_ACCOUNT_SID: FAKE_ACCOUNT.sid,
-  TWILIO_API_KEY: FAKE_ACCOUNT.apiKey,
-  TWILIO_API_SECRET: FAKE_ACCOUNT.apiSecret,
-};
 const DEV_VARIABLES = 'MMS_REPLY=Thanks (dev).\nLOG_LEVEL=debug\n';
 const STAGE_VARIABLES = 'MMS_REPLY=Thanks (stage).\nLOG_LEVEL=info\n';
 const PROD_VARIABLES = 'MMS_REPLY=Thanks.\nLOG_LEVEL=warn\n';

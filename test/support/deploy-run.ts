@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MANIFEST_ASSET_PATH, MANIFEST_FILE_NAME } from '../../src/lib/manifest';
+import { FAKE_ACCOUNT } from './fake-serverless-api';
 import type { FakeServerlessApi, Upload } from './fake-serverless-api';
 import { PROJECT_ROOT } from './paths';
 import { twilioCli } from './twilio-cli';
@@ -14,6 +15,12 @@ export const SERVERLESS_API_PRELOAD = path.join(PROJECT_ROOT, 'test', 'support',
 const TWILIO_RUN = require.resolve('twilio-run/bin/twilio-run.js', { paths: [PROJECT_ROOT] });
 const TSX = require.resolve('tsx/cli', { paths: [PROJECT_ROOT] });
 export const CREDENTIALS = 'ACCOUNT_SID=AC00000000000000000000000000000000\nAUTH_TOKEN=test-token\n';
+/** What a CI job holds instead (the Twilio CLI's variables, an API key): no Auth Token anywhere. */
+export const CI_ENV = {
+  TWILIO_ACCOUNT_SID: FAKE_ACCOUNT.sid,
+  TWILIO_API_KEY: FAKE_ACCOUNT.apiKey,
+  TWILIO_API_SECRET: FAKE_ACCOUNT.apiSecret,
+};
 
 /** The project as a fresh clone has it: tracked and new files of the working tree, node_modules linked. */
 export function clone(work: string, name: string): string {
