@@ -182,8 +182,9 @@ function credentialsNamed(env: CredentialEnv, names: CredentialNames, from: Cred
 /**
  * The one credential rule, for every caller: the Twilio CLI's variables when any is set (TWILIO_ACCOUNT_SID with
  * TWILIO_API_KEY and TWILIO_API_SECRET, or with TWILIO_AUTH_TOKEN: what a CI job holds, twilio-cli's documented
- * names), else the env files' (an API key, API_KEY with API_SECRET, when one is set, else ACCOUNT_SID with
- * AUTH_TOKEN). An API key needs no Auth Token anywhere. Half a pair is an error naming the missing half, never a
+ * names: https://www.twilio.com/docs/twilio-cli/general-usage/profiles, "use environment variables"; Twilio recommends
+ * the API key: https://www.twilio.com/docs/usage/requests-to-twilio), else the env files' (an API key, API_KEY with
+ * API_SECRET, when one is set, else ACCOUNT_SID with AUTH_TOKEN). An API key needs no Auth Token anywhere. Half a pair is an error naming the missing half, never a
  * quiet fall back to the other pair or to no credentials. Nothing set at all gives undefined: the caller decides
  * whether it can go on without (an unauthenticated media fetch) or must refuse (requireCredentials). Explicit
  * flags, where a command has them, come before both (src/deploy/twilio-run-hook.ts for twilio-run's).

@@ -25,8 +25,8 @@ const RUNTIME_HANDLER = '@twilio/runtime-handler';
 
 /**
  * The one account the fake knows, and an API key of it. Twilio's API takes HTTP Basic with the Account SID and
- * its Auth Token, or with an API key's SID (SK...) and its secret ("API keys" page:
- * https://www.twilio.com/docs/iam/api-keys); anything else is 401 with error 20003.
+ * its Auth Token, or with an API key's SID (SK...) and its secret, the recommended one ("Twilio API requests",
+ * Authentication: https://www.twilio.com/docs/usage/requests-to-twilio); anything else is 401 with error 20003.
  */
 export const FAKE_ACCOUNT = {
   sid: 'AC00000000000000000000000000000000',
