@@ -211,6 +211,8 @@ async function hooked(
  */
 async function settleService(flags: Flags, credentials: Resolved, cwd: string, required: boolean): Promise<string> {
   const uniqueName = serviceUniqueName(flags, cwd);
+  // an API key given by flag alone names no account: a deploy then finds its Service as twilio-run does, or creates it
+  if (!required && !credentials.accountSid) return '';
   const client = clientFor(credentials);
   try {
     const found = await findDeployedService({

@@ -173,7 +173,8 @@ describe('a checkout deploying with an API key from the environment', () => {
     api.expireBuild(stageBuild);
     fs.writeFileSync(path.join(root, '.env.demo'), PROD_VARIABLES);
     const { result: run, requests } = await requestsOf(() =>
-      twilioRun(root, api, ['promote', '--build-sid', stageBuild, '--to', 'demo', '--create-environment'], CI_ENV),
+      // `activate` is twilio-run's alias of promote: the same config key, the same check
+      twilioRun(root, api, ['activate', '--build-sid', stageBuild, '--to', 'demo', '--create-environment'], CI_ENV),
     );
     expectExit(run, 1, 'twilio-run promote');
     expect(run.output).toMatch(
