@@ -3,7 +3,7 @@ import { twilioClientFrom } from '../lib/recordings/client';
 import { CredentialEnv, credentialsWithSource, CREDENTIALS_LOOKED_FOR, SettingsError } from '../lib/settings';
 import { chooseEnvFile, environmentName, EnvFileChoice } from './environments';
 import { readTwilioRunFlags, targetEnvironment, textFlag, TwilioRunCommand } from './twilio-run-flags';
-import { deployVariableProblems, mediaStoreProblems } from './variables';
+import { DEPLOY_CREDENTIALS, deployVariableProblems, mediaStoreProblems } from './variables';
 
 /**
  * What .twilioserverlessrc.js runs inside twilio-run (the project's twilio-run 5, or the 3.x the Twilio CLI's plugin
@@ -96,7 +96,7 @@ function installHook(mode: Mode): void {
   const modules = Object.values(require.cache).filter((m) => m && CREDENTIALS_MODULE.test(m.id));
   if (modules.length === 0) {
     throw refusal(mode, [
-      "the project's checks could not attach to this twilio-run (no dist/config/utils/credentials.js loaded): run the command through `npm run deploy` or `npm run promote`, and report the twilio-run version",
+      "the project's checks could not attach to this twilio-run (its dist/config/utils/credentials.js is not loaded: a layout the project does not know): use the project's own twilio-run (`npm run deploy`, `npm run promote`), or update src/deploy/twilio-run-hook.ts for this version",
     ]);
   }
   for (const m of modules) {
@@ -110,7 +110,6 @@ function installHook(mode: Mode): void {
 }
 
 /** The names of the credential rule: TWILIO_* from the process environment, the others from the env file. */
-const PROCESS_CREDENTIALS = ['TWILIO_ACCOUNT_SID', 'TWILIO_API_KEY', 'TWILIO_API_SECRET', 'TWILIO_AUTH_TOKEN'] as const;
 const ENV_FILE_CREDENTIALS = ['ACCOUNT_SID', 'AUTH_TOKEN', 'API_KEY', 'API_SECRET'] as const;
 
 interface Resolved {
@@ -134,7 +133,7 @@ async function resolveCredentials(
   external: CliOptions | undefined,
 ): Promise<Resolved> {
   const env: CredentialEnv = {};
-  for (const name of PROCESS_CREDENTIALS) env[name] = process.env[name];
+  for (const name of DEPLOY_CREDENTIALS) env[name as keyof CredentialEnv] = process.env[name];
   for (const name of ENV_FILE_CREDENTIALS) env[name] = envVariables[name];
   if (flags.username || flags.password || external) {
     const given = await original(flags, envVariables, external);
