@@ -197,8 +197,17 @@ async function hooked(
   process.stderr.write(`Twilio credentials: ${credentials.from} (${credentials.username.slice(0, 6)}...)\n`);
   const cwd = typeof flags.cwd === 'string' ? flags.cwd : (state.projectRoot ?? process.cwd());
   if (mode === 'env') envChecks(flags, envVariables);
-  if (mode === 'promote') await promoteChecks(flags, envVariables, credentials, cwd);
-  else if (!flags.serviceSid) await settleService(flags, credentials, cwd, false);
+  try {
+    if (mode === 'promote') await promoteChecks(flags, envVariables, credentials, cwd);
+    else if (!flags.serviceSid) await settleService(flags, credentials, cwd, false);
+  } catch (err) {
+    // the first request with these credentials: a refusal says which ones, and where else they could come from
+    if ((err as { status?: number }).status !== 401) throw err;
+    throw new Error(
+      `Twilio refused the credentials (${credentials.from}, ${credentials.username.slice(0, 6)}...): 401 ${(err as Error).message}. Looked for ${CREDENTIALS_LOOKED_FOR}`,
+      { cause: err },
+    );
+  }
   return { username: credentials.username, password: credentials.password };
 }
 

@@ -141,7 +141,8 @@ export async function findDeployedService(query: ServiceQuery): Promise<FoundSer
   try {
     serviceSid = await serviceSidByUniqueName(query.client, uniqueName);
   } catch (err) {
-    if (err instanceof Error)
+    // a network failure is said in context; Twilio's own answer (a 401...) goes to the caller as it is
+    if (err instanceof Error && (err as { status?: number }).status === undefined)
       err.message = `${why}; looking the Service "${uniqueName}" up by its unique name failed: ${err.message}`;
     throw err;
   }

@@ -186,6 +186,32 @@ describe('a checkout deploying with an API key from the environment', () => {
     expect(api.environment('demo')).toBeUndefined();
   });
 
+  it('explicit --username/--password win over TWILIO_* in the environment', async () => {
+    const { result: run, usernames } = await requestsOf(() =>
+      twilioRun(
+        root,
+        api,
+        ['promote', '--from', 'dev', '--to', 'prod', '-u', FAKE_ACCOUNT.sid, '--password', FAKE_ACCOUNT.authToken],
+        CI_ENV,
+      ),
+    );
+    expectExit(run, 0, 'twilio-run promote');
+    expect(run.output).toMatch(/Twilio credentials: --username and --password \(AC0000\.\.\.\)/);
+    expect(new Set(usernames)).toEqual(new Set([FAKE_ACCOUNT.sid]));
+  });
+
+  it('a refused API key is one line naming the credentials used and the variables looked for', async () => {
+    const { result: run, requests } = await requestsOf(() =>
+      twilioRun(root, api, ['promote', '--from', 'dev', '--to', 'prod'], { ...CI_ENV, TWILIO_API_SECRET: 'revoked' }),
+    );
+    expectExit(run, 1, 'twilio-run promote');
+    expect(run.output).toMatch(
+      /Twilio refused the credentials \(API key from TWILIO_\* in the environment, SK5555\.\.\.\): 401 Authenticate\. Looked for TWILIO_ACCOUNT_SID with TWILIO_API_KEY/,
+    );
+    expect(run.output).not.toContain('revoked');
+    expect(writes(requests)).toEqual([]);
+  });
+
   it('names every variable it looked for when there are no credentials', async () => {
     const { result: run, requests } = await requestsOf(() =>
       twilioRun(root, api, ['promote', '--from', 'dev', '--to', 'prod'], {}),
