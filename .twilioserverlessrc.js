@@ -24,31 +24,74 @@ function projectCommand(name, refused) {
   return [tsx, path.join(__dirname, 'src', 'commands', 'cli.ts'), name];
 }
 
+let hooks;
 /**
- * twilio-run reads `commands.deploy` only when it deploys, before its first request: this getter runs the
- * project's preflight there (src/commands/cli.ts predeploy), which refuses what Twilio would refuse and builds
- * dist/ when it is missing or stale. A throw here ends the deploy with this message and nothing uploaded.
+ * src/deploy/twilio-run-hook.ts, loaded into this twilio-run through tsx: the env-file convention, the credential
+ * rule (TWILIO_* in CI, no Auth Token needed with an API key) and the checks that must see what twilio-run has read.
+ */
+function projectHooks(refused) {
+  if (hooks) return hooks;
+  let tsxApi;
+  try {
+    tsxApi = require(require.resolve('tsx/cjs/api', { paths: [__dirname] }));
+  } catch {
+    throw new Error(`${refused}: the project's tools are not installed. Run \`npm install\`, then try again.`);
+  }
+  hooks = tsxApi.require('./src/deploy/twilio-run-hook.ts', __filename);
+  return hooks;
+}
+
+/**
+ * twilio-run reads `commands.deploy` only when it deploys, before its first request: this getter settles the env
+ * file by the project's convention (`--environment stage` reads .env.stage), hooks the credential rule into
+ * twilio-run, and runs the project's preflight (src/commands/cli.ts predeploy), which refuses what Twilio would
+ * refuse and builds dist/ when it is missing or stale. A throw here ends the deploy with this message and nothing
+ * uploaded.
  */
 function deploy() {
   if (deploySettings) return deploySettings;
+  const refused = 'Deploy refused, nothing was uploaded';
+  const argv = process.argv.slice(2);
+  const chosen = projectHooks(refused).prepare('deploy', __dirname, argv);
   // The deploy's own arguments follow `--`: the preflight checks the --runtime and --env they may override.
   const args = [
-    ...projectCommand('predeploy', 'Deploy refused, nothing was uploaded'),
+    ...projectCommand('predeploy', refused),
     '--config-runtime',
     runtime,
     '--',
-    ...process.argv.slice(2),
+    ...argv,
+    ...(chosen.env ? ['--env', chosen.env] : []),
   ];
   // The build's progress goes to stderr, so `--output-format json` keeps a clean stdout.
   const result = spawnSync(process.execPath, args, { cwd: __dirname, stdio: ['ignore', 2, 'pipe'], encoding: 'utf8' });
   if (result.status !== 0) {
     const why = (result.stderr || String(result.error || `exit ${result.status}`)).trim();
     throw new Error(
-      `Deploy refused, nothing was uploaded:\n${why}\nFix the above, then deploy again (\`npm run build\` runs the build on its own).`,
+      `${refused}:\n${why}\nFix the above, then deploy again (\`npm run build\` runs the build on its own).`,
     );
   }
-  deploySettings = { ...folders, runtime };
+  deploySettings = { ...folders, runtime, ...chosen };
   return deploySettings;
+}
+
+let promoteSettings;
+/**
+ * `twilio-run promote` (alias activate) and `twilio serverless:promote` read `commands.promote` (both twilio-run 5
+ * and the plugin's 3.x pass 'promote' to readSpecializedConfig). Nothing is built or uploaded: the hook checks the
+ * target's env file like a deploy's, finds the Service and the source environment's Build, refuses a Build Twilio
+ * has deleted, and hands twilio-run exactly that Build SID.
+ */
+function promote() {
+  if (!promoteSettings)
+    promoteSettings = projectHooks('Promote refused').prepare('promote', __dirname, process.argv.slice(2));
+  return promoteSettings;
+}
+
+let envSettings;
+/** `twilio-run env import|set|...` and `twilio serverless:env:*` read `commands.env`: import and set are checked. */
+function env() {
+  if (!envSettings) envSettings = projectHooks('Refused').prepare('env', __dirname, process.argv.slice(2));
+  return envSettings;
 }
 
 // Set by the gateway preload (src/local-runtime/platform-preload.ts) in the twilio-run that `npm start` runs.
@@ -87,6 +130,12 @@ module.exports = {
     },
     get deploy() {
       return deploy();
+    },
+    get promote() {
+      return promote();
+    },
+    get env() {
+      return env();
     },
   },
 };

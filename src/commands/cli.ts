@@ -26,6 +26,8 @@ async function describeBuildError(error: unknown): Promise<string> {
 }
 
 async function build(): Promise<BuildResult> {
+  const { refuseShadowingConfigs } = await import('../deploy/config-files');
+  refuseShadowingConfigs(PROJECT_ROOT);
   const { buildProject } = await pipeline();
   return buildProject({ log: (line) => console.log(line) });
 }
@@ -227,7 +229,35 @@ async function predeploy(): Promise<void> {
   }
 }
 
-const commands: Record<string, () => Promise<unknown>> = { build, start, watch, predeploy };
+/**
+ * `npm run deploy` and `npm run promote`: twilio-run's own command, with its arguments, once they are known to go
+ * through .twilioserverlessrc.js. `-c/--config FILE` makes twilio-run read FILE instead, so no check of the project
+ * would run (a local-only secret in .env would be uploaded): refused, naming what to use instead.
+ */
+async function twilioRunCommand(command: 'deploy' | 'promote'): Promise<void> {
+  const args = process.argv.slice(3);
+  const { readTwilioRunFlags, textFlag } = await import('../deploy/twilio-run-flags');
+  const { PROJECT_CONFIG } = await import('../deploy/config-files');
+  const config = textFlag(readTwilioRunFlags([command, ...args], command), 'config');
+  if (config !== undefined && path.resolve(config) !== path.join(PROJECT_ROOT, PROJECT_CONFIG)) {
+    throw new UsageError(
+      `-c/--config ${config}: twilio-run would read that file instead of ${PROJECT_CONFIG} and skip the project's checks, uploading whatever the env file holds. Give each environment its env file instead (--environment stage reads .env.stage, production .env.prod: docs/deploy.md), and keep twilio-run's settings in ${PROJECT_CONFIG}`,
+    );
+  }
+  const { spawnSync } = await import('node:child_process');
+  const bin = require.resolve('twilio-run/bin/twilio-run.js', { paths: [PROJECT_ROOT] });
+  const result = spawnSync(process.execPath, [bin, command, ...args], { stdio: 'inherit' });
+  process.exit(result.status ?? 1);
+}
+
+const commands: Record<string, () => Promise<unknown>> = {
+  build,
+  start,
+  watch,
+  predeploy,
+  deploy: () => twilioRunCommand('deploy'),
+  promote: () => twilioRunCommand('promote'),
+};
 
 async function main(): Promise<void> {
   const name = process.argv[2] ?? '';

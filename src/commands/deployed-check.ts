@@ -7,7 +7,7 @@
 // or no answer (each difference named), 2 bad arguments or configuration.
 import * as path from 'node:path';
 import { BuildInfo, buildInfoDifferences } from '../lib/build-info';
-import { DeployInfoError, readDeployInfo } from '../lib/deploy-info';
+import { DEPLOY_INFO_FILE, DeployInfoError, findDeployedService } from '../lib/deploy-info';
 import { DEFAULT_SCHEDULE, retryDelay } from '../lib/fetch/schedule';
 import { resolveEnvironment, ServiceLogsError } from '../lib/mms/service-logs';
 import { twilioClientFrom } from '../lib/recordings/client';
@@ -79,12 +79,22 @@ export function parseArgs(argv: string[]): Args {
 async function baseUrlOf(target: Target, io: ProcessIo): Promise<string> {
   if ('url' in target) return target.url;
   const credentials = requireCredentials(io.env);
-  const serviceSid =
-    target.serviceSid ??
-    readDeployInfo(io.cwd, credentials.username, io.env.TWILIO_REGION, ', or pass --service-sid').serviceSid;
+  const client = twilioClientFrom(io.env);
+  let serviceSid = target.serviceSid;
+  if (!serviceSid) {
+    const found = await findDeployedService({
+      cwd: io.cwd,
+      credentials,
+      region: io.env.TWILIO_REGION,
+      client,
+      hint: ', or pass --service-sid',
+    });
+    serviceSid = found.serviceSid;
+    if (found.foundBy !== DEPLOY_INFO_FILE) io.err(`deployed:check: service ${serviceSid} found by ${found.foundBy}`);
+  }
   // The Environment resource's domain_suffix (e.g. "prod" for `twilio-run promote --to prod`) and domain_name, "the
   // domain name for all Functions and Assets deployed in the Environment" (https://www.twilio.com/docs/serverless/api/resource/environment)
-  const environment = await resolveEnvironment(twilioClientFrom(io.env), serviceSid, target.environment);
+  const environment = await resolveEnvironment(client, serviceSid, target.environment);
   io.err(`deployed:check: environment ${environment.sid} of service ${serviceSid} is ${environment.domainName}`);
   // Deployed Functions are only served over https (the Environment resource's domain_name has no scheme).
   return `https://${environment.domainName}`;

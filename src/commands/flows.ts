@@ -18,7 +18,7 @@ import {
   publishFlows,
   resolutionOf,
 } from '../lib/flows/publish';
-import { DeployInfoError, readDeployInfo } from '../lib/deploy-info';
+import { DEPLOY_INFO_FILE, DeployInfoError, findDeployedService } from '../lib/deploy-info';
 import { Manifest, MANIFEST_FILE_NAME, parseManifest } from '../lib/manifest';
 import { twilioClientFrom } from '../lib/recordings/client';
 import { requireCredentials, SettingsError } from '../lib/settings';
@@ -116,10 +116,10 @@ function loadManifest(cwd: string): Manifest {
 export async function main(argv: string[], io: FlowsIo): Promise<number> {
   let args: Args;
   let client: ReturnType<typeof twilioClientFrom>;
-  let username: string;
+  let credentials: ReturnType<typeof requireCredentials>;
   try {
     args = parseArgs(argv);
-    username = requireCredentials(io.env).username;
+    credentials = requireCredentials(io.env);
     client = twilioClientFrom(io.env);
   } catch (err) {
     io.err(`flows: ${(err as Error).message}${err instanceof UsageError ? `\n${USAGE}` : ''}`);
@@ -127,11 +127,23 @@ export async function main(argv: string[], io: FlowsIo): Promise<number> {
   }
   try {
     const target = args.serviceSid
-      ? { serviceSid: args.serviceSid, latestBuild: undefined }
-      : readDeployInfo(io.cwd, username, io.env.TWILIO_REGION, ', or pass --service-sid and --environment');
+      ? { serviceSid: args.serviceSid, latestBuild: undefined, foundBy: '--service-sid' }
+      : await findDeployedService({
+          cwd: io.cwd,
+          credentials,
+          region: io.env.TWILIO_REGION,
+          client,
+          hint: ', or pass --service-sid and --environment',
+        });
+    // a fresh checkout knows no last deploy: twilio-run's default environment, said so
+    let environment = args.environment;
+    if (target.foundBy !== DEPLOY_INFO_FILE && target.foundBy !== '--service-sid') {
+      environment ??= 'dev';
+      io.err(`Service ${target.serviceSid} found by ${target.foundBy}; environment "${environment}"`);
+    }
     // --environment alone: another environment of the service the last deploy went to
     const manifest = loadManifest(io.cwd);
-    const deployed = await lookupDeployment(client, target.serviceSid, args.environment, target.latestBuild);
+    const deployed = await lookupDeployment(client, target.serviceSid, environment, target.latestBuild);
     io.err(
       `Service ${deployed.serviceSid}, environment ${deployed.environmentSid} (https://${deployed.domainName}), Build ${deployed.buildSid}`,
     );

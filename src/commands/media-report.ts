@@ -14,7 +14,7 @@ import {
   resolveEnvironment,
   ServiceLogsError,
 } from '../lib/mms/service-logs';
-import { DeployInfoError, readDeployInfo } from '../lib/deploy-info';
+import { DEPLOY_INFO_FILE, DeployInfoError, findDeployedService } from '../lib/deploy-info';
 import { twilioClientFrom } from '../lib/recordings/client';
 import { requireCredentials, SettingsError } from '../lib/settings';
 import { parseCommandArgs, parseDateFlag, UsageError } from './args';
@@ -112,14 +112,15 @@ async function linesFromService(
 ): Promise<{ lines: string[]; source: ReportSource }> {
   loadLocalSettings(io.cwd, io.env);
   const credentials = requireCredentials(io.env);
-  // keyed by the username the deploy used (Account SID or API key), as twilio-run writes it
-  const { serviceSid } = readDeployInfo(
-    io.cwd,
-    credentials.username,
-    io.env.TWILIO_REGION,
-    ', or run from the project that deployed the service',
-  );
   const client = twilioClientFrom(io.env, { autoRetry: true });
+  const { serviceSid, foundBy } = await findDeployedService({
+    cwd: io.cwd,
+    credentials,
+    region: io.env.TWILIO_REGION,
+    client,
+    hint: ', or run from the project that deployed the service',
+  });
+  if (foundBy !== DEPLOY_INFO_FILE) io.err(`media:report: service ${serviceSid} found by ${foundBy}`);
   const now = io.now();
   const until = service.until && service.until < now ? service.until : now;
   // whole UTC days by default: a range starting at this hour would show its first day cut short

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { buildInputs } from '../pipeline/project';
 import { staleBuildReason } from '../pipeline/stamp';
 import { runtimeHandlerProblem, runtimeProblem } from './platform';
+import { readTwilioRunFlags, textFlag } from './twilio-run-flags';
 import { deployVariableProblems, mediaStoreProblems } from './variables';
 
 // twilio-run's own reading of the env file and its own filter of what a deploy uploads, so the check sees
@@ -17,22 +18,6 @@ const twilioRunEnv = require('twilio-run/dist/config/utils/env') as {
   filterEnvVariablesForDeploy(env: Record<string, string>): Record<string, string>;
 };
 
-// twilio-run's deploy command reads its flags with yargs and these options (cliInfo); reading them with the same
-// parser and the same options gives the preflight twilio-run's own values for every spelling yargs accepts
-// (`--loadSystemEnv`, `--load-system-env=true`, `--load-system-env true`, `--no-load-system-env`, `--env=FILE`).
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const twilioRunDeploy = require('twilio-run/dist/commands/deploy') as { cliInfo: { options: Record<string, object> } };
-interface YargsParser {
-  options(options: object): YargsParser;
-  help(enable: boolean): YargsParser;
-  version(enable: boolean): YargsParser;
-  parseSync(): Record<string, unknown>;
-}
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const twilioRunYargs = require(require.resolve('yargs', { paths: [require.resolve('twilio-run')] })) as (
-  args: string[],
-) => YargsParser;
-
 export interface DeployFlags {
   env?: string;
   loadSystemEnv: boolean;
@@ -41,17 +26,12 @@ export interface DeployFlags {
 
 /** The deploy command's flags as twilio-run reads them; a flag it would take as a list is refused by name. */
 export function readDeployFlags(argv: readonly string[]): DeployFlags {
-  const flags = twilioRunYargs([...argv])
-    .options(twilioRunDeploy.cliInfo.options)
-    .help(false)
-    .version(false)
-    .parseSync();
-  const text = (name: string): string | undefined => {
-    const value = flags[name];
-    if (value === undefined || typeof value === 'string') return value;
-    throw new Error(`--${name} is given ${Array.isArray(value) ? 'more than once' : 'without a value'}: give it once`);
+  const flags = readTwilioRunFlags(argv, 'deploy');
+  return {
+    env: textFlag(flags, 'env'),
+    loadSystemEnv: flags.loadSystemEnv === true,
+    runtime: textFlag(flags, 'runtime'),
   };
-  return { env: text('env'), loadSystemEnv: flags.loadSystemEnv === true, runtime: text('runtime') };
 }
 
 export interface PreflightOptions {

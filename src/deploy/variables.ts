@@ -37,6 +37,17 @@ export const FUNCTION_VARIABLES: readonly string[] = [
 /** In `.env` for the local runtime, never uploaded: the service's own credentials reach deployed Functions. */
 export const CREDENTIALS: readonly string[] = ['ACCOUNT_SID', 'AUTH_TOKEN'];
 
+/**
+ * The deploying credentials of a CI job, in the Twilio CLI's names (src/lib/settings.ts, credentialsFrom): read from
+ * the deploying machine's environment, never uploaded to the Functions.
+ */
+export const DEPLOY_CREDENTIALS: readonly string[] = [
+  'TWILIO_ACCOUNT_SID',
+  'TWILIO_API_KEY',
+  'TWILIO_API_SECRET',
+  'TWILIO_AUTH_TOKEN',
+];
+
 /** Set by the runtime itself, locally and deployed; a value in `.env` would shadow it. */
 const RUNTIME_PROVIDED: readonly string[] = ['DOMAIN_NAME', 'PATH', 'SERVICE_SID', 'ENVIRONMENT_SID'];
 
@@ -69,7 +80,11 @@ const CONTEXT_METADATA_BYTES = 512;
 export function deployVariableProblems(upload: Record<string, string>, envFile: string): string[] {
   const problems: string[] = [];
   for (const [key, value] of Object.entries(upload)) {
-    if (LOCAL_SETTINGS.includes(key)) {
+    if (DEPLOY_CREDENTIALS.includes(key)) {
+      problems.push(
+        `${envFile}: ${key} is a deploying credential, and a deploy would upload it to every Function's environment: set it in the CI job's environment (or .env.local), never in an uploaded env file`,
+      );
+    } else if (LOCAL_SETTINGS.includes(key)) {
       problems.push(
         `${envFile}: ${key} is a setting of the local commands, and a deploy would upload it to every Function's environment: move it to .env.local`,
       );

@@ -28,6 +28,11 @@ export interface ServiceEnv {
   FLEX_ASSET_FETCH_TIMEOUT_MS?: string;
   PROTECTED_ASSET_BASE_URL?: string;
   FLEX_TOKEN_CACHE_SECONDS?: string;
+  /** the deploying credentials of a CI job (the Twilio CLI's names); never uploaded, see credentialsFrom */
+  TWILIO_ACCOUNT_SID?: string;
+  TWILIO_API_KEY?: string;
+  TWILIO_API_SECRET?: string;
+  TWILIO_AUTH_TOKEN?: string;
   /** base URL of Twilio's REST API; only for proxies and tests, default https://api.twilio.com */
   TWILIO_API_BASE_URL?: string;
   /** base URL of Studio's API for flows:deploy and flows:pull; only for proxies and tests, default https://studio.twilio.com */
@@ -94,7 +99,17 @@ export function booleanSetting(name: string, raw: string | undefined, fallback: 
   throw new SettingsError(name, `${name} must be true or false, got "${raw!.trim().slice(0, 40)}"`);
 }
 
-export type CredentialEnv = Pick<ServiceEnv, 'ACCOUNT_SID' | 'AUTH_TOKEN' | 'API_KEY' | 'API_SECRET'>;
+export type CredentialEnv = Pick<
+  ServiceEnv,
+  | 'ACCOUNT_SID'
+  | 'AUTH_TOKEN'
+  | 'API_KEY'
+  | 'API_SECRET'
+  | 'TWILIO_ACCOUNT_SID'
+  | 'TWILIO_API_KEY'
+  | 'TWILIO_API_SECRET'
+  | 'TWILIO_AUTH_TOKEN'
+>;
 
 /** HTTP Basic credentials for Twilio's API and media URLs, and where they came from. */
 export interface Credentials {
@@ -103,44 +118,106 @@ export interface Credentials {
   password: string;
   /** API_KEY: an API key and its secret; AUTH_TOKEN: the account SID and its auth token */
   kind: 'API_KEY' | 'AUTH_TOKEN';
+  /** the variables they were read from, for messages: "TWILIO_API_KEY" or "ACCOUNT_SID" style */
+  from: 'TWILIO_*' | 'env file';
 }
 
 /**
- * The one credential rule, for every caller: an API key (API_KEY with API_SECRET) when one is set, else the
- * account (ACCOUNT_SID with AUTH_TOKEN). Half a pair is an error naming the missing half, never a quiet fall
- * back to the other pair or to no credentials. Nothing set at all gives undefined: the caller decides whether
- * it can go on without (an unauthenticated media fetch) or must refuse (requireCredentials).
+ * What every credential message names: the variables looked for, in the order they are looked at. A deploying
+ * machine (CI) sets the Twilio CLI's own variables; a laptop keeps ACCOUNT_SID with AUTH_TOKEN (or the Functions'
+ * API_KEY and API_SECRET) in .env. docs/deploy.md ("Credentials") says the same.
  */
-export function credentialsFrom(env: CredentialEnv): Credentials | undefined {
-  const apiKey = env.API_KEY?.trim();
-  const apiSecret = env.API_SECRET?.trim();
-  const accountSid = env.ACCOUNT_SID?.trim() || undefined;
+export const CREDENTIALS_LOOKED_FOR =
+  'TWILIO_ACCOUNT_SID with TWILIO_API_KEY and TWILIO_API_SECRET (or TWILIO_AUTH_TOKEN) in the environment, then ACCOUNT_SID with API_KEY and API_SECRET or AUTH_TOKEN in the env files';
+
+/** One pair of variables names, read by the same rule: the Twilio CLI's (TWILIO_*) or the env files'. */
+interface CredentialNames {
+  accountSid: keyof CredentialEnv;
+  authToken: keyof CredentialEnv;
+  apiKey: keyof CredentialEnv;
+  apiSecret: keyof CredentialEnv;
+}
+const TWILIO_CLI_NAMES: CredentialNames = {
+  accountSid: 'TWILIO_ACCOUNT_SID',
+  authToken: 'TWILIO_AUTH_TOKEN',
+  apiKey: 'TWILIO_API_KEY',
+  apiSecret: 'TWILIO_API_SECRET',
+};
+const ENV_FILE_NAMES: CredentialNames = {
+  accountSid: 'ACCOUNT_SID',
+  authToken: 'AUTH_TOKEN',
+  apiKey: 'API_KEY',
+  apiSecret: 'API_SECRET',
+};
+
+function credentialsNamed(env: CredentialEnv, names: CredentialNames, from: Credentials['from']) {
+  const apiKey = env[names.apiKey]?.trim();
+  const apiSecret = env[names.apiSecret]?.trim();
+  const accountSid = env[names.accountSid]?.trim() || undefined;
   if (apiKey || apiSecret) {
     if (!apiSecret)
-      throw new SettingsError('API_SECRET', 'API_SECRET is not set, but API_KEY is: set both, or neither');
-    if (!apiKey) throw new SettingsError('API_KEY', 'API_KEY is not set, but API_SECRET is: set both, or neither');
-    return { accountSid, username: apiKey, password: apiSecret, kind: 'API_KEY' };
+      throw new SettingsError(
+        names.apiSecret,
+        `${names.apiSecret} is not set, but ${names.apiKey} is: set both, or neither`,
+      );
+    if (!apiKey)
+      throw new SettingsError(
+        names.apiKey,
+        `${names.apiKey} is not set, but ${names.apiSecret} is: set both, or neither`,
+      );
+    return { accountSid, username: apiKey, password: apiSecret, kind: 'API_KEY' as const, from };
   }
-  const authToken = env.AUTH_TOKEN?.trim();
-  if (accountSid && authToken) return { accountSid, username: accountSid, password: authToken, kind: 'AUTH_TOKEN' };
+  const authToken = env[names.authToken]?.trim();
+  if (accountSid && authToken)
+    return { accountSid, username: accountSid, password: authToken, kind: 'AUTH_TOKEN' as const, from };
   if (accountSid) {
     throw new SettingsError(
-      'AUTH_TOKEN',
-      'AUTH_TOKEN is not set, but ACCOUNT_SID is: set both (or API_KEY and API_SECRET)',
+      names.authToken,
+      `${names.authToken} is not set, but ${names.accountSid} is: set both (or ${names.apiKey} and ${names.apiSecret})`,
     );
   }
-  if (authToken) throw new SettingsError('ACCOUNT_SID', 'ACCOUNT_SID is not set, but AUTH_TOKEN is: set both');
+  if (authToken)
+    throw new SettingsError(names.accountSid, `${names.accountSid} is not set, but ${names.authToken} is: set both`);
   return undefined;
+}
+
+/**
+ * The one credential rule, for every caller: the Twilio CLI's variables when any is set (TWILIO_ACCOUNT_SID with
+ * TWILIO_API_KEY and TWILIO_API_SECRET, or with TWILIO_AUTH_TOKEN: what a CI job holds, twilio-cli's documented
+ * names: https://www.twilio.com/docs/twilio-cli/general-usage/profiles, "use environment variables"; Twilio recommends
+ * the API key: https://www.twilio.com/docs/usage/requests-to-twilio), else the env files' (an API key, API_KEY with
+ * API_SECRET, when one is set, else ACCOUNT_SID with AUTH_TOKEN). An API key needs no Auth Token anywhere. Half a pair is an error naming the missing half, never a
+ * quiet fall back to the other pair or to no credentials. Nothing set at all gives undefined: the caller decides
+ * whether it can go on without (an unauthenticated media fetch) or must refuse (requireCredentials). Explicit
+ * flags, where a command has them, come before both (src/deploy/twilio-run-hook.ts for twilio-run's).
+ * Deployed Functions never see TWILIO_*: a deploy refuses them as variables (src/deploy/variables.ts).
+ */
+export function credentialsFrom(env: CredentialEnv): Omit<Credentials, 'from'> | undefined {
+  const credentials = credentialsWithSource(env);
+  if (!credentials) return undefined;
+  const { from: _from, ...rest } = credentials;
+  return rest;
+}
+
+/** credentialsFrom, saying which layer the credentials came from. */
+export function credentialsWithSource(env: CredentialEnv): Credentials | undefined {
+  return credentialsNamed(env, TWILIO_CLI_NAMES, 'TWILIO_*') ?? credentialsNamed(env, ENV_FILE_NAMES, 'env file');
 }
 
 /** The credential rule for callers that cannot work without credentials and need the account SID. */
 export function requireCredentials(env: CredentialEnv): Credentials & { accountSid: string } {
-  const credentials = credentialsFrom(env);
+  const credentials = credentialsWithSource(env);
   if (!credentials) {
-    throw new SettingsError('ACCOUNT_SID', 'ACCOUNT_SID is not set, nor AUTH_TOKEN (or API_KEY and API_SECRET)');
+    throw new SettingsError(
+      'ACCOUNT_SID',
+      `ACCOUNT_SID is not set, nor any Twilio credential: looked for ${CREDENTIALS_LOOKED_FOR}`,
+    );
   }
   if (!credentials.accountSid) {
-    throw new SettingsError('ACCOUNT_SID', 'ACCOUNT_SID is not set: an API key needs the account it belongs to');
+    throw new SettingsError(
+      'ACCOUNT_SID',
+      'ACCOUNT_SID is not set: an API key needs the account it belongs to (TWILIO_ACCOUNT_SID or ACCOUNT_SID)',
+    );
   }
   return { ...credentials, accountSid: credentials.accountSid };
 }

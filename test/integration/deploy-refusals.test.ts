@@ -87,10 +87,10 @@ describe.each(DEPLOY_COMMANDS)('a `%s` Twilio would refuse stops before any requ
       return [name, arrange, () => deploy(root, api, args), message] as const;
     }
     const viaTwilioRun = () => {
-      fs.copyFileSync(path.join(root, '.env'), path.join(root, '.env.stage'));
-      return twilioRunDeploy(root, api, ['--env', '.env.stage', ...args]);
+      fs.copyFileSync(path.join(root, '.env'), path.join(root, '.env.dev'));
+      return twilioRunDeploy(root, api, ['--env', '.env.dev', ...args]);
     };
-    return [`${name} (through twilio-run, with --env .env.stage)`, arrange, viaTwilioRun, message] as const;
+    return [`${name} (through twilio-run, with --env .env.dev)`, arrange, viaTwilioRun, message] as const;
   });
 
   it.each(runs)('%s', async (_name, arrange, runDeploy, message) => {
@@ -109,12 +109,12 @@ describe.each(DEPLOY_COMMANDS)('a `%s` Twilio would refuse stops before any requ
   it.each([[['--loadSystemEnv']], [['--load-system-env=true']], [['--load-system-env', 'true']]])(
     'a local secret the system environment fills in, with %j',
     async (flag) => {
-      fs.writeFileSync(path.join(root, '.env.prod'), `${CREDENTIALS}AWS_SECRET_ACCESS_KEY=\n`);
-      const run = await twilioRunDeploy(root, api, ['--env', '.env.prod', ...flag], {
+      fs.writeFileSync(path.join(root, '.env.dev'), `${CREDENTIALS}AWS_SECRET_ACCESS_KEY=\n`);
+      const run = await twilioRunDeploy(root, api, ['--env', '.env.dev', ...flag], {
         AWS_SECRET_ACCESS_KEY: 's3cr3t',
       });
       expectExit(run, 1);
-      expect(run.output).toMatch(/\.env\.prod: AWS_SECRET_ACCESS_KEY is a setting of the local commands/);
+      expect(run.output).toMatch(/\.env\.dev: AWS_SECRET_ACCESS_KEY is a setting of the local commands/);
       expect(api.requests).toEqual([]);
       expect(run.output).not.toContain('s3cr3t');
     },

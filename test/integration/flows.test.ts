@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FakeServerlessApi, startFakeServerlessApi } from '../support/fake-serverless-api';
+import { FAKE_AUTHORIZATION, FakeServerlessApi, startFakeServerlessApi } from '../support/fake-serverless-api';
 import { FakeStudioApi, startFakeStudioApi } from '../support/fake-studio-api';
 import {
   cliDeploy,
@@ -59,7 +59,10 @@ const manifestOf = (root: string) =>
 
 /** What the fake Serverless API holds for the service's dev environment: its domain and Function SIDs by path. */
 async function deployedDev(serverless: FakeServerlessApi) {
-  const get = async (p: string) => (await fetch(`${serverless.url}${p}`)).json() as Promise<Record<string, unknown>>;
+  const get = async (p: string) =>
+    (await fetch(`${serverless.url}${p}`, { headers: { authorization: FAKE_AUTHORIZATION } })).json() as Promise<
+      Record<string, unknown>
+    >;
   const services = (await get('/v1/Services')).services as { sid: string }[];
   const serviceSid = services[0].sid;
   const envs = (await get(`/v1/Services/${serviceSid}/Environments`)).environments as {

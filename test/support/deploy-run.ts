@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MANIFEST_ASSET_PATH, MANIFEST_FILE_NAME } from '../../src/lib/manifest';
+import { FAKE_ACCOUNT } from './fake-serverless-api';
 import type { FakeServerlessApi, Upload } from './fake-serverless-api';
 import { PROJECT_ROOT } from './paths';
 import { twilioCli } from './twilio-cli';
@@ -12,7 +13,14 @@ import { twilioCli } from './twilio-cli';
 
 export const SERVERLESS_API_PRELOAD = path.join(PROJECT_ROOT, 'test', 'support', 'serverless-api-redirect.cjs');
 const TWILIO_RUN = require.resolve('twilio-run/bin/twilio-run.js', { paths: [PROJECT_ROOT] });
+const TSX = require.resolve('tsx/cli', { paths: [PROJECT_ROOT] });
 export const CREDENTIALS = 'ACCOUNT_SID=AC00000000000000000000000000000000\nAUTH_TOKEN=test-token\n';
+/** What a CI job holds instead (the Twilio CLI's variables, an API key): no Auth Token anywhere. */
+export const CI_ENV = {
+  TWILIO_ACCOUNT_SID: FAKE_ACCOUNT.sid,
+  TWILIO_API_KEY: FAKE_ACCOUNT.apiKey,
+  TWILIO_API_SECRET: FAKE_ACCOUNT.apiSecret,
+};
 
 /** The project as a fresh clone has it: tracked and new files of the working tree, node_modules linked. */
 export function clone(work: string, name: string): string {
@@ -65,10 +73,43 @@ export function twilioRunDeploy(
   args: string[] = [],
   env: Record<string, string> = {},
 ): Promise<Run> {
+  return twilioRun(cwd, api, ['deploy', ...args], env);
+}
+
+/** Any `twilio-run COMMAND ARGS...` (promote, env import...) against the fake, as twilioRunDeploy runs deploy. */
+export function twilioRun(
+  cwd: string,
+  api: FakeServerlessApi,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Run> {
+  return runNode(cwd, ['-r', SERVERLESS_API_PRELOAD, TWILIO_RUN, ...args], {
+    ...env,
+    FAKE_SERVERLESS_API_URL: api.url,
+  });
+}
+
+/** `npm run SCRIPT -- ARGS`: the project's `tsx src/commands/FILE ARGS...`, with the fake's preload for any
+ * twilio-run it starts. */
+export function npmScript(
+  cwd: string,
+  api: FakeServerlessApi,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Run> {
+  return runNode(cwd, [TSX, ...args], {
+    ...env,
+    NODE_OPTIONS: `-r ${SERVERLESS_API_PRELOAD}`,
+    FAKE_SERVERLESS_API_URL: api.url,
+  });
+}
+
+/** node ARGS in cwd to its end, stdout and stderr together, no colours, stdin closed. */
+function runNode(cwd: string, args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['-r', SERVERLESS_API_PRELOAD, TWILIO_RUN, 'deploy', ...args], {
+    const child = spawn(process.execPath, args, {
       cwd,
-      env: { ...process.env, ...env, FAKE_SERVERLESS_API_URL: api.url, FORCE_COLOR: '0', CI: 'true' },
+      env: { ...process.env, ...env, FORCE_COLOR: '0', CI: 'true' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -82,13 +123,23 @@ export function twilioRunDeploy(
  * `twilio serverless:deploy`: the real Twilio CLI running @twilio-labs/plugin-serverless and its bundled twilio-run
  * 3.x, all in one process, so NODE_OPTIONS gives it (and the preflight it spawns) the same preload as above.
  */
-export async function cliDeploy(
+export function cliDeploy(
   cwd: string,
   api: FakeServerlessApi,
   args: string[] = [],
   env: Record<string, string> = {},
 ): Promise<Run> {
-  const run = await twilioCli(['serverless:deploy', ...args], {
+  return cliRun(cwd, api, ['serverless:deploy', ...args], env);
+}
+
+/** Any `twilio serverless:COMMAND ARGS...` against the fake, as cliDeploy runs serverless:deploy. */
+export async function cliRun(
+  cwd: string,
+  api: FakeServerlessApi,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Run> {
+  const run = await twilioCli(args, {
     cwd,
     env: { ...env, NODE_OPTIONS: `-r ${SERVERLESS_API_PRELOAD}`, FAKE_SERVERLESS_API_URL: api.url },
   });

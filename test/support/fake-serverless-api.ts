@@ -20,7 +20,23 @@ export const TWILIO_PLATFORM = {
   variableKeyChars: 128,
   variableValueBytes: 450,
 } as const;
+
 const RUNTIME_HANDLER = '@twilio/runtime-handler';
+
+/**
+ * The one account the fake knows, and an API key of it. Twilio's API takes HTTP Basic with the Account SID and
+ * its Auth Token, or with an API key's SID (SK...) and its secret, the recommended one ("Twilio API requests",
+ * Authentication: https://www.twilio.com/docs/usage/requests-to-twilio); anything else is 401 with error 20003.
+ */
+export const FAKE_ACCOUNT = {
+  sid: 'AC00000000000000000000000000000000',
+  authToken: 'test-token',
+  apiKey: `SK${'5'.repeat(32)}`,
+  apiSecret: 'api-key-secret',
+} as const;
+
+/** The Authorization header of the fake's account, for a test that reads the fake's state over HTTP. */
+export const FAKE_AUTHORIZATION = `Basic ${Buffer.from(`${FAKE_ACCOUNT.sid}:${FAKE_ACCOUNT.authToken}`).toString('base64')}`;
 
 export interface Upload {
   kind: 'Functions' | 'Assets';
@@ -38,15 +54,36 @@ export interface BuildRequest {
   assetVersions: string[];
 }
 
+export interface FakeEnvironment {
+  sid: string;
+  unique_name: string;
+  domain_suffix: string;
+  domain_name: string;
+  build_sid: string | null;
+  /** this environment's variables as set, by key (each environment has its own: the Variable resource) */
+  variables: Map<string, string>;
+  /** the Build SID of each Deployment made on it, in order */
+  deployments: string[];
+}
+
 export interface FakeServerlessApi {
   url: string;
   /** `METHOD host path` of every request, in order */
   requests: string[];
+  /** the Basic auth username of every request, in the order of `requests` ('' when none) */
+  usernames: string[];
   uploads: Upload[];
   builds: BuildRequest[];
-  /** variables as set, by key */
+  /** the SID given to each accepted Build, in order */
+  buildSids: string[];
+  /** the dev environment's variables as set, by key (empty until dev exists) */
   variables: Map<string, string>;
+  /** Deployments made, on every environment */
   deployments: number;
+  /** an environment of the first service by domain suffix ('' for production), if it exists */
+  environment(suffix: string): FakeEnvironment | undefined;
+  /** Twilio deletes a Build with no active Deployment after 24 hours: from now on it answers 404 */
+  expireBuild(buildSid: string): void;
   /** a service that exists before the test, e.g. last built on a runtime Twilio no longer accepts */
   addService(uniqueName: string, lastRuntime: string): string;
   close(): Promise<void>;
@@ -56,13 +93,7 @@ interface Service {
   sid: string;
   uniqueName: string;
   lastRuntime: string | undefined;
-  environments: {
-    sid: string;
-    unique_name: string;
-    domain_suffix: string;
-    domain_name: string;
-    build_sid: string | null;
-  }[];
+  environments: FakeEnvironment[];
   functions: { sid: string; friendly_name: string }[];
   assets: { sid: string; friendly_name: string }[];
 }
@@ -90,7 +121,9 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
   const requests: string[] = [];
   const uploads: Upload[] = [];
   const builds: BuildRequest[] = [];
-  const variables = new Map<string, string>();
+  const buildSids: string[] = [];
+  const expired = new Set<string>();
+  const usernames: string[] = [];
   const variableSids = new Map<string, string>();
   const versions = new Map<string, Upload>();
   const api = { deployments: 0 };
@@ -101,6 +134,12 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
   });
 
   const serviceResource = (s: Service) => ({ sid: s.sid, unique_name: s.uniqueName, friendly_name: s.uniqueName });
+  const environmentResource = ({ variables: _v, deployments: _d, ...resource }: FakeEnvironment) => resource;
+  const knownBuild = (buildSid: string) => buildSids.includes(buildSid) && !expired.has(buildSid);
+  const notFound = (what: string, which: string): Answer => [
+    404,
+    { code: 20404, message: `The requested resource ${what} ${which} was not found`, status: 404 },
+  ];
 
   function build(s: Service, form: URLSearchParams): Answer {
     const raw = form.get('Dependencies');
@@ -128,12 +167,16 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
     }
     s.lastRuntime = runtime;
     const buildSid = sid('ZB');
+    buildSids.push(buildSid);
     deployed.recordBuild(buildSid, request);
     return [201, { sid: buildSid, status: 'building', runtime }];
   }
 
-  function setVariable(form: URLSearchParams, existingSid: string | null): Answer {
-    const name = (existingSid && [...variableSids].find(([, v]) => v === existingSid)?.[0]) || (form.get('Key') ?? '');
+  function setVariable(env: FakeEnvironment, form: URLSearchParams, existingSid: string | null): Answer {
+    const variables = env.variables;
+    const name =
+      (existingSid && [...variableSids].find(([k, v]) => v === existingSid && k.startsWith(env.sid))?.[0]?.slice(34)) ||
+      (form.get('Key') ?? '');
     const value = form.get('Value') ?? '';
     if (name.length > TWILIO_PLATFORM.variableKeyChars)
       return refusal(82006, `Variable key longer than ${TWILIO_PLATFORM.variableKeyChars} characters`);
@@ -141,8 +184,9 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
       return refusal(82006, `Variable value of ${name} is larger than ${TWILIO_PLATFORM.variableValueBytes} bytes`);
     }
     variables.set(name, value);
-    if (!variableSids.has(name)) variableSids.set(name, sid('ZV'));
-    return [201, { sid: variableSids.get(name), key: name, value }];
+    const key = `${env.sid}${name}`;
+    if (!variableSids.has(key)) variableSids.set(key, sid('ZV'));
+    return [201, { sid: variableSids.get(key), key: name, value }];
   }
 
   async function upload(kind: Upload['kind'], req: http.IncomingMessage, body: Buffer): Promise<Answer> {
@@ -170,6 +214,17 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
     const host = String(req.headers['x-original-host'] ?? 'serverless.twilio.com');
     const url = new URL(req.url ?? '/', 'http://fake');
     requests.push(`${method} ${host} ${url.pathname}`);
+    const [username, password] = basicAuth(req.headers.authorization);
+    usernames.push(username);
+    const accepted =
+      (username === FAKE_ACCOUNT.sid && password === FAKE_ACCOUNT.authToken) ||
+      (username === FAKE_ACCOUNT.apiKey && password === FAKE_ACCOUNT.apiSecret);
+    if (!accepted) {
+      return [
+        401,
+        { code: 20003, message: 'Authenticate', more_info: 'https://www.twilio.com/docs/errors/20003', status: 401 },
+      ];
+    }
     const form = new URLSearchParams(
       method === 'POST' && !/multipart/.test(String(req.headers['content-type'])) ? body.toString('utf8') : '',
     );
@@ -191,7 +246,8 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
       services.push(created);
       return [201, serviceResource(created)];
     }
-    const s = services.find((x) => x.sid === parts[2]);
+    // a Service's unique name can stand in for its SID in the URL (the Service resource page)
+    const s = services.find((x) => x.sid === parts[2] || x.uniqueName === parts[2]);
     if (!s) return [404, { code: 20404, message: `service ${parts[2]} not found`, status: 404 }];
     const rest = parts.slice(3);
     const route = `${method} ${rest.map((p) => (/^Z[A-Z][0-9a-f]{32}$/.test(p) ? ':sid' : p)).join('/')}`;
@@ -199,18 +255,20 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
       case 'GET ':
         return [200, serviceResource(s)];
       case 'GET Environments':
-        return [200, page('environments', s.environments)];
+        return [200, page('environments', s.environments.map(environmentResource))];
       case 'POST Environments': {
         const suffix = form.get('DomainSuffix') ?? '';
-        const env = {
+        const env: FakeEnvironment = {
           sid: sid('ZE'),
           unique_name: form.get('UniqueName') ?? '',
           domain_suffix: suffix,
           domain_name: `${s.uniqueName}-1234${suffix ? `-${suffix}` : ''}.twil.io`,
           build_sid: null,
+          variables: new Map(),
+          deployments: [],
         };
         s.environments.push(env);
-        return [201, env];
+        return [201, environmentResource(env)];
       }
       case 'GET Functions':
         return [200, page('functions', s.functions)];
@@ -233,29 +291,40 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
       case 'POST Builds':
         return build(s, form);
       case 'GET Builds/:sid/Status':
+        if (!knownBuild(rest[1])) return notFound('build', rest[1]);
         return [200, { sid: rest[1], status: 'completed' }];
       case 'GET Builds/:sid':
+        if (!knownBuild(rest[1])) return notFound('build', rest[1]);
         return [200, { sid: rest[1], status: 'completed', runtime: s.lastRuntime, ...deployed.versionsOf(rest[1]) }];
       case 'GET Environments/:sid': {
         const env = s.environments.find((e) => e.sid === rest[1]);
-        return env ? [200, env] : [404, { code: 20404, message: `environment ${rest[1]} not found`, status: 404 }];
+        return env ? [200, environmentResource(env)] : notFound('environment', rest[1]);
       }
+    }
+    const env = s.environments.find((e) => e.sid === rest[1]);
+    if (rest[0] === 'Environments' && !env) return notFound('environment', rest[1]);
+    switch (env && route) {
       case 'GET Environments/:sid/Variables':
         return [
           200,
           page(
             'variables',
-            [...variables].map(([key, value]) => ({ sid: variableSids.get(key), key, value })),
+            [...env!.variables].map(([key, value]) => ({ sid: variableSids.get(`${env!.sid}${key}`), key, value })),
           ),
         ];
       case 'POST Environments/:sid/Variables':
-        return setVariable(form, null);
+        return setVariable(env!, form, null);
       case 'POST Environments/:sid/Variables/:sid':
-        return setVariable(form, rest[3]);
-      case 'POST Environments/:sid/Deployments':
+        return setVariable(env!, form, rest[3]);
+      case 'POST Environments/:sid/Deployments': {
+        // a Deployment names an existing Build: one Twilio deleted is not found
+        const buildSid = form.get('BuildSid') ?? '';
+        if (!knownBuild(buildSid)) return notFound('build', buildSid);
         api.deployments += 1;
-        deployed.activate(s, rest[1], form.get('BuildSid'));
-        return [201, { sid: sid('ZD'), build_sid: form.get('BuildSid') }];
+        env!.deployments.push(buildSid);
+        deployed.activate(s, rest[1], buildSid);
+        return [201, { sid: sid('ZD'), build_sid: buildSid, environment_sid: env!.sid }];
+      }
       default:
         return [404, { message: `unexpected ${method} ${url.pathname}` }];
     }
@@ -267,14 +336,24 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
     res.end(JSON.stringify(json));
   });
 
+  const environmentOf = (suffix: string) => services[0]?.environments.find((e) => e.domain_suffix === suffix);
   return {
     url: host.url,
     requests,
+    usernames,
     uploads,
     builds,
-    variables,
+    buildSids,
+    get variables() {
+      return environmentOf('dev')?.variables ?? new Map<string, string>();
+    },
     get deployments() {
       return api.deployments;
+    },
+    environment: environmentOf,
+    expireBuild(buildSid) {
+      expired.add(buildSid);
+      for (const e of services.flatMap((x) => x.environments)) if (e.build_sid === buildSid) e.build_sid = null;
     },
     addService(uniqueName, lastRuntime) {
       const s: Service = { sid: sid('ZS'), uniqueName, lastRuntime, environments: [], functions: [], assets: [] };
@@ -283,6 +362,15 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
     },
     close: () => host.close(),
   };
+}
+
+/** The username and password of an HTTP Basic Authorization header; empty strings when there is none. */
+function basicAuth(header: string | undefined): [string, string] {
+  const match = /^Basic\s+(\S+)$/i.exec(header ?? '');
+  if (!match) return ['', ''];
+  const text = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  return colon < 0 ? [text, ''] : [text.slice(0, colon), text.slice(colon + 1)];
 }
 
 /** A text field of a multipart upload; empty when absent or a file. */

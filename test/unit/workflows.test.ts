@@ -40,8 +40,11 @@ const EXERCISED: Exercised[] = [
     command: /^printf '%s\\n' "\$(DEV|PROD)_ENV_FILE" > \.env(\.prod)?$/,
     noProgram: "a secret's value written to an env file by the shell's printf",
   },
-  // `npm run deploy` is `twilio-run deploy`, run for real from a fresh clone against the fake Serverless API
-  { command: /^npm run deploy$/, evidence: { in: 'test/support/deploy-run.ts', matches: /TWILIO_RUN, 'deploy'/ } },
+  // `npm run deploy` is the project's wrapper of `twilio-run deploy`, run for real from a fresh clone against the fake
+  {
+    command: /^npm run deploy$/,
+    evidence: { in: 'test/integration/deploy-guards.test.ts', matches: /npmRun\(root, api, \['deploy'/ },
+  },
   {
     command: /^npm run deployed:check -- --environment (dev|prod)$/,
     evidence: { in: 'test/unit/deployed-check.test.ts', matches: /\['--environment', 'dev', '--wait', '0'\]/ },
@@ -50,10 +53,13 @@ const EXERCISED: Exercised[] = [
     command: /^npm run flows:deploy -- --environment prod --publish$/,
     evidence: { in: 'test/integration/flows.test.ts', matches: /\['deploy', '--publish'\]/ },
   },
+  // the env file is .env.prod by the project's convention for --to prod (docs/deploy.md)
   {
-    command: /^npx twilio-run promote --from dev --to prod --create-environment --env \.env\.prod$/,
-    evidence: { in: 'test', matches: /['"`](serverless:)?promote['"`]/ },
-    pending: 'the promote tests of issue 24 (branch i24-deploy)',
+    command: /^npx twilio-run promote --from dev --to prod --create-environment$/,
+    evidence: {
+      in: 'test/integration/promote.test.ts',
+      matches: /\['promote', '--from', 'dev', '--to', 'prod', '--create-environment'\]/,
+    },
   },
 ];
 
