@@ -199,3 +199,48 @@ export async function checkFlexToken(
     clearTimeout(timer);
   }
 }
+
+/**
+ * The Flex token of a request from the Flex Insights Player to a recording's url_provider. Twilio's page "Secure
+ * Playback of Recordings from Custom Storage" (https://www.twilio.com/docs/flex/developer/insights/playback-recordings-custom-storage)
+ * shows the Player's request as a GET carrying `Authorization: Basic base64("token:" + the Flex JWE token)`; the
+ * same checks as tokenFromBody apply to what it holds, before any call to Twilio IAM.
+ */
+export function tokenFromAuthorization(headers: Record<string, string | string[] | undefined>): TokenFromBody {
+  const header = headers['authorization'];
+  if (header === undefined || header === '')
+    return {
+      ok: false,
+      status: 403,
+      reason: 'missing',
+      message: 'header "Authorization" is required: Basic with user "token" and the agent\'s Flex token',
+    };
+  const match = typeof header === 'string' ? /^Basic\s+([A-Za-z0-9+/=]{1,12000})\s*$/i.exec(header) : null;
+  const decoded = match ? Buffer.from(match[1], 'base64').toString('utf8') : '';
+  const colon = decoded.indexOf(':');
+  if (!match || colon < 0 || decoded.slice(0, colon) !== 'token')
+    return {
+      ok: false,
+      status: 403,
+      reason: 'invalid',
+      message: 'header "Authorization" must be Basic with user "token" and the Flex token as password',
+    };
+  const token = decoded.slice(colon + 1);
+  if (token === '')
+    return { ok: false, status: 403, reason: 'missing', message: 'header "Authorization" holds no Flex token' };
+  if (token.length > MAX_TOKEN_CHARS)
+    return {
+      ok: false,
+      status: 400,
+      reason: 'too-long',
+      message: `header "Authorization" holds ${token.length} characters, longer than any Flex token (at most ${MAX_TOKEN_CHARS}); it was not checked`,
+    };
+  if (!TOKEN_CHARS.test(token))
+    return {
+      ok: false,
+      status: 400,
+      reason: 'invalid',
+      message: 'header "Authorization" does not hold a Flex token (printable characters without spaces only)',
+    };
+  return { ok: true, token };
+}

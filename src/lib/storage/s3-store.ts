@@ -209,6 +209,22 @@ export class S3Store implements ObjectStore {
     }
   }
 
+  /**
+   * A presigned GET of the object (SigV4 query signing with the store's own key), valid `seconds`: what the
+   * recordings' url_provider hands the Flex Insights Player. Signing is local (no request); an unsigned store has
+   * no key to sign with and gets a StoreError naming the variables.
+   */
+  async signedGetUrl(name: string, seconds: number): Promise<string> {
+    if (!this.signer)
+      throw new StoreError(
+        'the store has no access key to sign a playback link with: set MEDIA_STORE_ACCESS_KEY_ID and MEDIA_STORE_SECRET_ACCESS_KEY',
+      );
+    const url = new URL(this.url(name));
+    url.searchParams.set('X-Amz-Expires', String(seconds));
+    const signed = await this.signer.sign(url.toString(), { method: 'GET', aws: { signQuery: true } });
+    return signed.url;
+  }
+
   async put(key: string, body: Buffer, options: PutOptions = {}): Promise<PutResult> {
     const sha256 = sha256Of(body);
     const headers: Record<string, string> = {

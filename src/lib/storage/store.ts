@@ -98,6 +98,11 @@ export class LocalFolderStore implements ObjectStore {
     this.description = `folder ${root}`;
   }
 
+  /** The file holding a key's object (no check that it exists): for serving a kept recording locally. */
+  pathOf(key: string): string {
+    return this.file(key);
+  }
+
   private file(key: string): string {
     assertSafeKey(key);
     return path.join(this.root, ...key.split('/'));
