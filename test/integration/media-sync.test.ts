@@ -184,6 +184,20 @@ describe('npm run media:sync (the command, spawned)', () => {
       expect((await s3.getObject(BUCKET, keyOf(n, i)))!.body).toEqual(jpeg(n, i));
   });
 
+  it('--delete: an empty 200 or a cut body from the media host is retried, never kept, never a reason to delete', async () => {
+    api = await startFakeTwilioApi({ accountSid: AC, authToken: TOKEN, messages: messages(1, () => 2) });
+    const [empty, cut] = api.messages.get(mm(1))!.media;
+    empty.emptyFetches = 1;
+    cut.cutFetches = 1;
+    const result = await run([...range, '--delete']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/1\s+2\s+2\s+0\s+2\s+0/);
+    // each kept whole, from the retry
+    expect((await s3.getObject(BUCKET, keyOf(1, 0)))!.body).toEqual(jpeg(1, 0));
+    expect((await s3.getObject(BUCKET, keyOf(1, 1)))!.body).toEqual(jpeg(1, 1));
+    expect([...api.deletedMedia].sort()).toEqual([me(1, 0), me(1, 1)]);
+  });
+
   it('a store that corrupts the bytes is refused by its checksum: exit 1, nothing kept, nothing deleted', async () => {
     api = await startFakeTwilioApi({ accountSid: AC, authToken: TOKEN, messages: messages(1, () => 1) });
     s3.script('corrupt', ['PUT']);

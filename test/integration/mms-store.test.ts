@@ -19,7 +19,7 @@ describe('POST /mms/inbound keeping media in an S3-compatible store', () => {
   let front: S3Front;
   let counter = 0;
   /** media path -> [bytes, available from (epoch ms)] */
-  const served = new Map<string, { body: Buffer; availableAt: number }>();
+  const served = new Map<string, { body: Buffer; availableAt: number; answer?: 'empty' | 'cut' }>();
 
   beforeAll(async () => {
     front = await startS3Front([BUCKET]);
@@ -27,6 +27,13 @@ describe('POST /mms/inbound keeping media in an S3-compatible store', () => {
       const item = served.get(req.url ?? '');
       if (req.method === 'DELETE') return res.writeHead(item ? 204 : 404).end();
       if (!item || Date.now() < item.availableAt) return res.writeHead(404).end();
+      if (item.answer === 'empty')
+        return res.writeHead(200, { 'Content-Type': 'image/png', 'Content-Length': 0 }).end();
+      if (item.answer === 'cut') {
+        // no Content-Length, not chunked: the body ends where the connection closes, half way
+        const head = 'HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nConnection: close\r\n\r\n';
+        return req.socket.end(Buffer.concat([Buffer.from(head), item.body.subarray(0, item.body.length >> 1)]));
+      }
       return res.writeHead(200, { 'Content-Type': 'image/png', 'Content-Length': item.body.length }).end(item.body);
     });
     runtime = await startRuntime({
@@ -159,6 +166,25 @@ describe('POST /mms/inbound keeping media in an S3-compatible store', () => {
       ['GET', 200],
     ]);
     expect(deleted.at).toBeGreaterThanOrEqual(objectRequests[2].answeredAt!);
+  });
+
+  it('a media host answering an empty 200 or cutting the body: retried to the deadline, nothing stored, nothing deleted', async () => {
+    const { messageSid, items, params } = message(2);
+    served.get(items[0].mediaPath)!.answer = 'empty';
+    served.get(items[1].mediaPath)!.answer = 'cut';
+    await post(params);
+    const fetches = runtime
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"event":"media_fetch"') && l.includes(messageSid));
+    expect(fetches).toHaveLength(2);
+    for (const line of fetches) expect(line).toContain('"outcome":"gave_up"');
+    expect(fetches.join('\n')).toContain('the body is empty (0 bytes)');
+    expect(fetches.join('\n')).toContain('no Content-Length and is not chunked');
+    expect(media.requests.filter((r) => r.url === items[0].mediaPath).length).toBeGreaterThan(1);
+    expect(storeLines(messageSid)).toEqual([]);
+    expect((await front.listKeys(BUCKET)).filter((k) => k.includes(messageSid))).toEqual([]);
+    expect(deletesOf(items)).toHaveLength(0);
   });
 
   it('keeps ten items of one message, each under its own key, and a redelivery stores nothing twice', async () => {

@@ -33,6 +33,12 @@ export interface FakeMedia {
   delayMs?: number;
   /** answer 500 to the next N deletes */
   failDeletes?: number;
+  /** never answer the next N deletes (the connection stays open until the client gives up) */
+  hangDeletes?: number;
+  /** answer the next N content fetches (on the CDN) with an empty 200, Content-Length: 0 */
+  emptyFetches?: number;
+  /** answer the next N content fetches with half the body, no Content-Length, then close the connection */
+  cutFetches?: number;
   /** set by DELETE: the resource and its content answer 404 from then on */
   deletedAt?: number;
 }
@@ -304,6 +310,10 @@ export async function startFakeTwilioApi(options: {
         item.failDeletes -= 1;
         return res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"code":20500,"status":500}');
       }
+      if (item.hangDeletes) {
+        item.hangDeletes -= 1;
+        return;
+      }
       item.deletedAt = Date.now();
       deletedMedia.push(item.sid);
       return res.writeHead(204).end();
@@ -328,6 +338,17 @@ export async function startFakeTwilioApi(options: {
     const item = messages.get(messageSid)?.media.find((x) => x.sid === mediaSid);
     if (!item || item.deletedAt !== undefined) return res.writeHead(404).end();
     if (!(expires > Date.now())) return res.writeHead(403).end('expired');
+    if (item.emptyFetches) {
+      item.emptyFetches -= 1;
+      return res.writeHead(200, { 'Content-Type': item.contentType, 'Content-Length': '0' }).end();
+    }
+    if (item.cutFetches) {
+      // close-delimited: the body ends where the connection does, so half of it looks whole to a careless client
+      item.cutFetches -= 1;
+      const head = `HTTP/1.1 200 OK\r\nContent-Type: ${item.contentType}\r\nConnection: close\r\n\r\n`;
+      res.socket?.end(Buffer.concat([Buffer.from(head), item.body.subarray(0, item.body.length >> 1)]));
+      return;
+    }
     return res
       .writeHead(200, { 'Content-Type': item.contentType, 'Content-Length': String(item.body.length) })
       .end(item.body);

@@ -1,5 +1,5 @@
 import { hostAllowed, parseHostList } from '../../src/lib/fetch/allowlist';
-import { classifyStatus } from '../../src/lib/fetch/classify';
+import { bodyProblem, classifyStatus } from '../../src/lib/fetch/classify';
 import { ByteBudget, fetchMedia, FetchMediaOptions } from '../../src/lib/fetch/media-fetcher';
 import { DEFAULT_SCHEDULE, retryDelay, validateSchedule } from '../../src/lib/fetch/schedule';
 import { fetchSettingsFrom } from '../../src/lib/fetch/settings';
@@ -33,6 +33,19 @@ describe('schedule and classification', () => {
       'give-up',
       'give-up',
     ]);
+  });
+  it('a body is whole only when framed, complete, not empty and as long as Content-Length says', () => {
+    const whole = { contentLength: '5', chunked: false, receivedBytes: 5, complete: true };
+    expect(bodyProblem(whole)).toBeUndefined();
+    expect(bodyProblem({ ...whole, contentLength: undefined, chunked: true })).toBeUndefined();
+    expect(bodyProblem({ ...whole, contentLength: '0', receivedBytes: 0 })).toBe('the body is empty (0 bytes)');
+    expect(bodyProblem({ ...whole, contentLength: null, chunked: true, receivedBytes: 0 })).toBe(
+      'the body is empty (0 bytes)',
+    );
+    expect(bodyProblem({ ...whole, receivedBytes: 3 })).toBe('the body ended after 3 of 5 bytes');
+    expect(bodyProblem({ ...whole, complete: false })).toMatch(/closed after 5 bytes, before the body's end/);
+    expect(bodyProblem({ ...whole, contentLength: undefined })).toMatch(/no Content-Length and is not chunked/);
+    expect(bodyProblem({ ...whole, contentLength: 'five' })).toMatch(/"five" is not a byte count/);
   });
   it('matches allowlist entries by host and port', () => {
     const list = parseHostList('api.twilio.com, *.twiliocdn.com, 127.0.0.1:8080')!;
@@ -323,6 +336,49 @@ describe('fetchMedia against scripted hosts', () => {
     expect(outcome.ok).toBe(true);
     if (outcome.ok) expect(outcome.body).toEqual(Buffer.alloc(1000, 7));
     expect(media.requests).toHaveLength(2);
+  });
+
+  it('an empty 200 is a failed attempt, retried like a 404, and given up at the deadline if it stays empty', async () => {
+    let calls = 0;
+    media.setHandler((_req, res) => {
+      calls += 1;
+      res.writeHead(200, { 'Content-Type': 'image/png', 'Content-Length': calls === 1 ? '0' : '3' });
+      res.end(calls === 1 ? undefined : 'png');
+    });
+    const outcome = await run();
+    expect(outcome.ok && outcome.body.toString()).toBe('png');
+    expect(outcome.attempts[0]).toMatchObject({ status: 200, error: 'the body is empty (0 bytes)' });
+
+    media.setHandler((_req, res) => res.writeHead(200, { 'Content-Length': '0' }).end());
+    const empty = await run({ deadlineAt: Date.now() + 700 });
+    expect(empty.ok).toBe(false);
+    expect(empty.attempts.length).toBeGreaterThan(1);
+    expect(empty.attempts.every((a) => a.error === 'the body is empty (0 bytes)')).toBe(true);
+  });
+
+  it('a body without Content-Length cut by the connection closing is never returned: chunked or not', async () => {
+    // close-delimited (no Content-Length, not chunked): written raw, as a server that sends the body until it closes
+    media.setHandler((req) => {
+      req.socket.end('HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nConnection: close\r\n\r\nhalf of it');
+    });
+    const unframed = await run({ deadlineAt: Date.now() + 700 });
+    expect(unframed.ok).toBe(false);
+    expect(unframed.attempts[0].error).toMatch(/no Content-Length and is not chunked/);
+
+    let calls = 0;
+    media.setHandler((req, res) => {
+      calls += 1;
+      res.writeHead(200, { 'Content-Type': 'image/png' }); // chunked
+      if (calls === 1) {
+        res.write('half of it');
+        setTimeout(() => req.socket.destroy(), 20);
+        return;
+      }
+      res.end('the whole of it');
+    });
+    const chunked = await run();
+    expect(chunked.ok && chunked.body.toString()).toBe('the whole of it');
+    expect(calls).toBe(2);
   });
 
   it('a probe asks for the first bytes only and reads no more, whether or not the server honours Range', async () => {

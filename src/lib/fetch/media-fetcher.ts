@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { hostAllowed } from './allowlist';
-import { classifyStatus, FatalFetchError } from './classify';
+import { bodyProblem, classifyStatus, FatalFetchError } from './classify';
 import { DEFAULT_SCHEDULE, parseRetryAfter, retryDelay, RetrySchedule, validateSchedule } from './schedule';
 import { isoWithOffset, redactUrl } from '../log';
 
@@ -130,7 +130,8 @@ export async function fetchMedia(options: FetchMediaOptions): Promise<FetchOutco
       delayMs: outcome.endedAt - received,
       attemptCount: attempts.length,
       notFoundCount: attempts.filter((a) => a.status === 404).length,
-      attempts: attempts.map((a) => ({ status: a.status ?? a.error, ms: a.durationMs })),
+      // a 200 whose body was empty or cut shows as its problem, not as a success
+      attempts: attempts.map((a) => ({ status: a.error ?? a.status, ms: a.durationMs })),
       ...(outcome.ok
         ? {
             bytes: outcome.body.length,
@@ -241,7 +242,14 @@ async function attemptOnce(initial: URL, options: FetchMediaOptions, timeoutMs: 
         return { verdict, status, host, retryAfter: header(res.headers['retry-after']) };
       }
       const totalBytes = sizeOf(res);
-      const body = await readBody(res, options.budget, options.probeBytes);
+      let body: Buffer;
+      try {
+        body = await readBody(res, options.budget, options.probeBytes);
+      } catch (err) {
+        if (err instanceof FatalFetchError || controller.signal.aborted) throw err;
+        // an empty, cut or unframed body: the status came, the media did not
+        return { verdict: 'retry', status, host, error: (err as NodeJS.ErrnoException).code ?? (err as Error).message };
+      }
       return {
         verdict: 'done',
         status,
@@ -324,9 +332,14 @@ function readBody(res: http.IncomingMessage, budget: ByteBudget | undefined, pro
       chunks.push(chunk);
     });
     res.on('end', () => {
-      // a body shorter than its Content-Length is a cut connection, never a complete download
-      if (Number.isFinite(declared) && received !== declared)
-        reject(new Error(`body ended after ${received} of ${declared} bytes`));
+      // an empty, cut or unframed body is a failed attempt (retried), never a download to keep
+      const problem = bodyProblem({
+        contentLength: header(res.headers['content-length']),
+        chunked: /\bchunked\b/i.test(header(res.headers['transfer-encoding']) ?? ''),
+        receivedBytes: received,
+        complete: res.complete,
+      });
+      if (problem) reject(new Error(problem));
       else resolve(Buffer.concat(chunks));
     });
     res.on('error', reject);
