@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { hostAllowed } from './allowlist';
@@ -36,6 +38,11 @@ export interface FetchMediaOptions {
    * bytes even if the server ignores Range. The outcome's totalBytes gives the full size when the server says.
    */
   probeBytes?: number;
+  /**
+   * Write the body to this file instead of memory (a recording of any length: memory stays flat), hashing it as it
+   * comes; each attempt starts the file again. The outcome then carries `spooled` and an empty `body`.
+   */
+  spoolTo?: string;
   schedule?: RetrySchedule;
   maxRedirects?: number;
   /** called with each log record (an outcome, and attempts when debug is on) */
@@ -68,6 +75,13 @@ export class ByteBudget {
   }
 }
 
+/** A body written to a file by the fetch (`spoolTo`): where, how many bytes, and their sha256 (hex). */
+export interface SpooledBody {
+  file: string;
+  bytes: number;
+  sha256: string;
+}
+
 export interface AttemptRecord {
   attempt: number;
   startedAt: string;
@@ -84,6 +98,8 @@ export type FetchOutcome =
       status: number;
       contentType: string;
       body: Buffer;
+      /** set when the body went to a file (`spoolTo`); `body` is then empty */
+      spooled?: SpooledBody;
       totalBytes?: number;
       attempts: AttemptRecord[];
       startedAt: number;
@@ -98,6 +114,7 @@ interface AttemptResult {
   host?: string;
   retryAfter?: string;
   body?: Buffer;
+  spooled?: SpooledBody;
   contentType?: string;
   totalBytes?: number;
 }
@@ -134,7 +151,7 @@ export async function fetchMedia(options: FetchMediaOptions): Promise<FetchOutco
       attempts: attempts.map((a) => ({ status: a.error ?? a.status, ms: a.durationMs })),
       ...(outcome.ok
         ? {
-            bytes: outcome.body.length,
+            bytes: outcome.spooled?.bytes ?? outcome.body.length,
             contentType: outcome.contentType,
             ...(outcome.totalBytes !== undefined ? { totalBytes: outcome.totalBytes } : {}),
           }
@@ -175,6 +192,7 @@ export async function fetchMedia(options: FetchMediaOptions): Promise<FetchOutco
         status: result.status!,
         contentType: result.contentType ?? 'application/octet-stream',
         body: result.body!,
+        ...(result.spooled ? { spooled: result.spooled } : {}),
         ...(result.totalBytes !== undefined ? { totalBytes: result.totalBytes } : {}),
         attempts,
         startedAt,
@@ -243,8 +261,12 @@ async function attemptOnce(initial: URL, options: FetchMediaOptions, timeoutMs: 
       }
       const totalBytes = sizeOf(res);
       let body: Buffer;
+      let spooled: SpooledBody | undefined;
       try {
-        body = await readBody(res, options.budget, options.probeBytes);
+        if (options.spoolTo) {
+          spooled = await spoolBody(res, options.spoolTo);
+          body = Buffer.alloc(0);
+        } else body = await readBody(res, options.budget, options.probeBytes);
       } catch (err) {
         if (err instanceof FatalFetchError || controller.signal.aborted) throw err;
         // an empty, cut or unframed body: the status came, the media did not
@@ -255,6 +277,7 @@ async function attemptOnce(initial: URL, options: FetchMediaOptions, timeoutMs: 
         status,
         host,
         body,
+        ...(spooled ? { spooled } : {}),
         contentType: header(res.headers['content-type']),
         ...(totalBytes !== undefined ? { totalBytes } : {}),
       };
@@ -349,5 +372,50 @@ function readBody(res: http.IncomingMessage, budget: ByteBudget | undefined, pro
   return read.catch((err: unknown) => {
     budget?.giveBack(charged);
     throw err;
+  });
+}
+
+/**
+ * The body written to `file` as it arrives, hashed on the way, with backpressure (the response pauses while the
+ * file catches up), judged whole by the same bodyProblem rule as a body in memory.
+ */
+function spoolBody(res: http.IncomingMessage, file: string): Promise<SpooledBody> {
+  return new Promise((resolve, reject) => {
+    const out = fs.createWriteStream(file);
+    const hash = createHash('sha256');
+    let received = 0;
+    let settled = false;
+    const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      res.destroy();
+      out.destroy();
+      reject(err);
+    };
+    res.on('data', (chunk: Buffer) => {
+      hash.update(chunk);
+      received += chunk.length;
+      if (!out.write(chunk)) {
+        res.pause();
+        out.once('drain', () => res.resume());
+      }
+    });
+    res.on('end', () => {
+      const problem = bodyProblem({
+        contentLength: header(res.headers['content-length']),
+        chunked: /\bchunked\b/i.test(header(res.headers['transfer-encoding']) ?? ''),
+        receivedBytes: received,
+        complete: res.complete,
+      });
+      if (problem) return fail(new Error(problem));
+      out.end(() => {
+        if (settled) return;
+        settled = true;
+        resolve({ file, bytes: received, sha256: hash.digest('hex') });
+      });
+    });
+    res.on('error', fail);
+    res.on('aborted', () => fail(new Error('ECONNRESET')));
+    out.on('error', fail);
   });
 }
