@@ -114,34 +114,6 @@ export function s3SettingsFrom(source: S3Source): S3Settings {
   };
 }
 
-export interface S3Env {
-  S3_ENDPOINT?: string;
-  S3_FORCE_PATH_STYLE?: string;
-  AWS_REGION?: string;
-  AWS_ACCESS_KEY_ID?: string;
-  AWS_SECRET_ACCESS_KEY?: string;
-}
-
-/** The recordings command's bucket: `--dest s3://bucket/prefix` with the local commands' S3_* and AWS_* settings. */
-export function parseS3Destination(url: string, env: S3Env, flag = '--dest'): S3Settings {
-  return s3SettingsFrom({
-    url,
-    endpoint: env.S3_ENDPOINT,
-    region: env.AWS_REGION,
-    accessKeyId: env.AWS_ACCESS_KEY_ID,
-    secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
-    forcePathStyle: env.S3_FORCE_PATH_STYLE,
-    names: {
-      url: flag,
-      endpoint: 'S3_ENDPOINT',
-      region: 'AWS_REGION',
-      accessKeyId: 'AWS_ACCESS_KEY_ID',
-      secretAccessKey: 'AWS_SECRET_ACCESS_KEY',
-      forcePathStyle: 'S3_FORCE_PATH_STYLE',
-    },
-  });
-}
-
 const META = 'x-amz-meta-';
 
 /** The headers of a PUT: the body's sha256 twice (hex, signed; base64, checked by S3), metadata, If-None-Match. */
