@@ -215,7 +215,7 @@ export function tokenFromAuthorization(headers: Record<string, string | string[]
       reason: 'missing',
       message: 'header "Authorization" is required: Basic with user "token" and the agent\'s Flex token',
     };
-  const match = typeof header === 'string' ? /^Basic\s+([A-Za-z0-9+/=]{1,12000})\s*$/i.exec(header) : null;
+  const match = typeof header === 'string' ? /^Basic\s+([A-Za-z0-9+/=]{1,16384})\s*$/i.exec(header) : null;
   const decoded = match ? Buffer.from(match[1], 'base64').toString('utf8') : '';
   const colon = decoded.indexOf(':');
   if (!match || colon < 0 || decoded.slice(0, colon) !== 'token')
