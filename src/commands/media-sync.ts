@@ -5,12 +5,11 @@
 import { fetchSettingsFrom } from '../lib/fetch/settings';
 import { hostAllowed } from '../lib/fetch/allowlist';
 import { jsonLine, LogRecord } from '../lib/log';
-import { syncMedia, SyncCounts, SyncResult } from '../lib/mms/sync';
+import { REQUEST_TIMEOUT_MS, syncMedia, SyncCounts, SyncResult } from '../lib/mms/sync';
 import { MAX_PAGE_SIZE, restApi, TwilioApiError } from '../lib/mms/twilio-messages';
 import { TWILIO_API_BASE } from '../lib/recordings/model';
 import { baseUrlFrom, requireCredentials, SettingsError } from '../lib/settings';
-import { mediaStoreSettingsFrom, openMediaStore } from '../lib/storage/media-store';
-import type { ObjectStore } from '../lib/storage/store';
+import { MediaStore, mediaStoreSettingsFrom, openMediaStore } from '../lib/storage/media-store';
 import { formatTable } from '../lib/text-table';
 import { parseCommandArgs, parseDateFlag, UsageError } from './args';
 import { runFromProcess } from './settings';
@@ -25,6 +24,8 @@ options:
   --delete            delete each item from Twilio once its stored copy verifies
   --dry-run           list what would be stored and deleted; change nothing
   --concurrency N     messages worked on at once, 1 to 16 (default 4)
+  --timeout SECONDS   the longest one request to Twilio or the store may take, 1 to 600 (default 30; a
+                      download, retries included, 60); a stuck item fails by name and the run goes on
   --json              the summary as JSON
   --verbose           every fetch and store line (JSON) on stderr; warnings and errors are always shown`;
 
@@ -35,6 +36,8 @@ export interface SyncArgs {
   delete: boolean;
   dryRun: boolean;
   concurrency: number;
+  /** the bound on each request other than a download (--timeout) */
+  timeoutMs: number;
   json: boolean;
   verbose: boolean;
 }
@@ -46,6 +49,7 @@ const OPTIONS = {
   delete: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
   concurrency: { type: 'string' },
+  timeout: { type: 'string' },
   json: { type: 'boolean' },
   verbose: { type: 'boolean' },
 } as const;
@@ -69,6 +73,14 @@ export function parseArgs(argv: string[], now: () => Date = () => new Date()): S
       throw new UsageError(`--concurrency: "${values.concurrency.slice(0, 20)}" is not a whole number from 1 to 16`);
     concurrency = Number(values.concurrency);
   }
+  let timeoutMs = REQUEST_TIMEOUT_MS;
+  if (values.timeout !== undefined) {
+    if (!/^\d+$/.test(values.timeout) || Number(values.timeout) < 1 || Number(values.timeout) > 600)
+      throw new UsageError(
+        `--timeout: "${values.timeout.slice(0, 20)}" is not a whole number of seconds from 1 to 600`,
+      );
+    timeoutMs = Number(values.timeout) * 1000;
+  }
   return {
     since,
     until,
@@ -76,6 +88,7 @@ export function parseArgs(argv: string[], now: () => Date = () => new Date()): S
     delete: values.delete ?? false,
     dryRun: values['dry-run'] ?? false,
     concurrency,
+    timeoutMs,
     json: values.json ?? false,
     verbose: values.verbose ?? false,
   };
@@ -110,14 +123,14 @@ export function formatSummary(result: SyncResult, store: string, args: SyncArgs)
   }
   for (const f of result.failures)
     lines.push(
-      `  FAILED ${f.messageSid}/${f.mediaSid ?? '?'}: ${f.problem ?? 'failed'} (run media:sync again to retry)`,
+      `  FAILED ${f.messageSid}${f.mediaSid ? `/${f.mediaSid}` : ''}: ${f.problem ?? 'failed'} (run media:sync again to retry)`,
     );
   return lines.join('\n');
 }
 
 export async function main(argv: string[], io: SyncIo): Promise<number> {
   let args: SyncArgs | undefined;
-  let store: ObjectStore;
+  let store: MediaStore;
   let setup: Omit<Parameters<typeof syncMedia>[0], 'log' | 'onProgress'>;
   const log = (record: LogRecord) => {
     if (record.level === 'warn' || record.level === 'error' || args?.verbose) io.err(jsonLine(record));
@@ -145,7 +158,7 @@ export async function main(argv: string[], io: SyncIo): Promise<number> {
     setup = {
       accountSid,
       apiBase,
-      get: restApi({ base: apiBase, auth: { username, password } }),
+      get: restApi({ base: apiBase, auth: { username, password }, timeoutMs: args.timeoutMs }),
       store,
       range: { since: args.since, until: args.until },
       ...(args.to ? { to: args.to } : {}),
@@ -156,6 +169,7 @@ export async function main(argv: string[], io: SyncIo): Promise<number> {
       allowedHosts: fetchSettings.allowedHosts,
       redirectAllowedHosts: fetchSettings.redirectAllowedHosts,
       messageFields: storeSettings.messageFields,
+      requestTimeoutMs: args.timeoutMs,
       pageSize: MAX_PAGE_SIZE,
     };
   } catch (err) {

@@ -227,6 +227,34 @@ describe('POST /mms/inbound keeping media in an S3-compatible store', () => {
     },
   );
 
+  it('a store refusing the message record: the items are kept but nothing is deleted at Twilio', async () => {
+    const { messageSid, items, params } = message(2);
+    front.script('fail', ['PUT'], 'message.json');
+    await post(params);
+    expect(storeLines(messageSid).map((l) => l.outcome)).toEqual([
+      'stored',
+      'stored',
+      'delete_failed',
+      'delete_failed',
+    ]);
+    expect(storeLines(messageSid)[3]).toMatchObject({
+      problem: expect.stringContaining('the message record does not list it'),
+    });
+    expect(runtime.output()).toMatch(
+      new RegExp(`"event":"message_record","outcome":"failed","messageSid":"${messageSid}"`),
+    );
+    expect(deletesOf(items)).toHaveLength(0);
+    // a redelivery once the store is back writes the record, then deletes
+    front.script('pass');
+    await post(params);
+    expect(
+      JSON.parse(
+        (await front.getObject(BUCKET, `${PREFIX}/${TEST_ACCOUNT_SID}/${messageSid}/message.json`))!.body.toString(),
+      ).media,
+    ).toHaveLength(2);
+    expect(deletesOf(items)).toHaveLength(2);
+  });
+
   it('a store hanging past the deadline: TwiML 200 in time, nothing deleted', async () => {
     const { messageSid, items, params } = message(1);
     front.script('hang');

@@ -18,10 +18,11 @@ export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3R
 
 /**
  * What the front does with the requests it is scripted for: pass them on (checking the body's hashes as S3
- * does), refuse (403 AccessDenied), fail (500 InternalError), hang (never answer), or corrupt (flip one byte of a
- * PUT's body on the way in, as a faulty proxy would, before the checks).
+ * does), refuse (403 AccessDenied), fail (500 InternalError), hang (never answer), corrupt (flip one byte of a
+ * PUT's body on the way in, as a faulty proxy would, before the checks), or swallow (answer 200 to a PUT and keep
+ * nothing, as a broken gateway might).
  */
-export type FrontMode = 'pass' | 'forbidden' | 'fail' | 'hang' | 'corrupt';
+export type FrontMode = 'pass' | 'forbidden' | 'fail' | 'hang' | 'corrupt' | 'swallow';
 
 export interface FrontRequest {
   method: string;
@@ -42,8 +43,11 @@ export interface S3Front {
   /** s3rver itself, behind the front: for inspecting the bucket without the script */
   backendEndpoint: string;
   requests: FrontRequest[];
-  /** applies mode to the next requests with one of these methods (all methods when not given) */
-  script(mode: FrontMode, methods?: string[]): void;
+  /**
+   * applies mode to the next requests with one of these methods (all methods when not given) whose path contains
+   * `pathIncludes` (any path when not given), e.g. only the message records: script('fail', ['PUT'], 'message.json')
+   */
+  script(mode: FrontMode, methods?: string[], pathIncludes?: string): void;
   /** every key in the bucket (ListObjectsV2 on s3rver) */
   listKeys(bucket: string): Promise<string[]>;
   /** an object as s3rver holds it: bytes and headers (x-amz-meta-*), or undefined */
@@ -98,7 +102,8 @@ async function presignedProblem(
 /**
  * s3rver on loopback behind a small front that checks what S3 checks and s3rver does not: a PUT's body against
  * its `x-amz-content-sha256` (hex) and `x-amz-checksum-sha256` (base64) (400 XAmzContentSHA256Mismatch /
- * BadDigest), and `If-None-Match: *` on a PUT (412 when the key exists). It can be scripted to refuse, fail,
+ * BadDigest), and the conditional PUT: `If-None-Match: *` (412 when the key exists) and `If-Match: ETAG` (412 when
+ * the key is absent or holds another ETag), each checked and written as one step per key, as S3 does. It can be scripted to refuse, fail,
  * hang or corrupt, and records every request.
  */
 export async function startS3Front(buckets: string[]): Promise<S3Front> {
@@ -116,12 +121,25 @@ export async function startS3Front(buckets: string[]): Promise<S3Front> {
 
   let mode: FrontMode = 'pass';
   let modeMethods: string[] | undefined;
+  let modePath: string | undefined;
   const requests: FrontRequest[] = [];
   const sockets = new Set<Socket>();
 
-  const exists = async (url: string): Promise<boolean> => {
-    const res = await fetch(await signer.sign(`${backendEndpoint}${url}`, { method: 'HEAD' }));
-    return res.status === 200;
+  /** the object's ETag as s3rver answers it, undefined when absent */
+  const etagOf = async (url: string): Promise<string | undefined> => {
+    const res = await fetch(await signer.sign(`${backendEndpoint}${url.split('?')[0]}`, { method: 'HEAD' }));
+    return res.status === 200 ? (res.headers.get('etag') ?? '') : undefined;
+  };
+  // A conditional PUT is atomic in S3: the check and the write of one key happen as one step. s3rver checks
+  // neither If-Match nor If-None-Match, so the front does, one PUT per key at a time.
+  const keyLocks = new Map<string, Promise<void>>();
+  const oneAtATime = (key: string, step: () => Promise<void>): Promise<void> => {
+    const previous = keyLocks.get(key) ?? Promise.resolve();
+    const next = previous.then(step, step);
+    keyLocks.set(key, next);
+    return next.finally(() => {
+      if (keyLocks.get(key) === next) keyLocks.delete(key);
+    });
   };
 
   const front = http.createServer((req, res) => {
@@ -143,16 +161,44 @@ export async function startS3Front(buckets: string[]): Promise<S3Front> {
         record.answeredAt = Date.now();
         s3Error(res, status, code, message);
       };
-      const applies = !modeMethods || modeMethods.includes(method);
+      const applies = (!modeMethods || modeMethods.includes(method)) && (!modePath || record.url.includes(modePath));
       const current = applies ? mode : 'pass';
       if (current === 'forbidden') return answer(403, 'AccessDenied', 'Access Denied');
       if (current === 'fail')
         return answer(500, 'InternalError', 'We encountered an internal error. Please try again.');
       if (current === 'hang') return; // the socket stays open until the client gives up or the front closes
+      if (current === 'swallow' && method === 'PUT') {
+        record.status = 200;
+        record.answeredAt = Date.now();
+        return res.writeHead(200, { ETag: '"00000000000000000000000000000000"' }).end();
+      }
       if (current === 'corrupt' && method === 'PUT' && body.length > 0) {
         body = Buffer.from(body);
         body[body.length >> 1] ^= 0x01;
       }
+      const forward = () =>
+        new Promise<void>((done) => {
+          const headers = { ...req.headers, 'content-length': String(body.length) };
+          delete headers['transfer-encoding'];
+          delete headers['if-match'];
+          delete headers['if-none-match'];
+          const upstream = http.request(
+            { host: '127.0.0.1', port: backendPort, method, path: req.url, headers },
+            (up) => {
+              record.status = up.statusCode;
+              record.answeredAt = Date.now();
+              res.writeHead(up.statusCode ?? 502, up.headers);
+              up.pipe(res);
+              up.on('end', done);
+              up.on('error', done);
+            },
+          );
+          upstream.on('error', () => {
+            answer(502, 'BadGateway', 'the store behind the front did not answer');
+            done();
+          });
+          upstream.end(body);
+        });
       void (async () => {
         if (method === 'PUT') {
           const hex = req.headers['x-amz-content-sha256'];
@@ -167,26 +213,28 @@ export async function startS3Front(buckets: string[]): Promise<S3Front> {
           const b64 = req.headers['x-amz-checksum-sha256'];
           if (typeof b64 === 'string' && createHash('sha256').update(body).digest('base64') !== b64)
             return answer(400, 'BadDigest', 'The SHA256 you specified did not match the calculated checksum.');
-          if (req.headers['if-none-match'] === '*' && (await exists(record.url)))
-            return answer(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+          const ifNoneMatch = req.headers['if-none-match'];
+          const ifMatch = req.headers['if-match'];
+          if (ifNoneMatch !== undefined || ifMatch !== undefined)
+            return oneAtATime(record.url.split('?')[0], async () => {
+              const etag = await etagOf(record.url);
+              // S3: If-None-Match: * fails on a taken key; If-Match fails unless the key holds exactly that ETag
+              const taken = ifNoneMatch === '*' && etag !== undefined;
+              const changed = ifMatch !== undefined && (etag === undefined || etag !== ifMatch);
+              if (taken || changed)
+                return answer(
+                  412,
+                  'PreconditionFailed',
+                  'At least one of the pre-conditions you specified did not hold',
+                );
+              await forward();
+            });
         }
         if ((method === 'GET' || method === 'HEAD') && record.url.includes('X-Amz-Signature=')) {
           const problem = await presignedProblem(method, new URL(record.url, `http://${req.headers.host}`));
           if (problem) return answer(problem.status, problem.code, problem.message);
         }
-        const headers = { ...req.headers, 'content-length': String(body.length) };
-        delete headers['transfer-encoding'];
-        const upstream = http.request(
-          { host: '127.0.0.1', port: backendPort, method, path: req.url, headers },
-          (up) => {
-            record.status = up.statusCode;
-            record.answeredAt = Date.now();
-            res.writeHead(up.statusCode ?? 502, up.headers);
-            up.pipe(res);
-          },
-        );
-        upstream.on('error', () => answer(502, 'BadGateway', 'the store behind the front did not answer'));
-        upstream.end(body);
+        await forward();
       })().catch(() => answer(500, 'InternalError', 'the front failed'));
     });
   });
@@ -201,9 +249,10 @@ export async function startS3Front(buckets: string[]): Promise<S3Front> {
     endpoint: `http://127.0.0.1:${port}`,
     backendEndpoint,
     requests,
-    script: (next, methods) => {
+    script: (next, methods, pathIncludes) => {
       mode = next;
       modeMethods = methods;
+      modePath = pathIncludes;
     },
     listKeys: async (bucket) => {
       const res = await fetch(await signer.sign(`${backendEndpoint}/${bucket}?list-type=2&max-keys=1000`));

@@ -7,10 +7,15 @@ import {
   extensionFor,
   keepMediaItem,
   KeepMediaInput,
+  KeptMedia,
   mediaKeyOf,
   MessageRecord,
+  messageRecordKey,
   recordMessage,
 } from '../../src/lib/mms/keep';
+import type { MediaStore } from '../../src/lib/storage/media-store';
+import { S3Store } from '../../src/lib/storage/s3-store';
+import { S3Front, S3RVER_CREDENTIALS, startS3Front } from '../support/s3-front';
 import type { LogRecord } from '../../src/lib/log';
 import { LocalFolderStore, ObjectStore } from '../../src/lib/storage/store';
 import { FakeHost, startFakeHost } from '../support/fake-host';
@@ -24,7 +29,7 @@ const RECEIVED = Date.parse('2026-12-01T10:00:00.000Z');
 
 describe('keeping one media item', () => {
   let dir: string;
-  let store: ObjectStore;
+  let store: LocalFolderStore;
   let logs: LogRecord[];
   const input = (extra: Partial<KeepMediaInput> = {}): KeepMediaInput => ({
     store,
@@ -164,7 +169,7 @@ describe('keeping one media item', () => {
           fields,
           log: (r) => logs.push(r),
         });
-      expect(await record()).toBe('written');
+      expect((await record()).outcome).toBe('written');
       const file = path.join(dir, AC, MM, 'message.json');
       const written = JSON.parse(fs.readFileSync(file, 'utf8')) as MessageRecord;
       expect(written).toEqual({
@@ -183,7 +188,7 @@ describe('keeping one media item', () => {
         ],
       });
       expect(JSON.stringify(written)).not.toContain('+1500555');
-      expect(await record()).toBe('unchanged');
+      expect(await record()).toEqual({ outcome: 'unchanged', listed: new Set([ME(1)]) });
 
       const second = await keepMediaItem(
         input({
@@ -193,7 +198,7 @@ describe('keeping one media item', () => {
           contentType: 'image/gif',
         }),
       );
-      expect(await record([second], ['From', 'Body'])).toBe('written');
+      expect(await record([second], ['From', 'Body'])).toEqual({ outcome: 'written', listed: new Set([ME(1), ME(2)]) });
       const completed = JSON.parse(fs.readFileSync(file, 'utf8')) as MessageRecord;
       expect(completed.media.map((m) => m.mediaSid)).toEqual([ME(1), ME(2)]);
       expect(completed.receivedAt).toBe(written.receivedAt);
@@ -204,6 +209,33 @@ describe('keeping one media item', () => {
         'unchanged',
         'written',
       ]);
+    });
+
+    it('an unreadable record is rewritten with the items kept, its old text set aside, and a warning', async () => {
+      const file = path.join(dir, AC, MM, 'message.json');
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, '{"accountSid": "AC', 'utf8'); // cut short
+      const kept = await keepMediaItem(input());
+      const result = await recordMessage({
+        store,
+        accountSid: AC,
+        messageSid: MM,
+        receivedAt: RECEIVED,
+        kept: [kept],
+        params: {},
+        fields: [],
+        log: (r) => logs.push(r),
+      });
+      expect(result).toEqual({ outcome: 'written', listed: new Set([ME(1)]) });
+      expect((JSON.parse(fs.readFileSync(file, 'utf8')) as MessageRecord).media.map((m) => m.mediaSid)).toEqual([
+        ME(1),
+      ]);
+      expect(fs.readFileSync(path.join(dir, AC, MM, 'message.unreadable.json'), 'utf8')).toBe('{"accountSid": "AC');
+      expect(logs.find((l) => l.event === 'message_record')).toMatchObject({
+        level: 'warn',
+        outcome: 'written',
+        problem: expect.stringContaining('not a message record; rewritten, its old text kept as'),
+      });
     });
 
     it('writes nothing when no item was kept', async () => {
@@ -219,9 +251,78 @@ describe('keeping one media item', () => {
           fields: [],
           log: () => undefined,
         }),
-      ).toBe('none');
+      ).toEqual({ outcome: 'none', listed: new Set() });
       expect(fs.readdirSync(dir)).toEqual([]);
     });
+  });
+});
+
+describe('two writers completing one message record at once', () => {
+  let dir: string;
+  let front: S3Front;
+  beforeAll(async () => (front = await startS3Front(['records'])));
+  afterAll(() => front.close());
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-writers-'))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** the webhook and media:sync (or two deliveries), each having kept other items of the message */
+  async function race(store: MediaStore): Promise<{ record: MessageRecord; logs: LogRecord[] }> {
+    const logs: LogRecord[] = [];
+    const keepAll = (from: number) =>
+      Promise.all(
+        [from, from + 1].map((n) =>
+          keepMediaItem({
+            store,
+            accountSid: AC,
+            messageSid: MM,
+            index: n,
+            mediaUrl: `https://api.twilio.com/2010-04-01/Accounts/${AC}/Messages/${MM}/Media/${ME(n)}`,
+            contentType: 'image/png',
+            body: Buffer.concat([PNG, Buffer.from([n])]),
+            receivedAt: RECEIVED,
+            log: () => undefined,
+          }),
+        ),
+      );
+    const [first, second] = await Promise.all([keepAll(0), keepAll(2)]);
+    const write = (kept: KeptMedia[]) =>
+      recordMessage({
+        store,
+        accountSid: AC,
+        messageSid: MM,
+        receivedAt: RECEIVED,
+        kept,
+        params: {},
+        fields: [],
+        log: (r) => logs.push(r),
+      });
+    const results = await Promise.all([write(first), write(second), write([first[1], second[0]])]);
+    // every writer's own items are in what it read back, so each may delete them at Twilio
+    expect(results.map((r) => r.listed.size >= 2)).toEqual([true, true, true]);
+    const record = JSON.parse((await store.readVersioned(messageRecordKey(AC, MM))).text) as MessageRecord;
+    return { record, logs };
+  }
+
+  it('the folder store: no entry lost, each write conditional on the version read', async () => {
+    const { record, logs } = await race(new LocalFolderStore(dir));
+    expect(record.media.map((m) => m.mediaSid)).toEqual([ME(0), ME(1), ME(2), ME(3)]);
+    expect(logs.filter((l) => l.outcome === 'failed')).toEqual([]);
+  });
+
+  it('S3 (If-Match / If-None-Match, enforced by the front as S3 does): no entry lost', async () => {
+    const store = new S3Store({
+      bucket: 'records',
+      prefix: 'in/',
+      endpoint: front.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: S3RVER_CREDENTIALS,
+    });
+    const { record, logs } = await race(store);
+    expect(record.media.map((m) => m.mediaSid)).toEqual([ME(0), ME(1), ME(2), ME(3)]);
+    expect(logs.filter((l) => l.outcome === 'failed')).toEqual([]);
+    // the writers did meet: at least one conditional write was refused and retried after a merge
+    expect(front.requests.filter((r) => r.method === 'PUT' && r.status === 412).length).toBeGreaterThan(0);
   });
 });
 
@@ -230,7 +331,8 @@ describe("deleting Twilio's copy after a verified one", () => {
   let status = 204;
   let logs: LogRecord[];
   beforeAll(async () => {
-    twilio = await startFakeHost((_req, res) => res.writeHead(status).end());
+    // status 0: never answer (the connection stays open), as a DELETE Twilio does not answer
+    twilio = await startFakeHost((_req, res) => (status === 0 ? undefined : res.writeHead(status).end()));
   });
   afterAll(() => twilio.close());
   beforeEach(() => {
@@ -250,15 +352,20 @@ describe("deleting Twilio's copy after a verified one", () => {
     sha256: sha(PNG),
     contentType: 'image/png',
   });
-  const remove = (k: ReturnType<typeof kept>, extra: { allowedHosts?: string[]; signal?: AbortSignal } = {}) =>
+  const remove = (
+    k: ReturnType<typeof kept>,
+    extra: { allowedHosts?: string[]; signal?: AbortSignal; listed?: Set<string>; timeoutMs?: number } = {},
+  ) =>
     deleteTwilioMedia({
       kept: k,
+      listed: extra.listed ?? new Set([ME(1)]),
       mediaUrl: url.replace('127.0.0.1', twilio.host),
       auth: { username: AC, password: 'token' },
       allowedHosts: extra.allowedHosts ?? [twilio.host],
       prefix: 'p/',
       receivedAt: RECEIVED,
       signal: extra.signal,
+      timeoutMs: extra.timeoutMs,
       log: (r) => logs.push(r),
     });
 
@@ -286,6 +393,28 @@ describe("deleting Twilio's copy after a verified one", () => {
     expect(await remove(kept('conflict', false))).toBeUndefined();
     expect(twilio.requests).toHaveLength(0);
     expect(logs).toEqual([]);
+  });
+
+  it('a DELETE Twilio never answers is given up after its timeout, without any signal from the caller', async () => {
+    status = 0;
+    expect(await remove(kept('stored', true), { timeoutMs: 300 })).toBe('delete_failed');
+    expect(logs).toEqual([
+      expect.objectContaining({
+        outcome: 'delete_failed',
+        problem: 'no answer to the DELETE within 300 ms; the media stays at Twilio',
+      }),
+    ]);
+  });
+
+  it('never DELETEs a verified item that the message record does not list', async () => {
+    expect(await remove(kept('stored', true), { listed: new Set([ME(2)]) })).toBe('delete_failed');
+    expect(twilio.requests).toHaveLength(0);
+    expect(logs).toEqual([
+      expect.objectContaining({
+        outcome: 'delete_failed',
+        problem: expect.stringContaining('the message record does not list it'),
+      }),
+    ]);
   });
 
   it('a refused DELETE, or a host off the allowlist, is delete_failed and left for the sync command', async () => {

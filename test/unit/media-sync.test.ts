@@ -4,6 +4,8 @@ import * as path from 'node:path';
 import { UsageError } from '../../src/commands/args';
 import { main, parseArgs } from '../../src/commands/media-sync';
 import type { LogRecord } from '../../src/lib/log';
+import type { MediaStore } from '../../src/lib/storage/media-store';
+import { keepMediaItem, MessageRecord, recordMessage } from '../../src/lib/mms/keep';
 import { syncMedia, SyncOptions } from '../../src/lib/mms/sync';
 import { restApi } from '../../src/lib/mms/twilio-messages';
 import { LocalFolderStore, ObjectStore, sha256Of, StoreError } from '../../src/lib/storage/store';
@@ -46,9 +48,9 @@ function messages(): FakeMessage[] {
 }
 
 /** The folder store, with a put that fails while `failing` says so (a store outage). */
-class FlakyStore implements ObjectStore {
+class FlakyStore implements MediaStore {
   failing = false;
-  constructor(private readonly inner: ObjectStore) {}
+  constructor(private readonly inner: MediaStore) {}
   get description() {
     return this.inner.description;
   }
@@ -62,6 +64,9 @@ class FlakyStore implements ObjectStore {
   inspect: ObjectStore['inspect'] = (key, options) => this.inner.inspect(key, options);
   readText: ObjectStore['readText'] = (name, options) => this.inner.readText(name, options);
   writeText: ObjectStore['writeText'] = (name, text, options) => this.inner.writeText(name, text, options);
+  readVersioned: MediaStore['readVersioned'] = (name, options) => this.inner.readVersioned(name, options);
+  writeTextIf: MediaStore['writeTextIf'] = (name, text, version, options) =>
+    this.inner.writeTextIf(name, text, version, options);
 }
 
 describe('syncMedia against the fake REST API and a folder store', () => {
@@ -134,6 +139,57 @@ describe('syncMedia against the fake REST API and a folder store', () => {
     expect(api.deletedMedia).toEqual([]);
   });
 
+  it('records no MediaUrlN number it cannot know: one entry per Media SID, the webhook index kept, none guessed', async () => {
+    // the webhook kept item 0 of message 2 (MediaUrl0) and deleted it at Twilio: Media.json now lists 1 and 2 only
+    const url = (i: number) => `${api.baseUrl}/2010-04-01/Accounts/${AC}/Messages/${mm(2)}/Media/${me(2, i)}`;
+    const webhookKeep = (i: number) =>
+      keepMediaItem({
+        store,
+        accountSid: AC,
+        messageSid: mm(2),
+        index: i,
+        mediaUrl: url(i),
+        contentType: 'image/png',
+        body: png(2, i),
+        receivedAt: Date.parse('2026-11-02T09:00:00Z'),
+        log: () => undefined,
+      });
+    const webhookRecord = async (i: number) =>
+      recordMessage({
+        store,
+        accountSid: AC,
+        messageSid: mm(2),
+        receivedAt: Date.parse('2026-11-02T09:00:00Z'),
+        kept: [await webhookKeep(i)],
+        params: {},
+        fields: [],
+        log: () => undefined,
+      });
+    await webhookRecord(0);
+    api.messages.get(mm(2))!.media[0].deletedAt = Date.now();
+
+    expect(await syncMedia(options())).toMatchObject({ stored: 5, failed: 0 });
+    const read = () =>
+      (JSON.parse(fs.readFileSync(path.join(dir, AC, mm(2), 'message.json'), 'utf8')) as MessageRecord).media.map(
+        (m) => [m.mediaSid, m.index],
+      );
+    expect(read()).toEqual([
+      [me(2, 0), 0],
+      [me(2, 1), undefined],
+      [me(2, 2), undefined],
+    ]);
+    const syncLines = logs.filter((l) => l.event === 'media_store' && l.messageSid === mm(2));
+    expect(syncLines.map((l) => 'index' in l)).toEqual([false, false]);
+
+    // a later redelivery of the webhook knows item 1's number: the entry gains it, nothing is duplicated
+    await webhookRecord(1);
+    expect(read()).toEqual([
+      [me(2, 0), 0],
+      [me(2, 1), 1],
+      [me(2, 2), undefined],
+    ]);
+  });
+
   it('copies From, To and Body into the record only when MEDIA_STORE_MESSAGE_FIELDS names them', async () => {
     await syncMedia(options({ messageFields: ['From', 'Body'] }));
     const record = JSON.parse(fs.readFileSync(path.join(dir, AC, mm(1), 'message.json'), 'utf8'));
@@ -174,6 +230,19 @@ describe('syncMedia against the fake REST API and a folder store', () => {
     expect(logs.filter((l) => l.outcome === 'store_failed')).toHaveLength(6);
     store.failing = false;
     expect(await syncMedia(options({ delete: true }))).toMatchObject({ stored: 6, deleted: 6, failed: 0 });
+  });
+
+  it('a DELETE Twilio never answers fails its item by name after the request timeout; the run goes on', async () => {
+    api.messages.get(mm(2))!.media[1].hangDeletes = 1;
+    const result = await syncMedia(options({ delete: true, requestTimeoutMs: 500 }));
+    expect(result).toMatchObject({ stored: 6, deleted: 5, failed: 1 });
+    expect(result.failures).toEqual([
+      expect.objectContaining({
+        mediaSid: me(2, 1),
+        problem: 'delete: no answer to the DELETE within 500 ms; the media stays at Twilio',
+      }),
+    ]);
+    expect(await syncMedia(options({ delete: true }))).toMatchObject({ deleted: 1, failed: 0 });
   });
 
   it('an object with other bytes under the key is a conflict: not overwritten, not deleted', async () => {
@@ -306,6 +375,8 @@ describe('media:sync arguments', () => {
           '--dry-run',
           '--concurrency',
           '8',
+          '--timeout',
+          '5',
         ],
         now,
       ),
@@ -316,6 +387,7 @@ describe('media:sync arguments', () => {
       delete: true,
       dryRun: true,
       concurrency: 8,
+      timeoutMs: 5000,
       json: false,
       verbose: false,
     });

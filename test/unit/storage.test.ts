@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { mediaStoreSettingsFrom, messageFieldsFrom } from '../../src/lib/storage/media-store';
 import { S3Settings, s3SettingsFrom, S3Store } from '../../src/lib/storage/s3-store';
-import { LocalFolderStore, StoreError } from '../../src/lib/storage/store';
+import { ConditionalTextStore, LocalFolderStore, StoreError } from '../../src/lib/storage/store';
 import { mediaStoreProblems } from '../../src/deploy/variables';
 import { freePort } from '../../src/local-runtime/twilio-run';
 import { S3Front, S3RVER_CREDENTIALS, startS3Front } from '../support/s3-front';
@@ -136,6 +136,69 @@ describe('LocalFolderStore', () => {
   });
 });
 
+/** The compare-and-swap every media store offers for its message records, the same for both kinds. */
+async function checkConditionalText(store: ConditionalTextStore, name: string, read: () => Promise<string>) {
+  expect(await store.readVersioned(name)).toEqual({ text: '' });
+  expect(await store.writeTextIf(name, 'first', undefined)).toBe('written');
+  // a second creator loses: the document is no longer absent
+  expect(await store.writeTextIf(name, 'rival', undefined)).toBe('changed');
+  const first = await store.readVersioned(name);
+  expect(first).toEqual({ text: 'first', version: expect.any(String) });
+  expect(await store.writeTextIf(name, 'second', first.version)).toBe('written');
+  // a writer holding the version it read before the second write changes nothing
+  expect(await store.writeTextIf(name, 'stale', first.version)).toBe('changed');
+  expect(await read()).toBe('second');
+  // two writers at once from the same version: exactly one wins
+  const now = await store.readVersioned(name);
+  const results = await Promise.all(['a', 'b'].map((t) => store.writeTextIf(name, t, now.version)));
+  expect(results.sort()).toEqual(['changed', 'written']);
+}
+
+describe('conditional text writes', () => {
+  let dir: string;
+  let front: S3Front;
+  beforeAll(async () => (front = await startS3Front(['records'])));
+  afterAll(() => front.close());
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-cas-'))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('the folder store: a lock file around compare and rename, none left behind', async () => {
+    const store = new LocalFolderStore(dir);
+    await checkConditionalText(store, 'm/message.json', async () =>
+      fs.readFileSync(path.join(dir, 'm', 'message.json'), 'utf8'),
+    );
+    expect(fs.readdirSync(path.join(dir, 'm'))).toEqual(['message.json']);
+  });
+
+  it('the folder store breaks a lock left by a dead writer once it is stale', async () => {
+    const store = new LocalFolderStore(dir);
+    fs.mkdirSync(path.join(dir, 'm'));
+    const lock = path.join(dir, 'm', 'message.json.lock');
+    fs.writeFileSync(lock, '');
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(lock, old, old);
+    expect(await store.writeTextIf('m/message.json', 'x', undefined)).toBe('written');
+  });
+
+  it('S3: If-None-Match: * to create, If-Match on the ETag read to replace, 412 read as changed', async () => {
+    const store = new S3Store({
+      bucket: 'records',
+      prefix: '',
+      endpoint: front.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: S3RVER_CREDENTIALS,
+    });
+    await checkConditionalText(store, 'm/message.json', async () =>
+      (await front.getObject('records', 'm/message.json'))!.body.toString(),
+    );
+    const puts = front.requests.filter((r) => r.method === 'PUT');
+    expect(puts[0].headers['if-none-match']).toBe('*');
+    expect(puts[2].headers['if-match']).toMatch(/^"[0-9a-f]{32}"$/);
+    expect(puts.map((r) => r.status)).toEqual([200, 412, 200, 412, expect.any(Number), expect.any(Number)]);
+  });
+});
+
 describe('S3Store (aws4fetch) against s3rver behind a checking front', () => {
   let front: S3Front;
   const store = () =>
@@ -180,6 +243,19 @@ describe('S3Store (aws4fetch) against s3rver behind a checking front', () => {
     await store().put('x/taken.txt', Buffer.from('first'));
     expect(await store().put('x/taken.txt', Buffer.from('second'), { ifAbsent: true })).toBe('exists');
     expect((await front.getObject('media', 'pre/fix/x/taken.txt'))?.body.toString()).toBe('first');
+  });
+
+  it('writeText reads back what it wrote: a store that acknowledges a PUT and keeps nothing is a StoreError', async () => {
+    await store().writeText('x/index.jsonl', 'one\n');
+    expect(await store().readText('x/index.jsonl')).toBe('one\n');
+    front.script('swallow', ['PUT']);
+    await expect(store().writeText('x/index.jsonl', 'two\n')).rejects.toMatchObject({
+      name: 'StoreError',
+      message: expect.stringContaining('x/index.jsonl read back as 4 bytes'),
+    });
+    await expect(store().writeText('x/other.jsonl', 'two\n')).rejects.toThrow(
+      'x/other.jsonl is missing when read back after the store acknowledged its write',
+    );
   });
 
   it('a body corrupted on the way is refused by the checksum: StoreError 400, nothing stored', async () => {
@@ -233,11 +309,24 @@ describe('S3Store (aws4fetch) against s3rver behind a checking front', () => {
       return new Response(null, { status: 404 });
     }) as typeof fetch;
     try {
-      const settings = mediaStoreSettingsFrom({ MEDIA_STORE_URL: 's3://my-bucket/p', MEDIA_STORE_REGION: 'eu-west-2' });
-      await new S3Store((settings!.location as { s3: S3Settings }).s3).inspect('k.bin');
+      const s3Of = (env: Parameters<typeof mediaStoreSettingsFrom>[0]) =>
+        new S3Store((mediaStoreSettingsFrom(env)!.location as { s3: S3Settings }).s3);
+      await s3Of({ MEDIA_STORE_URL: 's3://my-bucket/p', MEDIA_STORE_REGION: 'eu-west-2' }).inspect('k.bin');
+      // a dotted name would need my.bucket.s3..., which AWS's wildcard certificate does not cover: path-style
+      await s3Of({ MEDIA_STORE_URL: 's3://my.bucket/p', MEDIA_STORE_REGION: 'eu-west-2' }).inspect('k.bin');
+      const media = mediaStoreSettingsFrom({ MEDIA_STORE_URL: 's3://media.example.com/in' })!.location;
+      await new S3Store((media as { s3: S3Settings }).s3).inspect('k.bin');
     } finally {
       global.fetch = original;
     }
-    expect(calls).toEqual(['https://my-bucket.s3.eu-west-2.amazonaws.com/p/k.bin']);
+    expect(calls).toEqual([
+      'https://my-bucket.s3.eu-west-2.amazonaws.com/p/k.bin',
+      'https://s3.eu-west-2.amazonaws.com/my.bucket/p/k.bin',
+      'https://s3.us-east-1.amazonaws.com/media.example.com/in/k.bin',
+    ]);
+    const names = { url: 'u', endpoint: 'e', region: 'r', accessKeyId: 'a', secretAccessKey: 's', forcePathStyle: 'P' };
+    expect(() => s3SettingsFrom({ url: 's3://my.bucket', forcePathStyle: 'false', names })).toThrow(
+      'P is false, but the bucket "my.bucket" has dots in its name',
+    );
   });
 });

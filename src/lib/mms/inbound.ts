@@ -1,14 +1,19 @@
 import { createHash } from 'node:crypto';
 import { ByteBudget, fetchMedia } from '../fetch/media-fetcher';
-import { FetchEnv, fetchOptionsFor, fetchSettingsOrLog, FetchSettings } from '../fetch/settings';
+import { FetchEnv, fetchOptionsFor, fetchSettingsOrLog } from '../fetch/settings';
 import type { LogRecord } from '../log';
 import type { PlainResponse } from '../respond';
-import { MediaStoreEnv, MediaStoreSettings, mediaStoreSettingsFrom, openMediaStore } from '../storage/media-store';
-import type { ObjectStore } from '../storage/store';
+import {
+  MediaStore,
+  MediaStoreEnv,
+  MediaStoreSettings,
+  mediaStoreSettingsFrom,
+  openMediaStore,
+} from '../storage/media-store';
 import type { SignedWebhookRequest } from '../webhook-signature';
-import { DeleteOutcome, deleteTwilioMedia, KeptMedia, keepMediaItem, mediaSidOf, recordMessage } from './keep';
+import { deleteTwilioMedia, KeptMedia, keepMediaItem, mediaSidOf, recordMessage } from './keep';
 import { mmsSummaryRecord, SummaryItem } from './summary';
-import { InboundMedia, InboundMms, parseInboundMms } from './webhook';
+import { InboundMedia, parseInboundMms } from './webhook';
 
 /** Twilio's limit on the media of one message. */
 export const MESSAGE_MEDIA_BYTES = 5 * 1024 * 1024;
@@ -72,7 +77,7 @@ function mediaStoreOrLog(
   env: InboundEnv,
   log: (record: LogRecord) => void,
   messageSid: string | undefined,
-): { settings: MediaStoreSettings; store: ObjectStore } | undefined {
+): { settings: MediaStoreSettings; store: MediaStore } | undefined {
   try {
     const settings = mediaStoreSettingsFrom(env);
     return settings ? { settings, store: openMediaStore(settings.location) } : undefined;
@@ -80,45 +85,6 @@ function mediaStoreOrLog(
     log({ level: 'error', event: 'config_error', messageSid, problem: (err as Error).message });
     return undefined;
   }
-}
-
-/**
- * Keeps one fetched item in the store and, when configured and the copy is verified, deletes Twilio's copy;
- * every store request is cut by the webhook's deadline.
- */
-async function keepAndMaybeDelete(
-  keeping: { settings: MediaStoreSettings; store: ObjectStore },
-  fetchSettings: FetchSettings,
-  mms: InboundMms,
-  item: FetchedMedia,
-  receivedAt: number,
-  signal: AbortSignal,
-  log: (record: LogRecord) => void,
-): Promise<{ kept: KeptMedia; deleted?: DeleteOutcome }> {
-  const kept = await keepMediaItem({
-    store: keeping.store,
-    accountSid: mms.accountSid,
-    messageSid: mms.messageSid,
-    index: item.index,
-    mediaUrl: item.url,
-    contentType: item.contentType,
-    body: item.body,
-    receivedAt,
-    signal,
-    log,
-  });
-  if (!keeping.settings.deleteAfterStore) return { kept };
-  const deleted = await deleteTwilioMedia({
-    kept,
-    mediaUrl: item.url,
-    auth: fetchSettings.auth,
-    allowedHosts: fetchSettings.allowedHosts,
-    prefix: keeping.store.prefix,
-    receivedAt,
-    signal,
-    log,
-  });
-  return { kept, ...(deleted ? { deleted } : {}) };
 }
 
 /**
@@ -144,7 +110,7 @@ export async function handleInboundMms(
   // The store's requests share the fetch's deadline, so the answer still leaves in time.
   const signal = AbortSignal.timeout(Math.max(1, fetchOptions.deadlineAt - Date.now()));
   const budget = new ByteBudget(MESSAGE_MEDIA_BYTES);
-  const fetchOne = async (item: InboundMedia): Promise<{ summary: SummaryItem; kept?: KeptMedia }> => {
+  const fetchOne = async (item: InboundMedia): Promise<{ summary: SummaryItem; kept?: KeptMedia; url: string }> => {
     const outcome = await fetchMedia({
       ...fetchOptions,
       url: item.url,
@@ -162,7 +128,7 @@ export async function handleInboundMms(
       a: outcome.attempts.length,
       nf: outcome.attempts.filter((a) => a.status === 404).length,
     };
-    if (!outcome.ok) return { summary };
+    if (!outcome.ok) return { summary, url: item.url };
     const fetched: FetchedMedia = {
       messageSid: mms.messageSid,
       index: item.index,
@@ -182,14 +148,26 @@ export async function handleInboundMms(
         problem: (err as Error).message,
       });
     }
-    if (!keeping) return { summary };
-    const { kept, deleted } = await keepAndMaybeDelete(keeping, config, mms, fetched, receivedAt, signal, log);
-    return { summary: { ...summary, st: kept.outcome, ...(deleted ? { dl: deleted } : {}) }, kept };
+    if (!keeping) return { summary, url: item.url };
+    const kept = await keepMediaItem({
+      store: keeping.store,
+      accountSid: mms.accountSid,
+      messageSid: mms.messageSid,
+      index: item.index,
+      mediaUrl: item.url,
+      contentType: fetched.contentType,
+      body: fetched.body,
+      receivedAt,
+      signal,
+      log,
+    });
+    return { summary: { ...summary, st: kept.outcome }, kept, url: item.url };
   };
   const results = await Promise.all(mms.media.map(fetchOne));
   const kept = results.map((r) => r.kept).filter((k): k is KeptMedia => k !== undefined);
   if (keeping) {
-    await recordMessage({
+    // The record first: Twilio's copy of an item is deleted only once the stored record lists it.
+    const record = await recordMessage({
       store: keeping.store,
       accountSid: mms.accountSid,
       messageSid: mms.messageSid,
@@ -200,6 +178,24 @@ export async function handleInboundMms(
       signal,
       log,
     });
+    if (keeping.settings.deleteAfterStore)
+      await Promise.all(
+        results.map(async (r) => {
+          if (!r.kept) return;
+          const deleted = await deleteTwilioMedia({
+            kept: r.kept,
+            listed: record.listed,
+            mediaUrl: r.url,
+            auth: config.auth,
+            allowedHosts: config.allowedHosts,
+            prefix: keeping.store.prefix,
+            receivedAt,
+            signal,
+            log,
+          });
+          if (deleted) r.summary.dl = deleted;
+        }),
+      );
   }
   // Last, so that it is inside the 3 KB of output per invocation that Twilio's Logs API keeps (src/lib/mms/summary.ts).
   log(

@@ -1,7 +1,7 @@
 import { hostAllowed } from '../fetch/allowlist';
 import { requestOnce } from '../fetch/media-fetcher';
 import { clip, isoWithOffset, LogRecord } from '../log';
-import type { MessageField } from '../storage/media-store';
+import type { MediaStore, MessageField } from '../storage/media-store';
 import { ObjectStore, sha256Of, StoredObject, StoreError } from '../storage/store';
 
 /**
@@ -20,8 +20,11 @@ export interface KeepMediaInput {
   store: ObjectStore;
   accountSid: string | undefined;
   messageSid: string | undefined;
-  /** the item's place in the message (MediaUrlN) */
-  index: number;
+  /**
+   * the item's number in the webhook (the N of MediaUrlN); undefined when it is not known: Twilio's Media list
+   * (media:sync) names each item by its SID only, in no documented order, so its position there is not N
+   */
+  index: number | undefined;
   /** the media URL (MediaUrlN): its last segment is the Media SID */
   mediaUrl: string;
   /** the content type the media host sent */
@@ -39,7 +42,8 @@ export interface KeptMedia {
   messageSid?: string;
   accountSid?: string;
   mediaSid?: string;
-  index: number;
+  /** the N of MediaUrlN, when known (see KeepMediaInput.index) */
+  index?: number;
   /** the key inside the store (without its prefix); undefined when the SIDs were refused */
   key?: string;
   bytes: number;
@@ -128,7 +132,7 @@ function logStore(
     outcome,
     messageSid: kept.messageSid,
     ...(kept.mediaSid ? { mediaSid: kept.mediaSid } : {}),
-    index: kept.index,
+    ...(kept.index !== undefined ? { index: kept.index } : {}),
     ...(kept.key ? { key: `${prefix}${kept.key}` } : {}),
     bytes: kept.bytes,
     sha256: kept.sha256,
@@ -153,7 +157,7 @@ export async function keepMediaItem(input: KeepMediaInput): Promise<KeptMedia> {
   const sha256 = sha256Of(input.body);
   const bytes = input.body.length;
   const base = {
-    index: input.index,
+    ...(input.index !== undefined ? { index: input.index } : {}),
     bytes,
     sha256,
     contentType,
@@ -218,6 +222,8 @@ export async function keepMediaItem(input: KeepMediaInput): Promise<KeptMedia> {
 
 export interface DeleteMediaInput {
   kept: KeptMedia;
+  /** the Media SIDs the message record lists, as read back after it was written (recordMessage's `listed`) */
+  listed: ReadonlySet<string>;
   mediaUrl: string;
   /** the same credentials as the fetch */
   auth?: { username: string; password: string };
@@ -226,14 +232,21 @@ export interface DeleteMediaInput {
   /** the store's prefix, for the line's key */
   prefix: string;
   receivedAt: number;
+  /** cuts the DELETE (the webhook's deadline) */
   signal?: AbortSignal;
+  /** the longest the DELETE may take, whatever the signal (default 30 s): Twilio may never answer */
+  timeoutMs?: number;
   log: (record: LogRecord) => void;
 }
 
+/** a DELETE without an answer by then is given up (and left for the next media:sync --delete) */
+export const DELETE_TIMEOUT_MS = 30_000;
+
 /**
- * Deletes Twilio's copy of a kept item (`DELETE` on its media URL), only when the store holds it verified; a
- * Media resource answers 204. A 404 means it is already gone, which is what was wanted. Anything else is
- * `delete_failed`, left for the sync command. Returns undefined (and logs nothing) when no delete was due.
+ * Deletes Twilio's copy of a kept item (`DELETE` on its media URL), only when the store holds it verified and the
+ * message record lists it (so no item gone from Twilio is missing from its record); a Media resource answers 204.
+ * A 404 means it is already gone, which is what was wanted. Anything else, and a verified item the record does not
+ * list, is `delete_failed`, left for the sync command. Returns undefined (and logs nothing) when no delete was due.
  */
 export async function deleteTwilioMedia(input: DeleteMediaInput): Promise<DeleteOutcome | undefined> {
   const { kept, log } = input;
@@ -242,6 +255,8 @@ export async function deleteTwilioMedia(input: DeleteMediaInput): Promise<Delete
     logStore(log, 'delete_failed', kept, input.prefix, input.receivedAt, { problem, status });
     return 'delete_failed';
   };
+  if (!kept.mediaSid || !input.listed.has(kept.mediaSid))
+    return fail('the message record does not list it (not written or not read back); the media stays at Twilio');
   let url: URL;
   try {
     url = new URL(input.mediaUrl);
@@ -250,8 +265,10 @@ export async function deleteTwilioMedia(input: DeleteMediaInput): Promise<Delete
   }
   if (!hostAllowed(url, input.allowedHosts))
     return fail(`host ${url.host} is not on the media allowlist; not contacted`);
+  const timeoutMs = input.timeoutMs ?? DELETE_TIMEOUT_MS;
   const controller = new AbortController();
   const abort = () => controller.abort();
+  const timer = setTimeout(abort, timeoutMs);
   input.signal?.addEventListener('abort', abort);
   if (input.signal?.aborted) controller.abort();
   try {
@@ -266,16 +283,20 @@ export async function deleteTwilioMedia(input: DeleteMediaInput): Promise<Delete
   } catch (err) {
     return fail(
       controller.signal.aborted
-        ? 'no answer to the DELETE within the deadline; the media stays at Twilio'
+        ? input.signal?.aborted
+          ? 'no answer to the DELETE within the deadline; the media stays at Twilio'
+          : `no answer to the DELETE within ${timeoutMs} ms; the media stays at Twilio`
         : `the DELETE failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
     );
   } finally {
+    clearTimeout(timer);
     input.signal?.removeEventListener('abort', abort);
   }
 }
 
 export interface MessageRecordItem {
-  index: number;
+  /** the N of MediaUrlN; absent when the item was kept by media:sync, which cannot know it (never a guess) */
+  index?: number;
   mediaSid: string;
   key: string;
   bytes: number;
@@ -295,7 +316,7 @@ export interface MessageRecord {
 }
 
 export interface RecordMessageInput {
-  store: ObjectStore;
+  store: MediaStore;
   accountSid: string | undefined;
   messageSid: string | undefined;
   receivedAt: number;
@@ -307,21 +328,60 @@ export interface RecordMessageInput {
   log: (record: LogRecord) => void;
 }
 
+export interface RecordedMessage {
+  outcome: 'written' | 'unchanged' | 'failed' | 'none';
+  /** the Media SIDs the stored record lists, read back: only these may be deleted at Twilio */
+  listed: Set<string>;
+  problem?: string;
+}
+
+/** The Media SIDs a record's text lists; throws when it is not a message record. */
+function listedIn(text: string): Set<string> {
+  if (!text) throw new Error('the record is missing when read back after its write');
+  const record = parseRecord(text);
+  if (!record) throw new Error('the record read back after its write is not a message record');
+  return new Set(record.media.map((m) => m.mediaSid));
+}
+
+/** A stored record's text as a record, or undefined when it is not one (not JSON, or no `media` list of entries). */
+function parseRecord(text: string): MessageRecord | undefined {
+  try {
+    const record = JSON.parse(text) as Partial<MessageRecord> | null;
+    if (!record || typeof record !== 'object' || !Array.isArray(record.media)) return undefined;
+    if (!record.media.every((m) => m && typeof m === 'object' && typeof m.mediaSid === 'string')) return undefined;
+    return record as MessageRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+/** where an unreadable record's text is set aside before the record is rewritten (the last one only) */
+export function unreadableRecordKey(accountSid: string, messageSid: string): string {
+  return `${accountSid}/${messageSid}/message.unreadable.json`;
+}
+
+/** how often a record write that met another writer's is read, merged and tried again */
+const RECORD_ATTEMPTS = 5;
+
 /**
  * Writes (or completes) the message record with every verified item: an earlier delivery's items are kept, new
- * ones added, so a redelivery that kept the rest finishes the record. Logs one `message_record` line; never throws.
+ * ones added, so a redelivery that kept the rest finishes the record. Several writers (the webhook, a redelivery,
+ * media:sync) may complete one record at once: each write is conditional on the version read (S3 If-Match /
+ * If-None-Match, the folder's lock), and one that meets another's is read again, merged and retried. The record
+ * is then read back: `listed` is what it holds, and an item missing from it makes the outcome `failed`. Logs one
+ * `message_record` line; never throws.
  */
-export async function recordMessage(input: RecordMessageInput): Promise<'written' | 'unchanged' | 'failed' | 'none'> {
+export async function recordMessage(input: RecordMessageInput): Promise<RecordedMessage> {
   const { store, accountSid, messageSid, log } = input;
   const items = input.kept.filter((k): k is KeptMedia & { key: string; mediaSid: string } =>
     Boolean(k.verified && k.key && k.mediaSid),
   );
   if (!accountSid || !messageSid || !SID.AC.test(accountSid) || !SID.MM.test(messageSid) || items.length === 0)
-    return 'none';
+    return { outcome: 'none', listed: new Set() };
   const key = messageRecordKey(accountSid, messageSid);
   const line = (outcome: string, extra: LogRecord = {}) =>
     log({
-      level: outcome === 'failed' ? 'error' : 'info',
+      level: outcome === 'failed' ? 'error' : extra.problem ? 'warn' : 'info',
       event: 'message_record',
       outcome,
       messageSid,
@@ -329,44 +389,94 @@ export async function recordMessage(input: RecordMessageInput): Promise<'written
       ...extra,
     });
   try {
-    const text = await store.readText(key, { signal: input.signal });
-    const existing = text ? (JSON.parse(text) as MessageRecord) : undefined;
-    const media = new Map((existing?.media ?? []).map((m) => [m.mediaSid, m]));
-    let changed = !existing;
-    for (const k of items) {
-      if (media.has(k.mediaSid)) continue;
-      media.set(k.mediaSid, {
-        index: k.index,
-        mediaSid: k.mediaSid,
-        key: `${store.prefix}${k.key}`,
-        bytes: k.bytes,
-        contentType: k.contentType,
-        sha256: k.sha256,
-      });
-      changed = true;
-    }
-    const record: MessageRecord = {
-      accountSid,
-      messageSid,
-      receivedAt: existing?.receivedAt ?? isoWithOffset(input.receivedAt),
-      media: [...media.values()].sort((a, b) => a.index - b.index),
-    };
-    for (const field of input.fields) {
-      const value = input.params[field] ?? existing?.[field];
-      if (value !== undefined) {
-        if (existing?.[field] !== value) changed = true;
-        record[field] = value;
+    for (let attempt = 1; attempt <= RECORD_ATTEMPTS; attempt += 1) {
+      const { text, version } = await store.readVersioned(key, { signal: input.signal });
+      const existing = text ? parseRecord(text) : undefined;
+      let repaired: LogRecord = {};
+      if (text && !existing) {
+        // Unreadable (cut, edited by hand): rewritten from what this writer kept, replacing it only if no other
+        // writer has since; its text is set aside first, as it may list items no longer at Twilio.
+        const aside = unreadableRecordKey(accountSid, messageSid);
+        await store.writeText(aside, text, { signal: input.signal });
+        repaired = {
+          problem: `the stored record was not a message record; rewritten, its old text kept as ${store.prefix}${aside}`,
+        };
       }
+      const { record, changed } = mergeRecord(existing, items, input, store.prefix);
+      if (!changed) {
+        line('unchanged');
+        return { outcome: 'unchanged', listed: new Set(record.media.map((m) => m.mediaSid)) };
+      }
+      const written = await store.writeTextIf(key, `${JSON.stringify(record, null, 2)}\n`, version, {
+        signal: input.signal,
+      });
+      if (written === 'changed') continue; // another writer's record came first: merge with it
+      const listed = listedIn(await store.readText(key, { signal: input.signal }));
+      const missing = items.filter((k) => !listed.has(k.mediaSid)).map((k) => k.mediaSid);
+      if (missing.length) {
+        const problem = `read back, the record does not list ${missing.join(', ')}`;
+        line('failed', { problem });
+        return { outcome: 'failed', listed, problem };
+      }
+      line('written', {
+        mediaCount: record.media.length,
+        ...(attempt > 1 ? { attempts: attempt } : {}),
+        ...repaired,
+      });
+      return { outcome: 'written', listed };
     }
-    if (!changed) {
-      line('unchanged');
-      return 'unchanged';
-    }
-    await store.writeText(key, `${JSON.stringify(record, null, 2)}\n`, { signal: input.signal });
-    line('written', { mediaCount: record.media.length });
-    return 'written';
+    const problem = `the record changed under each of ${RECORD_ATTEMPTS} conditional writes`;
+    line('failed', { problem });
+    return { outcome: 'failed', listed: new Set(), problem };
   } catch (err) {
-    line('failed', storeFailure(err));
-    return 'failed';
+    const failure = storeFailure(err);
+    line('failed', failure);
+    return { outcome: 'failed', listed: new Set(), problem: failure.problem };
   }
+}
+
+/** The record with this run's items added to what is stored (nothing removed), and whether that changes it. */
+function mergeRecord(
+  existing: MessageRecord | undefined,
+  items: (KeptMedia & { key: string; mediaSid: string })[],
+  input: RecordMessageInput,
+  prefix: string,
+): { record: MessageRecord; changed: boolean } {
+  const media = new Map((existing?.media ?? []).map((m) => [m.mediaSid, m]));
+  let changed = !existing;
+  for (const k of items) {
+    // one entry per Media SID, whichever path kept it; a webhook's redelivery supplies an index media:sync lacked
+    const listed = media.get(k.mediaSid);
+    if (listed) {
+      if (listed.index === undefined && k.index !== undefined) {
+        media.set(k.mediaSid, { ...listed, index: k.index });
+        changed = true;
+      }
+      continue;
+    }
+    media.set(k.mediaSid, {
+      ...(k.index !== undefined ? { index: k.index } : {}),
+      mediaSid: k.mediaSid,
+      key: `${prefix}${k.key}`,
+      bytes: k.bytes,
+      contentType: k.contentType,
+      sha256: k.sha256,
+    });
+    changed = true;
+  }
+  const record: MessageRecord = {
+    accountSid: input.accountSid!,
+    messageSid: input.messageSid!,
+    receivedAt: existing?.receivedAt ?? isoWithOffset(input.receivedAt),
+    // by index, the items whose index is unknown last, in the order they were kept
+    media: [...media.values()].sort((a, b) => (a.index ?? Infinity) - (b.index ?? Infinity)),
+  };
+  for (const field of input.fields) {
+    const value = input.params[field] ?? existing?.[field];
+    if (value !== undefined) {
+      if (existing?.[field] !== value) changed = true;
+      record[field] = value;
+    }
+  }
+  return { record, changed };
 }

@@ -1,7 +1,7 @@
 import { ByteBudget, fetchMedia, FetchOutcome } from '../fetch/media-fetcher';
 import { clip, LogRecord } from '../log';
-import type { MessageField } from '../storage/media-store';
-import type { ObjectStore, StoredObject } from '../storage/store';
+import type { MediaStore, MessageField } from '../storage/media-store';
+import type { StoredObject } from '../storage/store';
 import { MESSAGE_MEDIA_BYTES } from './inbound';
 import {
   deleteTwilioMedia,
@@ -72,7 +72,7 @@ export interface SyncOptions {
   /** the REST API base (TWILIO_API_BASE_URL), for the media URLs */
   apiBase: string;
   get: JsonGet;
-  store: ObjectStore;
+  store: MediaStore;
   range: SentRange;
   to?: string;
   dryRun: boolean;
@@ -87,6 +87,11 @@ export interface SyncOptions {
   messageFields: MessageField[];
   /** one download's time, retries included */
   downloadTimeoutMs?: number;
+  /**
+   * the longest any other request may take (default 30 s): a Twilio DELETE, each step of the store (a read, a
+   * keep, the record); one that takes longer fails its item by name and the run goes on
+   */
+  requestTimeoutMs?: number;
   pageSize?: number;
   log: (record: LogRecord) => void;
   /** called after each item */
@@ -99,7 +104,7 @@ export function verifiedInStore(stored: StoredObject | undefined, expectedSha256
   return Boolean(stored && expected && stored.sha256 === expected);
 }
 
-/** The message record's sha256 of each Media SID; an unreadable record counts as none (it is rewritten). */
+/** The message record's sha256 of each Media SID; an unreadable record counts as none (recordMessage rewrites it). */
 export function recordedSha256(recordText: string): Map<string, string> {
   try {
     const record = recordText ? (JSON.parse(recordText) as Partial<MessageRecord>) : undefined;
@@ -123,6 +128,12 @@ async function pool<T>(items: AsyncIterable<T>, limit: number, fn: (item: T) => 
   }
   await Promise.all(running);
 }
+
+/** the default bound on each request of a run, other than a download (SyncOptions.requestTimeoutMs) */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+/** cuts one step of the store (a read, a keep, a record write) once it has taken requestTimeoutMs */
+const stepSignal = (options: SyncOptions) => AbortSignal.timeout(options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS);
 
 async function* wantedMessages(options: SyncOptions): AsyncGenerator<MessageResource> {
   const first = messagesListPath(options.accountSid, options.range, options.to, options.pageSize);
@@ -182,23 +193,24 @@ export async function syncMedia(options: SyncOptions): Promise<SyncResult> {
     // a message whose media were all deleted (by the webhook, or an earlier run) lists none: nothing to do
     let recorded = new Map<string, string>();
     try {
-      recorded = recordedSha256(await store.readText(messageRecordKey(options.accountSid, messageSid)));
+      recorded = recordedSha256(
+        await store.readText(messageRecordKey(options.accountSid, messageSid), { signal: stepSignal(options) }),
+      );
     } catch {
       // unreadable now: each item is then checked against its own metadata or its download
     }
     const budget = new ByteBudget(MESSAGE_MEDIA_BYTES);
-    const kept: KeptMedia[] = [];
+    const entries: SyncedItem[] = [];
     // one message's items one after another: the message record is then written once, by one writer
-    for (const [index, item] of media.entries()) {
+    for (const item of media) {
       result.media += 1;
-      const entry = await syncItem(options, message, item, index, recorded, budget, receivedAt);
-      if (entry.kept) kept.push(entry.kept);
-      report(entry.report);
+      entries.push(await syncItem(options, message, item, recorded, budget, receivedAt));
     }
+    const kept = entries.flatMap((e) => (e.kept ? [e.kept] : []));
     if (!options.dryRun && kept.length) {
       const params: Partial<Record<MessageField, string>> = { From: message.from, To: message.to };
       if (message.body) params.Body = message.body;
-      await recordMessage({
+      const record = await recordMessage({
         store,
         accountSid: options.accountSid,
         messageSid,
@@ -206,24 +218,75 @@ export async function syncMedia(options: SyncOptions): Promise<SyncResult> {
         kept,
         params,
         fields: options.messageFields,
+        signal: stepSignal(options),
         log,
       });
+      if (record.outcome === 'failed') {
+        // items kept but a record that does not list them: a failure of the run, never a silent exit 0
+        report({
+          messageSid,
+          key: `${store.prefix}${messageRecordKey(options.accountSid, messageSid)}`,
+          actions: ['failed'],
+          problem: `message record: ${record.problem ?? 'not written'}`,
+        });
+      }
+      // Twilio's copy goes only once the stored record lists the item (deleteTwilioMedia checks `listed`)
+      if (options.delete)
+        for (const entry of entries)
+          if (entry.kept && entry.deleteUrl) await deleteItem(options, entry, record.listed, receivedAt);
     }
+    for (const entry of entries) report(entry.report);
   };
 
   await pool(wantedMessages(options), Math.max(1, options.concurrency), syncMessage);
   return result;
 }
 
+/** One item after its keep: what to report, what was kept, and the media URL to delete when the run deletes. */
+interface SyncedItem {
+  report: ItemReport;
+  kept?: KeptMedia;
+  deleteUrl?: string;
+}
+
+/** Deletes Twilio's copy of a kept item once its record lists it; the report says `deleted`, or why not. */
+async function deleteItem(
+  options: SyncOptions,
+  entry: SyncedItem,
+  listed: ReadonlySet<string>,
+  receivedAt: number,
+): Promise<void> {
+  let problem = 'Twilio did not delete it';
+  const deleted = await deleteTwilioMedia({
+    kept: entry.kept!,
+    listed,
+    mediaUrl: entry.deleteUrl!,
+    auth: options.auth,
+    allowedHosts: options.allowedHosts,
+    prefix: options.store.prefix,
+    receivedAt,
+    timeoutMs: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
+    // the routine logs why a delete failed; the summary names it too
+    log: (record) => {
+      if (record.outcome === 'delete_failed' && typeof record.problem === 'string') problem = record.problem;
+      options.log(record);
+    },
+  });
+  if (deleted === 'deleted') entry.report.actions.push('deleted');
+  else {
+    entry.report.actions.push('failed');
+    entry.report.problem = `delete: ${problem}`;
+  }
+}
+
 async function syncItem(
   options: SyncOptions,
   message: MessageResource,
   item: MediaResource,
-  index: number,
   recorded: Map<string, string>,
   budget: ByteBudget,
   receivedAt: number,
-): Promise<{ report: ItemReport; kept?: KeptMedia }> {
+): Promise<SyncedItem> {
   const { store, log } = options;
   const messageSid = message.sid;
   const url = mediaContentUrl(options.apiBase, item);
@@ -237,7 +300,7 @@ async function syncItem(
   let kept: KeptMedia | undefined;
   let stored: StoredObject | undefined;
   try {
-    stored = await store.inspect(key);
+    stored = await store.inspect(key, { signal: stepSignal(options) });
   } catch (err) {
     return { report: { ...base, actions: ['failed'], problem: `reading the store: ${(err as Error).message}` } };
   }
@@ -252,7 +315,8 @@ async function syncItem(
       accountSid: options.accountSid,
       messageSid,
       mediaSid,
-      index,
+      // Media.json names no MediaUrlN number: the item's index stays unknown rather than its place in the list
+      index: undefined,
       key,
       bytes: stored.bytes,
       sha256: stored.sha256,
@@ -275,7 +339,7 @@ async function syncItem(
       attemptTimeoutMs: options.downloadTimeoutMs ?? 60_000,
       budget,
       log,
-      logContext: { source: 'media_sync', messageSid, index },
+      logContext: { source: 'media_sync', messageSid, mediaSid },
       receivedAt,
     });
     if (!outcome.ok) return { report: { ...base, actions: ['failed'], problem: `download: ${outcome.reason}` } };
@@ -283,11 +347,12 @@ async function syncItem(
       store,
       accountSid: options.accountSid,
       messageSid,
-      index,
+      index: undefined,
       mediaUrl: url,
       contentType: outcome.contentType,
       body: outcome.body,
       receivedAt,
+      signal: stepSignal(options),
       log,
     });
     if (kept.outcome === 'stored' || kept.outcome === 'already_stored') actions.push(kept.outcome);
@@ -302,29 +367,9 @@ async function syncItem(
       };
     }
   }
-  if (options.delete && kept.verified) {
-    if (options.dryRun) actions.push('would_delete');
-    else {
-      let problem = 'Twilio did not delete it';
-      const deleted = await deleteTwilioMedia({
-        kept,
-        mediaUrl: url,
-        auth: options.auth,
-        allowedHosts: options.allowedHosts,
-        prefix: store.prefix,
-        receivedAt,
-        // the routine logs why a delete failed; the summary names it too
-        log: (record) => {
-          if (record.outcome === 'delete_failed' && typeof record.problem === 'string') problem = record.problem;
-          log(record);
-        },
-      });
-      if (deleted === 'deleted') actions.push('deleted');
-      else {
-        actions.push('failed');
-        return { report: { ...base, actions, problem: `delete: ${problem}` }, kept };
-      }
-    }
+  if (options.dryRun) {
+    if (options.delete && kept.verified) actions.push('would_delete');
+    return { report: { ...base, actions } };
   }
-  return { report: { ...base, actions }, kept: options.dryRun ? undefined : kept };
+  return { report: { ...base, actions }, kept, ...(options.delete && kept.verified ? { deleteUrl: url } : {}) };
 }

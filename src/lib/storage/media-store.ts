@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { booleanSetting, isLocalRuntime, ServiceEnv, SettingsError } from '../settings';
 import { S3Settings, s3SettingsFrom, S3Store } from './s3-store';
-import { LocalFolderStore, ObjectStore } from './store';
+import { ConditionalTextStore, LocalFolderStore, ObjectStore } from './store';
 
 /** The environment of whatever keeps inbound media: the webhook, and the sync command. */
 export type MediaStoreEnv = Pick<
@@ -116,6 +116,9 @@ export function mediaStoreSettingsFrom(env: MediaStoreEnv): MediaStoreSettings |
   return { location, messageFields, deleteAfterStore };
 }
 
-export function openMediaStore(location: MediaStoreLocation): ObjectStore {
+/** A media store: objects, and the message records that several writers complete at once. */
+export type MediaStore = ObjectStore & ConditionalTextStore;
+
+export function openMediaStore(location: MediaStoreLocation): MediaStore {
   return location.kind === 's3' ? new S3Store(location.s3) : new LocalFolderStore(location.folder);
 }

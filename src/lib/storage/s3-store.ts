@@ -6,6 +6,7 @@ import type { SpooledBody } from '../fetch/media-fetcher';
 import { SettingsError } from '../settings';
 import {
   assertSafeKey,
+  ConditionalTextStore,
   inspectStream,
   ObjectStore,
   PutOptions,
@@ -13,6 +14,7 @@ import {
   sha256Of,
   StoredObject,
   StoreError,
+  VersionedText,
 } from './store';
 
 /** Settings of an S3-compatible bucket: `s3://bucket[/prefix]` and the variables (or flags) beside it. */
@@ -103,25 +105,41 @@ export function s3SettingsFrom(source: S3Source): S3Settings {
       names.forcePathStyle,
       `${names.forcePathStyle} must be true or false, got "${pathStyle.slice(0, 20)}"`,
     );
+  // AWS's certificate for virtual-hosted names is *.s3.REGION.amazonaws.com: a bucket with dots in its name
+  // (my.bucket.s3...) fails TLS there, so AWS (and its SDKs) address such a bucket path-style
+  // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html, "SSL wildcard certificate")
+  const dotted = match[1].includes('.');
+  if (dotted && !endpoint && pathStyle === 'false' && names.forcePathStyle)
+    throw new SettingsError(
+      names.forcePathStyle,
+      `${names.forcePathStyle} is false, but the bucket "${match[1]}" has dots in its name: AWS's TLS certificate does not cover ${match[1]}.s3.${region}.amazonaws.com, so it needs path-style addressing (unset ${names.forcePathStyle})`,
+    );
   return {
     bucket: match[1],
     prefix: prefix ? `${prefix}/` : '',
     ...(endpoint ? { endpoint } : {}),
     region,
-    // S3-compatible servers mostly want path-style URLs; AWS wants virtual-hosted ones
-    forcePathStyle: pathStyle ? pathStyle === 'true' : Boolean(endpoint),
+    // S3-compatible servers mostly want path-style URLs; AWS wants virtual-hosted ones, but for a dotted name
+    forcePathStyle: pathStyle ? pathStyle === 'true' : Boolean(endpoint) || dotted,
     ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {}),
   };
 }
 
 const META = 'x-amz-meta-';
 
+/** a PUT body's sha256, hex in the signature and base64 as S3's checksum: S3 refuses a body altered on the way */
+function checksumHeaders(sha256: string): Record<string, string> {
+  return {
+    'x-amz-content-sha256': sha256,
+    'x-amz-checksum-sha256': Buffer.from(sha256, 'hex').toString('base64'),
+  };
+}
+
 /** The headers of a PUT: the body's sha256 twice (hex, signed; base64, checked by S3), metadata, If-None-Match. */
 function putHeaders(sha256: string, options: PutOptions): Record<string, string> {
   const headers: Record<string, string> = {
     'content-type': options.contentType ?? 'application/octet-stream',
-    'x-amz-content-sha256': sha256,
-    'x-amz-checksum-sha256': Buffer.from(sha256, 'hex').toString('base64'),
+    ...checksumHeaders(sha256),
   };
   for (const [name, value] of Object.entries(options.metadata ?? {})) headers[`${META}${name.toLowerCase()}`] = value;
   if (options.ifAbsent) headers['if-none-match'] = '*';
@@ -194,7 +212,7 @@ function s3Problem(status: number, text: string): string {
  * body altered on the way. inspect reads the object back and hashes it here, so a copy is only "verified" by its
  * own bytes, not by what the server says about them.
  */
-export class S3Store implements ObjectStore {
+export class S3Store implements ObjectStore, ConditionalTextStore {
   readonly description: string;
   readonly prefix: string;
   private readonly signer?: AwsClient;
@@ -308,13 +326,65 @@ export class S3Store implements ObjectStore {
 
   async readText(name: string, options: { signal?: AbortSignal } = {}): Promise<string> {
     const res = await this.get(name, options.signal);
-    return res ? res.text() : '';
+    return res ? this.textOf(res, name, options.signal) : '';
   }
 
+  /** a body read cut by the signal (or the connection) is a StoreError naming the document, as a request is */
+  private async textOf(res: Response, name: string, signal?: AbortSignal): Promise<string> {
+    try {
+      return await res.text();
+    } catch (err) {
+      if (signal?.aborted) throw new StoreError(`no answer from the store in time (GET ${name})`);
+      throw new StoreError(`reading ${name} failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** PUT, then read back: a store that acknowledged the write but holds other bytes (or none) is a StoreError. */
   async writeText(name: string, text: string, options: PutOptions = {}): Promise<void> {
-    await this.put(name, Buffer.from(text, 'utf8'), {
+    const body = Buffer.from(text, 'utf8');
+    await this.put(name, body, {
       contentType: name.endsWith('.json') ? 'application/json' : 'application/x-ndjson',
       ...options,
     });
+    const stored = await this.inspect(name, options);
+    if (!stored) throw new StoreError(`${name} is missing when read back after the store acknowledged its write`);
+    if (stored.sha256 !== sha256Of(body))
+      throw new StoreError(
+        `${name} read back as ${stored.bytes} bytes with sha256 ${stored.sha256}, not the ${body.length} bytes written`,
+      );
+  }
+
+  async readVersioned(name: string, options: { signal?: AbortSignal } = {}): Promise<VersionedText> {
+    const res = await this.get(name, options.signal);
+    if (!res) return { text: '' };
+    const etag = res.headers.get('etag') ?? undefined;
+    const text = await this.textOf(res, name, options.signal);
+    if (!etag) throw new StoreError(`the store sent no ETag with ${name}: it cannot be written conditionally`);
+    return { text, version: etag };
+  }
+
+  /**
+   * A conditional PUT: `If-Match` on the ETag read, or `If-None-Match: *` when it was absent (S3's conditional
+   * writes, https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html). S3 answers 412 when the
+   * object changed (or, for If-Match, no longer exists) and 409 ConditionalRequestConflict when a concurrent write
+   * holds it: both mean "read again"; older MinIO answers 304 to If-None-Match on a taken key (minio#19442).
+   */
+  async writeTextIf(
+    name: string,
+    text: string,
+    version: string | undefined,
+    options: PutOptions = {},
+  ): Promise<'written' | 'changed'> {
+    const body = Buffer.from(text, 'utf8');
+    const headers: Record<string, string> = {
+      'content-type': name.endsWith('.json') ? 'application/json' : 'text/plain',
+      ...checksumHeaders(sha256Of(body)),
+      ...(version === undefined ? { 'if-none-match': '*' } : { 'if-match': version }),
+    };
+    const res = await this.send('PUT', name, headers, body, options.signal);
+    const answer = await res.text().catch(() => '');
+    if ([304, 404, 409, 412].includes(res.status)) return 'changed';
+    if (!res.ok) throw new StoreError(s3Problem(res.status, answer), res.status);
+    return 'written';
   }
 }

@@ -56,6 +56,30 @@ export interface ObjectStore {
   close?(): void;
 }
 
+/** A small text document as read, with the version a conditional write names (S3: its ETag). */
+export interface VersionedText {
+  /** '' when absent */
+  text: string;
+  /** undefined when absent */
+  version?: string;
+}
+
+/**
+ * Compare-and-swap on a small text document, for what several writers complete at once (a message record: the
+ * webhook, a redelivery and media:sync). Read it with its version, merge, then write only if it is still that
+ * version: 'changed' means another writer got there first and nothing was written (read again, merge, retry).
+ */
+export interface ConditionalTextStore {
+  readVersioned(name: string, options?: ReadOptions): Promise<VersionedText>;
+  /** writes `text` only if the document is still at `version` (undefined: still absent) */
+  writeTextIf(
+    name: string,
+    text: string,
+    version: string | undefined,
+    options?: PutOptions,
+  ): Promise<'written' | 'changed'>;
+}
+
 /** A store that answered with a failure, or could not be reached: the HTTP status when there is one. */
 export class StoreError extends Error {
   constructor(
@@ -94,7 +118,12 @@ export function assertSafeKey(key: string): void {
   }
 }
 
-export class LocalFolderStore implements ObjectStore {
+/** a lock older than this was left by a process that died holding it (holding one takes milliseconds) */
+const STALE_LOCK_MS = 10_000;
+/** how long a writer waits for another's lock before it gives up */
+const LOCK_WAIT_MS = 5_000;
+
+export class LocalFolderStore implements ObjectStore, ConditionalTextStore {
   readonly description: string;
   readonly prefix = '';
   constructor(private readonly root: string) {
@@ -163,5 +192,45 @@ export class LocalFolderStore implements ObjectStore {
 
   async writeText(name: string, text: string): Promise<void> {
     this.atomicWrite(this.file(name), text);
+  }
+
+  async readVersioned(name: string): Promise<VersionedText> {
+    const file = this.file(name);
+    if (!fs.existsSync(file)) return { text: '' };
+    const bytes = fs.readFileSync(file);
+    return { text: bytes.toString('utf8'), version: sha256Of(bytes) };
+  }
+
+  /**
+   * The folder's compare-and-swap: a lock file created exclusively (`wx`) beside the document, held only while
+   * the current version is compared and the new text renamed into place, so writers in other processes (the local
+   * runtime and media:sync) take turns. A lock left by a dead process is broken once stale. Hand-written: the
+   * lock libraries (proper-lockfile) add retries and mtime refreshes for long holds that a few-ms hold needs not.
+   */
+  async writeTextIf(name: string, text: string, version: string | undefined): Promise<'written' | 'changed'> {
+    const file = this.file(name);
+    const lock = `${file}.lock`;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const giveUpAt = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      try {
+        fs.closeSync(fs.openSync(lock, 'wx'));
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const held = fs.statSync(lock, { throwIfNoEntry: false });
+        if (held && Date.now() - held.mtimeMs > STALE_LOCK_MS) fs.rmSync(lock, { force: true });
+        else if (Date.now() > giveUpAt) throw new StoreError(`${name} stayed locked by another writer (${lock})`);
+        else await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+    try {
+      const current = fs.existsSync(file) ? sha256Of(fs.readFileSync(file)) : undefined;
+      if (current !== version) return 'changed';
+      this.atomicWrite(file, text);
+      return 'written';
+    } finally {
+      fs.rmSync(lock, { force: true });
+    }
   }
 }
