@@ -37,7 +37,8 @@ export interface KeptObject {
   problem?: string;
 }
 
-function storeFailure(err: unknown): { status?: number; problem: string } {
+/** A store's failure as a log line's fields: its HTTP status when there is one, and the message, bounded. */
+export function storeFailure(err: unknown): { status?: number; problem: string } {
   const status = err instanceof StoreError ? err.status : undefined;
   return { ...(status !== undefined ? { status } : {}), problem: clip((err as Error).message, 300) };
 }
@@ -96,11 +97,16 @@ export interface DeleteTwilioCopyInput {
   auth?: { username: string; password: string };
   /** the same allowlist as the fetch (its first hop: a DELETE follows no redirect) */
   allowedHosts: string[];
-  /** bounds the DELETE (a Function's deadline, a command's per-request timeout) */
+  /** cuts the DELETE (a Function's deadline) */
   signal?: AbortSignal;
+  /** the longest the DELETE may take, whatever the signal (default 30 s): Twilio may never answer */
+  timeoutMs?: number;
   /** what stays at Twilio when the delete fails, for the problem text: "the media", "the recording" */
   what: string;
 }
+
+/** a DELETE without an answer by then is given up (and left for the catch-up) */
+export const DELETE_TIMEOUT_MS = 30_000;
 
 export interface DeletedCopy {
   outcome: DeleteOutcome;
@@ -121,8 +127,10 @@ export async function deleteTwilioCopy(input: DeleteTwilioCopyInput): Promise<De
   }
   if (!hostAllowed(url, input.allowedHosts))
     return { outcome: 'delete_failed', problem: `host ${url.host} is not on the media allowlist; not contacted` };
+  const timeoutMs = input.timeoutMs ?? DELETE_TIMEOUT_MS;
   const controller = new AbortController();
   const abort = () => controller.abort();
+  const timer = setTimeout(abort, timeoutMs);
   input.signal?.addEventListener('abort', abort);
   if (input.signal?.aborted) controller.abort();
   try {
@@ -139,10 +147,13 @@ export async function deleteTwilioCopy(input: DeleteTwilioCopyInput): Promise<De
     return {
       outcome: 'delete_failed',
       problem: controller.signal.aborted
-        ? `no answer to the DELETE within the deadline; ${input.what} stays at Twilio`
+        ? input.signal?.aborted
+          ? `no answer to the DELETE within the deadline; ${input.what} stays at Twilio`
+          : `no answer to the DELETE within ${timeoutMs} ms; ${input.what} stays at Twilio`
         : `the DELETE failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
     };
   } finally {
+    clearTimeout(timer);
     input.signal?.removeEventListener('abort', abort);
   }
 }
