@@ -8,7 +8,7 @@ import { ObjectStore, sha256Of, StoredObject, StoreError } from '../storage/stor
  * The keep routine's two steps that do not depend on what is kept, for inbound media and recordings alike: store
  * an object under its deterministic key, verified (never replacing what is there), and delete Twilio's copy once the
  * caller has the verified copy and its record. What is kept, its key and its record are the caller's
- * (src/lib/mms/keep.ts for media, src/lib/recordings/keep.ts for recordings); the rules are here, once.
+ * (src/lib/keep/media.ts for media, src/lib/keep/recording.ts for recordings); the rules are here, once.
  */
 
 export type KeepOutcome = 'stored' | 'already_stored' | 'store_failed' | 'conflict';

@@ -4,7 +4,7 @@ import { requireCredentials } from '../settings';
 import type { LogRecord } from '../log';
 import type { ObjectStore } from '../storage/store';
 import { twilioClientFrom } from './client';
-import { keepRecording } from './keep';
+import { keepRecording } from '../keep/recording';
 import { recordingMediaUrl, RecordingLike, summarize, TwilioEnv } from './model';
 import {
   markDeleted,
@@ -17,7 +17,7 @@ import {
 
 /**
  * The catch-up of what the status callback could not keep, into the same store with the same keys and records
- * (src/lib/recordings/keep.ts), and the deletion from Twilio of what verifies there. Both resumable and idempotent:
+ * (src/lib/keep/recording.ts), and the deletion from Twilio of what verifies there. Both resumable and idempotent:
  * a kept recording is skipped (its copy verified again), a deleted one is noted in its record.
  */
 

@@ -4,7 +4,7 @@ import { clip, isoWithOffset } from '../log';
 import { errorResponse, jsonResponse, PlainResponse } from '../respond';
 import { MediaStoreEnv, mediaStoreSettingsFrom, openMediaStore } from '../storage/media-store';
 import type { SignedWebhookRequest } from '../webhook-signature';
-import { isoDate, keepRecording } from './keep';
+import { isoDate, keepRecording } from '../keep/recording';
 import { wavDeclaredBytes } from './model';
 import { RecordingsEnv, recordingsSettingsFrom } from './record';
 

@@ -2,10 +2,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fetchMedia, FetchMediaOptions } from '../fetch/media-fetcher';
-import { deleteTwilioCopy, DeleteOutcome, keepObject, KeepOutcome } from '../keep/object';
+import { deleteTwilioCopy, DeleteOutcome, keepObject, KeepOutcome } from './object';
 import { clip, isoWithOffset, LogRecord } from '../log';
 import type { ObjectStore } from '../storage/store';
-import { wavDeclaredBytes } from './model';
+import { wavDeclaredBytes } from '../recordings/model';
 import {
   CONTENT_TYPE,
   KeptBy,
@@ -17,7 +17,7 @@ import {
   RecordingsSettings,
   recordMismatch,
   SID,
-} from './record';
+} from '../recordings/record';
 
 /**
  * Keeping one recording: fetch (through the shared fetcher: allowlist, Basic auth, the 404 retries), store

@@ -1,11 +1,4 @@
-import {
-  DELETE_TIMEOUT_MS,
-  DeleteOutcome,
-  deleteTwilioCopy,
-  keepObject,
-  KeepOutcome,
-  storeFailure,
-} from '../keep/object';
+import { DELETE_TIMEOUT_MS, DeleteOutcome, deleteTwilioCopy, keepObject, KeepOutcome, storeFailure } from './object';
 import { clip, isoWithOffset, LogRecord } from '../log';
 import type { MediaStore, MessageField } from '../storage/media-store';
 import { ObjectStore, sha256Of } from '../storage/store';
