@@ -38,6 +38,8 @@ describe('/recordings/status keeps each recording in the media store (real twili
     [2, wav(2, 20_000)],
     [3, wav(3, 8_000)],
     [5, wav(5, 20 * 1024 * 1024)],
+    [6, wav(6, 12_000)],
+    [7, wav(7, 14_000)],
   ]);
 
   const storeEnv = () => ({
@@ -168,6 +170,29 @@ describe('/recordings/status keeps each recording in the media store (real twili
         .filter((l) => l.includes('"recording_store"') && l.includes(re(2)))
         .at(-1)!;
       expect(JSON.parse(line.slice(line.indexOf('{')))).toMatchObject({ outcome: 'store_failed', level: 'error' });
+    },
+  );
+
+  it.each([
+    [6, 'fail'],
+    [7, 'swallow'],
+  ] as const)(
+    'deletes only after a verified copy and its record: recording %i, its record write scripted to %s, stays at Twilio',
+    async (n, mode) => {
+      front.script(mode, ['PUT'], '/recordings/');
+      try {
+        const { res, body } = await callback(completed(n));
+        expect(res.status).toBe(200);
+        expect(body).toMatchObject({ kept: 'store_failed' });
+        expect(body.deleted).toBeUndefined();
+      } finally {
+        front.script('pass');
+      }
+      // the audio itself is in the bucket, verified; without its record nothing is deleted
+      expect((await front.getObject(BUCKET, audioKey(n)))?.body.equals(audio.get(n)!)).toBe(true);
+      expect(await front.getObject(BUCKET, recordKey(n))).toBeUndefined();
+      expect(api.deleted).not.toContain(re(n));
+      expect(api.host.requests.filter((r) => r.method === 'DELETE' && r.url.includes(re(n)))).toHaveLength(0);
     },
   );
 
