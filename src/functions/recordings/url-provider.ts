@@ -1,4 +1,5 @@
-import { playbackCors, provideRecordingUrl } from '../../lib/recordings/playback';
+import { flexCors } from '../../lib/flex/cors';
+import { provideRecordingUrl } from '../../lib/recordings/playback';
 import { baseUrlOf } from '../../runtime/context';
 import { twilioFunction } from '../../runtime/function';
 
@@ -10,5 +11,5 @@ export const handler = twilioFunction<{ recording: unknown }>(
       { env: context, params: { recording: params.recording }, headers, baseUrl: baseUrlOf(context) },
       { log },
     ),
-  { errorHeaders: ({ context, headers }) => playbackCors(context, headers) },
+  { errorHeaders: ({ context, headers }) => flexCors(context, headers) },
 );

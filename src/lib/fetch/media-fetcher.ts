@@ -322,6 +322,16 @@ export function requestOnce(
   });
 }
 
+/** What the response said about its body's framing, and how many bytes came: what bodyProblem judges. */
+function receiptOf(res: http.IncomingMessage, receivedBytes: number) {
+  return {
+    contentLength: header(res.headers['content-length']),
+    chunked: /\bchunked\b/i.test(header(res.headers['transfer-encoding']) ?? ''),
+    receivedBytes,
+    complete: res.complete,
+  };
+}
+
 function readBody(res: http.IncomingMessage, budget: ByteBudget | undefined, probeBytes?: number): Promise<Buffer> {
   const declared = Number(res.headers['content-length']);
   if (budget && Number.isFinite(declared) && declared > budget.remaining) {
@@ -356,12 +366,7 @@ function readBody(res: http.IncomingMessage, budget: ByteBudget | undefined, pro
     });
     res.on('end', () => {
       // an empty, cut or unframed body is a failed attempt (retried), never a download to keep
-      const problem = bodyProblem({
-        contentLength: header(res.headers['content-length']),
-        chunked: /\bchunked\b/i.test(header(res.headers['transfer-encoding']) ?? ''),
-        receivedBytes: received,
-        complete: res.complete,
-      });
+      const problem = bodyProblem(receiptOf(res, received));
       if (problem) reject(new Error(problem));
       else resolve(Buffer.concat(chunks));
     });
@@ -401,12 +406,7 @@ function spoolBody(res: http.IncomingMessage, file: string): Promise<SpooledBody
       }
     });
     res.on('end', () => {
-      const problem = bodyProblem({
-        contentLength: header(res.headers['content-length']),
-        chunked: /\bchunked\b/i.test(header(res.headers['transfer-encoding']) ?? ''),
-        receivedBytes: received,
-        complete: res.complete,
-      });
+      const problem = bodyProblem(receiptOf(res, received));
       if (problem) return fail(new Error(problem));
       out.end(() => {
         if (settled) return;

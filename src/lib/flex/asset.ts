@@ -5,8 +5,10 @@ import { decideBytes } from '../media/serve';
 import { lookupEntry, NotMediaError } from '../media/urls';
 import { MAX_RESPONSE_BODY_BYTES } from '../response-limit';
 import { ServiceEnv, SettingsError } from '../settings';
-import { assetBaseUrl, parseAllowedOrigins, parseFlexConfig, DEFAULT_FLEX_ORIGINS } from './config';
-import { corsHeaders, originOf } from './cors';
+
+export { flexCors };
+import { assetBaseUrl, parseFlexConfig } from './config';
+import { corsHeaders, flexCors, originOf } from './cors';
 import { fetchServiceAsset } from './fetch-asset';
 import { tokenFromBody, ValidateFn } from './token';
 import { VerifiedTokenCache, verifyFlexToken } from './token-cache';
@@ -63,20 +65,6 @@ function contentDisposition(name: string): Record<string, string> {
   const base = name.split('/').pop() ?? '';
   // Only plain names go in the header; anything else would need RFC 6266 encoding for no real gain.
   return /^[A-Za-z0-9._-]{1,100}$/.test(base) ? { 'Content-Disposition': `inline; filename="${base}"` } : {};
-}
-
-/**
- * The CORS grant for a request, never throwing: when FLEX_ALLOWED_ORIGINS itself is malformed only the default
- * Flex origin is granted, so the plugin can still read the error that names the variable.
- */
-export function flexCors(env: ServiceEnv, headers: FlexAssetRequest['headers']): Record<string, string> {
-  let allowed = DEFAULT_FLEX_ORIGINS;
-  try {
-    allowed = parseAllowedOrigins(env.FLEX_ALLOWED_ORIGINS);
-  } catch {
-    // keep the default
-  }
-  return corsHeaders(originOf(headers), allowed);
 }
 
 export async function serveFlexAsset(request: FlexAssetRequest, deps: FlexAssetDeps): Promise<PlainResponse> {

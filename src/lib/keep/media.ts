@@ -1,4 +1,12 @@
-import { DELETE_TIMEOUT_MS, DeleteOutcome, deleteTwilioCopy, keepObject, KeepOutcome, storeFailure } from './object';
+import {
+  DELETE_TIMEOUT_MS,
+  DeleteOutcome,
+  deleteTwilioCopy,
+  keepObject,
+  KeepOutcome,
+  OUTCOME_LEVEL,
+  storeFailure,
+} from './object';
 import { clip, isoWithOffset, LogRecord } from '../log';
 import type { MediaStore, MessageField } from '../storage/media-store';
 import { ObjectStore, sha256Of } from '../storage/store';
@@ -101,15 +109,6 @@ export function messageRecordKey(accountSid: string, messageSid: string): string
   return `${accountSid}/${messageSid}/message.json`;
 }
 
-const LEVEL: Record<KeepOutcome | DeleteOutcome, 'info' | 'warn' | 'error'> = {
-  stored: 'info',
-  already_stored: 'info',
-  deleted: 'info',
-  conflict: 'warn',
-  delete_failed: 'warn',
-  store_failed: 'error',
-};
-
 /** The one `media_store` line (the shape agreed with media:report). */
 function logStore(
   log: (record: LogRecord) => void,
@@ -120,7 +119,7 @@ function logStore(
   extra: { status?: number; problem?: string } = {},
 ): void {
   log({
-    level: LEVEL[outcome],
+    level: OUTCOME_LEVEL[outcome],
     event: 'media_store',
     outcome,
     messageSid: kept.messageSid,

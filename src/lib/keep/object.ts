@@ -14,6 +14,16 @@ import { ObjectStore, sha256Of, StoredObject, StoreError } from '../storage/stor
 export type KeepOutcome = 'stored' | 'already_stored' | 'store_failed' | 'conflict';
 export type DeleteOutcome = 'deleted' | 'delete_failed';
 
+/** The level of each outcome's log line (media_store, recording_store): what needs a look is a warning or worse. */
+export const OUTCOME_LEVEL: Record<KeepOutcome | DeleteOutcome, 'info' | 'warn' | 'error'> = {
+  stored: 'info',
+  already_stored: 'info',
+  deleted: 'info',
+  conflict: 'warn',
+  delete_failed: 'warn',
+  store_failed: 'error',
+};
+
 export interface KeepObjectInput {
   store: ObjectStore;
   /** the key inside the store (without its prefix) */

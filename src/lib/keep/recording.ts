@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fetchMedia, FetchMediaOptions } from '../fetch/media-fetcher';
-import { deleteTwilioCopy, DeleteOutcome, keepObject, KeepOutcome } from './object';
+import { deleteTwilioCopy, DeleteOutcome, keepObject, KeepOutcome, OUTCOME_LEVEL } from './object';
 import { clip, isoWithOffset, LogRecord } from '../log';
 import type { ObjectStore } from '../storage/store';
 import { wavDeclaredBytes } from '../recordings/model';
@@ -72,15 +72,6 @@ export interface KeptRecording {
   problem?: string;
 }
 
-const LEVEL: Record<KeepOutcome | DeleteOutcome, 'info' | 'warn' | 'error'> = {
-  stored: 'info',
-  already_stored: 'info',
-  deleted: 'info',
-  conflict: 'warn',
-  delete_failed: 'warn',
-  store_failed: 'error',
-};
-
 /** A Twilio date (RFC 2822) or ISO text as ISO 8601, or undefined when it is neither. */
 export function isoDate(value: string | undefined): string | undefined {
   if (!value) return undefined;
@@ -97,7 +88,7 @@ export async function keepRecording(input: KeepRecordingInput): Promise<KeptReco
     fields: { key?: string; bytes?: number; sha256?: string; status?: number; problem?: string },
   ) =>
     log({
-      level: LEVEL[outcome],
+      level: OUTCOME_LEVEL[outcome],
       event: 'recording_store',
       outcome,
       recordingSid: clip(recording.recordingSid),

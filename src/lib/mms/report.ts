@@ -316,20 +316,18 @@ export function buildReport(
     const day = r.webhookReceivedAt.slice(0, 10);
     byDay.set(day, [...(byDay.get(day) ?? []), r]);
   }
-  for (const s of storeRecords) {
-    const day = s.at.slice(0, 10);
-    const counts = storeByDay.get(day) ?? noStore();
-    counts[s.outcome] += 1;
-    storeByDay.set(day, counts);
-    // a day with stores but no fetch line (the fetch lines were cut by the log's size limit) still shows
-    if (!byDay.has(day)) byDay.set(day, []);
-  }
-  for (const s of recordingStoreRecords) {
-    const day = s.at.slice(0, 10);
-    const counts = recordingsByDay.get(day) ?? noStore();
-    counts[s.outcome] += 1;
-    recordingsByDay.set(day, counts);
-    if (!byDay.has(day)) byDay.set(day, []);
+  for (const [lines, counted] of [
+    [storeRecords, storeByDay],
+    [recordingStoreRecords, recordingsByDay],
+  ] as const) {
+    for (const s of lines) {
+      const day = s.at.slice(0, 10);
+      const counts = counted.get(day) ?? noStore();
+      counts[s.outcome] += 1;
+      counted.set(day, counts);
+      // a day with stores but no fetch line (the fetch lines were cut by the log's size limit) still shows
+      if (!byDay.has(day)) byDay.set(day, []);
+    }
   }
   const days = [...byDay.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
@@ -410,19 +408,16 @@ export function formatMarkdown(report: Report): string {
       `| ${d.day} | ${d.fetches} | ${d.messages} | ${d.with404} | ${d.transient404} | ${d.notFoundResponses} | ${d.retries} | ${d.gaveUp} | ${ms(d.p50DelayMs)} | ${ms(d.p95DelayMs)} | ${ms(d.p99DelayMs)} | ${d.escalate ? '**yes**' : 'no'} |`,
     );
   }
-  const storeDays = report.days.filter((d) => STORE_OUTCOMES.some((o) => d.store[o] > 0));
-  if (storeDays.length) {
-    out.push('', '## Media store outcomes', '');
+  for (const [of, title] of [
+    ['store', 'Media store outcomes'],
+    ['recordings', 'Recording outcomes'],
+  ] as const) {
+    const days = report.days.filter((d) => STORE_OUTCOMES.some((o) => d[of][o] > 0));
+    if (!days.length) continue;
+    out.push('', `## ${title}`, '');
     out.push(`| day | ${STORE_OUTCOMES.join(' | ')} |`);
     out.push(`| --- |${STORE_OUTCOMES.map(() => ' ---: |').join('')}`);
-    for (const d of storeDays) out.push(`| ${d.day} | ${STORE_OUTCOMES.map((o) => d.store[o]).join(' | ')} |`);
-  }
-  const recordingDays = report.days.filter((d) => STORE_OUTCOMES.some((o) => d.recordings[o] > 0));
-  if (recordingDays.length) {
-    out.push('', '## Recording outcomes', '');
-    out.push(`| day | ${STORE_OUTCOMES.join(' | ')} |`);
-    out.push(`| --- |${STORE_OUTCOMES.map(() => ' ---: |').join('')}`);
-    for (const d of recordingDays) out.push(`| ${d.day} | ${STORE_OUTCOMES.map((o) => d.recordings[o]).join(' | ')} |`);
+    for (const d of days) out.push(`| ${d.day} | ${STORE_OUTCOMES.map((o) => d[of][o]).join(' | ')} |`);
   }
   const escalation = formatEscalation(report);
   if (escalation) out.push('', escalation.trimEnd());

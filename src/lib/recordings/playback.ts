@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { parseAllowedOrigins, parseFlexConfig, DEFAULT_FLEX_ORIGINS } from '../flex/config';
-import { corsHeaders, originOf } from '../flex/cors';
+import { parseFlexConfig } from '../flex/config';
+import { corsHeaders, flexCors, originOf } from '../flex/cors';
 import { tokenFromAuthorization, ValidateFn } from '../flex/token';
 import { VerifiedTokenCache, verifyFlexToken } from '../flex/token-cache';
 import { clip } from '../log';
@@ -40,17 +40,6 @@ export interface UrlProviderRequest {
   headers: Record<string, string | string[] | undefined>;
   /** the service's base URL (for a local folder store's link) */
   baseUrl: string;
-}
-
-/** The CORS grant of the Player's origin (FLEX_ALLOWED_ORIGINS), never throwing: a bad setting grants the default. */
-export function playbackCors(env: ServiceEnv, headers: UrlProviderRequest['headers']): Record<string, string> {
-  let allowed = DEFAULT_FLEX_ORIGINS;
-  try {
-    allowed = parseAllowedOrigins(env.FLEX_ALLOWED_ORIGINS);
-  } catch {
-    // keep the default
-  }
-  return corsHeaders(originOf(headers), allowed);
 }
 
 function recordingSidParam(raw: unknown): { ok: true; sid: string } | { ok: false; message: string } {
@@ -143,7 +132,7 @@ export async function provideRecordingUrl(request: UrlProviderRequest, deps: Pla
   } catch (err) {
     if (!(err instanceof SettingsError)) throw err;
     log({ level: 'error', event: 'recording_play_refused', status: 500, reason: 'config', problem: err.message });
-    return errorResponse(500, err.message, playbackCors(request.env, request.headers));
+    return errorResponse(500, err.message, flexCors(request.env, request.headers));
   }
   const refuse = (status: number, reason: string, message: string, extra: Record<string, unknown> = {}) => {
     log({ level: status >= 500 ? 'error' : 'warn', event: 'recording_play_refused', status, reason, ...extra });
