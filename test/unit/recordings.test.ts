@@ -164,6 +164,37 @@ describe('recordings against a fake Twilio REST API, through the real twilio cli
     );
   });
 
+  it('keeps dual-channel recordings dual-channel, and the MP3 Twilio serves with RECORDINGS_FORMAT=mp3', async () => {
+    api.recordings.get(re(1))!.channels = 2;
+    const result = await archive({ until: day(2) });
+    expect(result.archived.sort()).toEqual([re(1), re(2)]);
+    const wavAsked = (n: number) => api.host.requests.filter((r) => r.url.includes(`${re(n)}.wav`)).map((r) => r.url);
+    // only a dual-channel recording is asked for both channels (a mono one would be refused: 16113)
+    expect(wavAsked(1).every((u) => u.endsWith('.wav?RequestedChannels=2'))).toBe(true);
+    expect(wavAsked(2).every((u) => u.endsWith('.wav'))).toBe(true);
+    expect(await recordOf(store, SID, re(1))).toMatchObject({ channels: 2 });
+
+    const mp3 = Buffer.from('ID3\u0004 an mp3 body of some bytes');
+    api.recordings.get(re(6))!.mp3 = mp3;
+    api.recordings.get(re(6))!.availableAt = 0;
+    const asMp3 = await archiveRecordings({
+      source: source(),
+      store,
+      range: { since: day(6) },
+      log,
+      format: 'mp3',
+      timeoutMs: 5000,
+    });
+    expect(asMp3.archived).toEqual([re(6)]);
+    expect(fs.readFileSync(path.join(dir, SID, ca(6), `${re(6)}.mp3`)).equals(mp3)).toBe(true);
+    expect(await recordOf(store, SID, re(6))).toMatchObject({
+      format: 'mp3',
+      contentType: 'audio/mpeg',
+      key: `${SID}/${ca(6)}/${re(6)}.mp3`,
+      bytes: mp3.length,
+    });
+  });
+
   it('filters by date', async () => {
     const result = await archive({ since: day(2), until: day(3) });
     expect(result.archived).toEqual([re(2)]);
