@@ -210,7 +210,8 @@ export async function checkFlexToken(
  * The Flex token of a request from the Flex Insights Player to a recording's url_provider. Twilio's page "Secure
  * Playback of Recordings from Custom Storage" (https://www.twilio.com/docs/flex/developer/insights/playback-recordings-custom-storage)
  * shows the Player's request as a GET carrying `Authorization: Basic base64("token:" + the Flex JWE token)`; the
- * same checks as tokenFromBody apply to what it holds, before any call to Twilio IAM.
+ * same checks as tokenFromBody apply to what it holds, before any call to Twilio IAM. A deployed Function sees the
+ * Authorization header in event.request.headers (Twilio's page "Headers and cookies", runtime handler 1.2.0 or later).
  */
 export function tokenFromAuthorization(headers: Record<string, string | string[] | undefined>): TokenFromBody {
   const header = headers['authorization'];

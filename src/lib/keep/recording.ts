@@ -32,7 +32,9 @@ import {
  * need per-part checksums, a completion call and an abort on every failure path to guarantee "no partial object".
  * Spooling to the Function's temporary disk keeps memory flat whatever the length (the file is written as the bytes
  * come, with backpressure), knows the hash before the PUT starts, and leaves the store one atomic PUT: the key holds
- * the whole object or nothing.
+ * the whole object or nothing. A deployed Function may write under os.tmpdir() (/tmp), cleared between invocations
+ * (twilio-labs/function-templates PR #33, whose pdf-email Function writes its file there); its size is not
+ * documented, and a spool that cannot be written is a failed attempt like any other (store_failed, caught up later).
  */
 
 export interface RecordingToKeep {
