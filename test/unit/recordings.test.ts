@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { archiveRecordings, purgeRecordings, recordOf, twilioRecordingSource } from '../../src/lib/recordings/archive';
 import { recordingRecordKey } from '../../src/lib/recordings/record';
+import { keepRecording } from '../../src/lib/keep/recording';
 import { LocalFolderStore, ObjectStore } from '../../src/lib/storage/store';
 import { twilioClientFrom } from '../../src/lib/recordings/client';
 import { summarize } from '../../src/lib/recordings/model';
@@ -193,6 +194,28 @@ describe('recordings against a fake Twilio REST API, through the real twilio cli
       key: `${SID}/${ca(6)}/${re(6)}.mp3`,
       bytes: mp3.length,
     });
+  });
+
+  it('two keeps of one recording at once (a redelivery racing the callback) store it once, with one record', async () => {
+    api.recordings.get(re(1))!.channels = 1;
+    const keep = (keptBy: 'callback' | 'archive') =>
+      keepRecording({
+        store,
+        settings: { format: 'wav', deleteAfterStore: true },
+        recording: { accountSid: SID, callSid: ca(1), recordingSid: re(1), mediaUrl: source().mediaUrlOf(re(1)) },
+        fetch: source().fetch,
+        fetchDeadlineAt: Date.now() + 5000,
+        deadlineAt: Date.now() + 10_000,
+        keptBy,
+        receivedAt: Date.now(),
+        log,
+      });
+    const [a, b] = await Promise.all([keep('callback'), keep('archive')]);
+    expect([a.outcome, b.outcome].sort()).toEqual(['already_stored', 'stored']);
+    expect(api.deleted).toEqual([re(1)]);
+    const record = (await recordOf(store, SID, re(1)))!;
+    expect(record).toMatchObject({ bytes: api.recordings.get(re(1))!.audio.length, deletedAt: expect.any(String) });
+    expect(fs.readdirSync(path.join(dir, SID, ca(1)))).toEqual([`${re(1)}.wav`]);
   });
 
   it('filters by date', async () => {

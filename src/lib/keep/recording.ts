@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { fetchMedia, FetchMediaOptions } from '../fetch/media-fetcher';
 import { deleteTwilioCopy, DeleteOutcome, keepObject, KeepOutcome, OUTCOME_LEVEL } from './object';
 import { clip, isoWithOffset, LogRecord } from '../log';
-import type { ObjectStore } from '../storage/store';
+import type { ConditionalTextStore, ObjectStore } from '../storage/store';
 import { wavDeclaredBytes } from '../recordings/model';
 import {
   CONTENT_TYPE,
@@ -200,8 +200,13 @@ export async function keepRecording(input: KeepRecordingInput): Promise<KeptReco
         keptAt: now().toISOString(),
         keptBy: input.keptBy,
       };
-      const written = await writeRecord(store, recordKey, record, signal);
-      if (written) return failed(written, key);
+      const fresh = record;
+      // another writer's record of this very object (a redelivery racing this one) is kept as it is
+      const written = await writeRecord(store, recordKey, signal, (current) =>
+        current && current.key === fresh.key && current.sha256 === fresh.sha256 ? current : fresh,
+      );
+      if (typeof written === 'string') return failed(written, key);
+      record = written;
     }
     if (!settings.deleteAfterStore || record.deletedAt) return { outcome, key, record };
     // the copy verifies and its record is written (or was, and the copy verified again just now): Twilio's may go
@@ -216,14 +221,20 @@ export async function keepRecording(input: KeepRecordingInput): Promise<KeptReco
       line('delete_failed', { key, status: deleted.status, problem: deleted.problem });
       return { outcome, deleted: 'delete_failed', key, record };
     }
-    record = markDeleted(record, now());
-    const noted = await writeRecord(store, recordKey, record, signal);
+    const kept = record;
+    const deletedAt = now();
+    const noted = await writeRecord(store, recordKey, signal, (current) => markDeleted(current ?? kept, deletedAt));
     line('deleted', {
       key,
       status: deleted.status,
-      ...(noted ? { problem: `deleted at Twilio; the record could not note it: ${noted}` } : {}),
+      ...(typeof noted === 'string' ? { problem: `deleted at Twilio; the record could not note it: ${noted}` } : {}),
     });
-    return { outcome, deleted: 'deleted', key, record };
+    return {
+      outcome,
+      deleted: 'deleted',
+      key,
+      record: typeof noted === 'string' ? markDeleted(kept, deletedAt) : noted,
+    };
   } catch (err) {
     return failed(clip((err as Error).message, 300), key);
   } finally {
@@ -231,19 +242,45 @@ export async function keepRecording(input: KeepRecordingInput): Promise<KeptReco
   }
 }
 
-/** Writes the record and reads it back: undefined when the store holds it, else why not. */
-async function writeRecord(
+/** How many times a record write meets another writer's before it gives up. */
+const RECORD_ATTEMPTS = 3;
+
+/**
+ * Writes the record `next` makes of the one stored (none: undefined), and reads it back: the written record, or why
+ * there is none. On a store with conditional writes (both of ours) it is a compare-and-swap on the version read, as
+ * the message record's (src/lib/keep/media.ts): a writer that lost the race reads the winner's record and decides
+ * again; on any other store, a plain write.
+ */
+export async function writeRecord(
   store: ObjectStore,
   recordKey: string,
-  record: RecordingRecord,
   signal: AbortSignal,
-): Promise<string | undefined> {
+  next: (current: RecordingRecord | undefined) => RecordingRecord,
+): Promise<RecordingRecord | string> {
+  const conditional = 'writeTextIf' in store ? (store as ObjectStore & ConditionalTextStore) : undefined;
   try {
-    await store.writeText(recordKey, `${JSON.stringify(record, null, 2)}\n`, { signal });
-    const back = parseRecordingRecord(await store.readText(recordKey, { signal }));
-    if (!back || back.sha256 !== record.sha256 || back.key !== record.key || back.deletedAt !== record.deletedAt)
-      return 'the record read back differs from the one written';
-    return undefined;
+    for (let attempt = 1; attempt <= RECORD_ATTEMPTS; attempt += 1) {
+      let record: RecordingRecord;
+      if (conditional) {
+        const { text, version } = await conditional.readVersioned(recordKey, { signal });
+        const current = parseRecordingRecord(text);
+        record = next(current);
+        if (current !== record) {
+          const written = await conditional.writeTextIf(recordKey, `${JSON.stringify(record, null, 2)}\n`, version, {
+            signal,
+          });
+          if (written === 'changed') continue;
+        }
+      } else {
+        record = next(parseRecordingRecord(await store.readText(recordKey, { signal })));
+        await store.writeText(recordKey, `${JSON.stringify(record, null, 2)}\n`, { signal });
+      }
+      const back = parseRecordingRecord(await store.readText(recordKey, { signal }));
+      if (!back || back.sha256 !== record.sha256 || back.key !== record.key || back.deletedAt !== record.deletedAt)
+        return 'the record read back differs from the one written';
+      return back;
+    }
+    return `the record changed under each of ${RECORD_ATTEMPTS} conditional writes`;
   } catch (err) {
     return `the record could not be written: ${clip((err as Error).message, 300)}`;
   }

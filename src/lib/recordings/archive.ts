@@ -4,7 +4,7 @@ import { requireCredentials } from '../settings';
 import type { LogRecord } from '../log';
 import type { ObjectStore } from '../storage/store';
 import { twilioClientFrom } from './client';
-import { keepRecording } from '../keep/recording';
+import { keepRecording, writeRecord } from '../keep/recording';
 import { recordingMediaUrl, RecordingLike, summarize, TwilioEnv } from './model';
 import {
   markDeleted,
@@ -74,6 +74,9 @@ export async function recordOf(
 ): Promise<RecordingRecord | undefined> {
   return parseRecordingRecord(await store.readText(recordingRecordKey(accountSid, sid)));
 }
+
+/** Bound on noting a deletion in a record: a store that never answers fails the run by name. */
+const RECORD_WRITE_TIMEOUT_MS = 30_000;
 
 /** What archive and purge both work on: the recordings in a range, from Twilio to the store. */
 export interface ArchiveRunOptions {
@@ -171,10 +174,14 @@ export async function purgeRecordings(options: ArchiveRunOptions & { yes: boolea
   const now = options.now ?? (() => new Date());
   const result: PurgeResult = { dryRun: !options.yes, deleted: [], wouldDelete: [], refused: [], noted: [] };
   const note = async (record: RecordingRecord, deletedAt: Date) => {
-    await store.writeText(
+    const noted = await writeRecord(
+      store,
       recordingRecordKey(record.accountSid, record.recordingSid),
-      `${JSON.stringify(markDeleted(record, deletedAt), null, 2)}\n`,
+      AbortSignal.timeout(RECORD_WRITE_TIMEOUT_MS),
+      (current) => markDeleted(current ?? record, deletedAt),
     );
+    // the run stops here: the next one finds the recording deleted and notes it
+    if (typeof noted === 'string') throw new Error(`${record.recordingSid} deleted at Twilio, but ${noted}`);
   };
   for (const recording of await source.list(options.range)) {
     const found = await recordOf(store, source.accountSid, recording.sid);
