@@ -1,5 +1,5 @@
-// `npm run recordings -- audit | archive | purge [options]`: where each recording's audio lives, a verified
-// archive of what Twilio holds, and deletion of verified copies only. Credentials come from the environment,
+// `npm run recordings -- audit | archive | purge [options]`: where each recording's audio lives, the catch-up of what
+// the status callback could not keep (same media store, keys and records), and deletion of verified copies only. Credentials come from the environment,
 // .env.local or .env (ACCOUNT_SID with AUTH_TOKEN, or API_KEY and API_SECRET). Exit 0 done, 1 some recording failed,
 // 2 bad arguments or configuration.
 import * as fs from 'node:fs';

@@ -21,10 +21,11 @@ const WAV_HEADER_BYTES = 44;
 
 /**
  * POST /recordings/status, the recording status callback, signature already verified
- * (src/runtime/signed-webhook.ts). On `completed` the audio is
- * confirmed available through the shared fetcher (its retries ride out the 404 that can follow the callback;
- * only the WAV header is read, so a long recording costs nothing); `absent` and `failed` are logged with their
- * ErrorCode. Every outcome is one JSON log line; Twilio gets a 200 whatever happened to the fetch.
+ * (src/runtime/signed-webhook.ts). On `completed`, with a media store, the recording is kept before the answer by the
+ * one keep routine (src/lib/keep/recording.ts: fetch through the shared fetcher, spool, store, verify, record, and
+ * with RECORDINGS_DELETE_AFTER_STORE delete Twilio's copy after); without a store its audio is only confirmed
+ * available, reading the WAV header. `absent` and `failed` keep nothing and are logged with their ErrorCode. Every
+ * outcome is one JSON log line; Twilio gets a 200 whatever happened, in time.
  */
 export async function handleRecordingStatus(request: RecordingStatusRequest): Promise<PlainResponse> {
   const { env, log, params } = request;
