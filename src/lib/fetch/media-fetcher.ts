@@ -50,7 +50,8 @@ export interface FetchMediaOptions {
   debug?: boolean;
   /**
    * fields added to every log record, e.g. { source: 'message', messageSid }; `source` tells the report what the
-   * fetch was for: 'message' (MMS media), 'recording' (a recording kept by the callback or the archive), 'recording_probe' (the callback without a store)
+   * fetch was for: 'message' (MMS media), 'recording' (a recording kept by the callback or the archive),
+   * 'recording_probe' (the callback without a store)
    */
   logContext?: Record<string, string | number | undefined>;
   /** when the webhook or callback arrived (epoch ms), for the delay figures */
