@@ -202,9 +202,9 @@ export async function main(argv: string[], io: ReportIo = processIo()): Promise<
     const { lines, source } = args.service
       ? await linesFromService(args.service, io)
       : await linesFromInput(args.files, io);
-    const { records, skipped, recordingFetches, storeRecords } = parseLogLines(lines);
+    const { records, skipped, recordingFetches, storeRecords, recordingStoreRecords } = parseLogLines(lines);
     const report: Report = {
-      ...buildReport(records, args.threshold, skipped, recordingFetches, storeRecords),
+      ...buildReport(records, args.threshold, skipped, recordingFetches, storeRecords, recordingStoreRecords),
       source,
     };
     if (args.html) writePage(report, args.html, io);

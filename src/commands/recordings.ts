@@ -1,5 +1,5 @@
-// `npm run recordings -- audit | archive | purge [options]`: where each recording's audio lives, a verified
-// archive of what Twilio holds, and deletion of verified copies only. Credentials come from the environment,
+// `npm run recordings -- audit | archive | purge [options]`: where each recording's audio lives, the catch-up of what
+// the status callback could not keep (same media store, keys and records), and deletion of verified copies only. Credentials come from the environment,
 // .env.local or .env (ACCOUNT_SID with AUTH_TOKEN, or API_KEY and API_SECRET). Exit 0 done, 1 some recording failed,
 // 2 bad arguments or configuration.
 import * as fs from 'node:fs';
@@ -7,29 +7,29 @@ import * as path from 'node:path';
 import {
   archiveRecordings,
   DateRange,
-  IndexEntry,
-  INDEX_NAME,
-  LEDGER_NAME,
-  parseJsonLines,
   purgeRecordings,
+  recordOf,
   RecordingSource,
   twilioRecordingSource,
 } from '../lib/recordings/archive';
 import { auditRows, formatAuditTable } from '../lib/recordings/audit';
-import { parseS3Destination, S3Store } from '../lib/storage/s3-store';
-import { LocalFolderStore, ObjectStore } from '../lib/storage/store';
+import type { RecordingRecord } from '../lib/recordings/record';
+import { recordingsSettingsFrom } from '../lib/recordings/record';
+import { mediaStoreSettingsFrom, openMediaStore } from '../lib/storage/media-store';
+import type { ObjectStore } from '../lib/storage/store';
+import { SettingsError } from '../lib/settings';
 import { jsonLine, LogRecord } from '../lib/log';
 import { parseCommandArgs, parseDateFlag, UsageError } from './args';
 import { runFromProcess } from './settings';
 
 export const USAGE = `usage: npm run recordings -- <command> [options]
-  audit    every recording: date, duration, status, where its audio lives, its archived copy, when a deleted one's metadata is purged
-  archive  download completed recordings held by Twilio to the archive, verified by sha256, listed in index.jsonl
-  purge    delete from Twilio the recordings whose archived copy verifies now (dry run unless --yes); writes purge-ledger.jsonl
+  audit    every recording: date, duration, status, where its audio lives, its kept copy, when a deleted one's metadata is purged
+  archive  keep in the media store what the status callback could not: same keys, verified by sha256, with its record
+  purge    delete from Twilio the recordings whose kept copy verifies now (dry run unless --yes); notes it in the record
 options:
   --since DATE       only recordings created on or after DATE (YYYY-MM-DD, UTC, or an ISO 8601 date-time with Z or +HH:MM)
   --until DATE       only recordings created on or before DATE (a whole day when DATE has no time)
-  --dest DEST        archive folder, or s3://BUCKET/PREFIX (default: RECORDINGS_ARCHIVE, else ./recordings-archive)
+  --dest DEST        another store than MEDIA_STORE_URL: a folder, or s3://BUCKET/PREFIX (with the MEDIA_STORE_* keys)
   --json             machine-readable output
   --yes              purge: really delete
   --timeout SECONDS  archive: time allowed per download, retries included (default 120)
@@ -91,21 +91,58 @@ export function parseArgs(argv: string[]): Args {
   return args;
 }
 
-/** The archive named by --dest or RECORDINGS_ARCHIVE: a folder, or an S3-compatible bucket. */
-export async function openDestination(
-  dest: string | undefined,
-  env: NodeJS.ProcessEnv,
-  cwd: string,
-): Promise<ObjectStore> {
-  const target = dest ?? env.RECORDINGS_ARCHIVE ?? 'recordings-archive';
-  const flag = dest ? '--dest' : env.RECORDINGS_ARCHIVE ? 'RECORDINGS_ARCHIVE' : '--dest';
-  if (target.startsWith('s3://')) return new S3Store(parseS3Destination(target, env, flag));
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target))
-    throw new UsageError(`${flag}: "${target}" is neither a folder nor s3://BUCKET/PREFIX`);
-  const folder = path.resolve(cwd, target);
-  if (fs.existsSync(folder) && !fs.statSync(folder).isDirectory())
-    throw new UsageError(`${flag}: "${target}" is a file, not a folder`);
-  return new LocalFolderStore(folder);
+/**
+ * Settings of the recordings' old archive, now the media store's (the callback and this command keep recordings in
+ * one store with one layout). Refused by name rather than read beside the new ones, so no run quietly writes to the
+ * old place (docs/recordings.md, "From the old archive"). The AWS_* names are common outside this project, so they
+ * are refused only where they would have been used: an S3 store whose MEDIA_STORE_* counterpart is unset.
+ */
+export const MOVED_SETTINGS: readonly (readonly [string, string])[] = [
+  ['RECORDINGS_ARCHIVE', 'MEDIA_STORE_URL (or --dest)'],
+  ['S3_ENDPOINT', 'MEDIA_STORE_ENDPOINT'],
+  ['S3_FORCE_PATH_STYLE', 'MEDIA_STORE_ENDPOINT (path-style addressing comes with it)'],
+];
+const MOVED_AWS_SETTINGS: readonly (readonly [string, string])[] = [
+  ['AWS_REGION', 'MEDIA_STORE_REGION'],
+  ['AWS_ACCESS_KEY_ID', 'MEDIA_STORE_ACCESS_KEY_ID'],
+  ['AWS_SECRET_ACCESS_KEY', 'MEDIA_STORE_SECRET_ACCESS_KEY'],
+];
+
+/** The store recordings are kept in: MEDIA_STORE_URL and the other MEDIA_STORE_* settings, or --dest. */
+export function openStore(dest: string | undefined, env: NodeJS.ProcessEnv, cwd: string): ObjectStore {
+  for (const [old, replacement] of MOVED_SETTINGS) {
+    if (env[old]?.trim())
+      throw new UsageError(
+        `${old} is no longer read: recordings are kept in the media store; set ${replacement} instead (docs/recordings.md)`,
+      );
+  }
+  let url = dest ?? env.MEDIA_STORE_URL?.trim();
+  if (dest && !dest.startsWith('s3://')) {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(dest))
+      throw new UsageError(`--dest: "${dest}" is neither a folder nor s3://BUCKET/PREFIX`);
+    const folder = path.resolve(cwd, dest);
+    if (fs.existsSync(folder) && !fs.statSync(folder).isDirectory())
+      throw new UsageError(`--dest: "${dest}" is a file, not a folder`);
+    url = `folder:${folder}`;
+  } else if (url?.startsWith('folder:')) url = `folder:${path.resolve(cwd, url.slice('folder:'.length).trim() || '.')}`;
+  if (!url || url === 'none')
+    throw new UsageError('MEDIA_STORE_URL is not set (nor --dest): name the store recordings are kept in');
+  try {
+    // DOMAIN_NAME unset: the command is not the local runtime, so no default folder is made up
+    const settings = mediaStoreSettingsFrom({ ...env, MEDIA_STORE_URL: url, DOMAIN_NAME: undefined });
+    if (!settings) throw new UsageError('MEDIA_STORE_URL is not set (nor --dest)');
+    if (settings.location.kind === 's3') {
+      for (const [old, replacement] of MOVED_AWS_SETTINGS) {
+        if (env[old]?.trim() && !env[replacement]?.trim())
+          throw new UsageError(`${old} is no longer read: set ${replacement} instead (docs/recordings.md)`);
+      }
+    }
+    return openMediaStore(settings.location);
+  } catch (err) {
+    if (err instanceof SettingsError && dest && err.variable === 'MEDIA_STORE_URL')
+      throw new UsageError(err.message.replace(/^MEDIA_STORE_URL/, '--dest'));
+    throw err;
+  }
 }
 
 export interface CliIo {
@@ -119,55 +156,71 @@ export interface CliIo {
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
   let args: Args;
-  let destination: ObjectStore;
+  let store: ObjectStore;
   let source: RecordingSource;
+  let format: 'wav' | 'mp3';
   const log = (record: LogRecord) => {
     if (record.level === 'warn' || record.level === 'error' || args?.verbose) io.err(jsonLine(record));
   };
   try {
     args = parseArgs(argv);
-    destination = await openDestination(args.dest, io.env, io.cwd);
-    source = io.source ?? twilioRecordingSource(io.env, log, { downloadDeadlineMs: args.timeoutMs });
+    store = openStore(args.dest, io.env, io.cwd);
+    format = recordingsSettingsFrom(io.env).format;
+    source = io.source ?? twilioRecordingSource(io.env);
   } catch (err) {
     io.err(`recordings: ${(err as Error).message}${err instanceof UsageError ? `\n${USAGE}` : ''}`);
     return 2;
   }
   try {
     if (args.command === 'audit') {
-      const index = parseJsonLines<IndexEntry>(await destination.readText(INDEX_NAME));
-      const rows = auditRows(await source.list(args.range), index);
+      const recordings = await source.list(args.range);
+      const records = new Map<string, RecordingRecord>();
+      for (const r of recordings) {
+        const record = await recordOf(store, source.accountSid, r.sid);
+        if (record && record.recordingSid === r.sid) records.set(r.sid, record);
+      }
+      const rows = auditRows(recordings, records);
       io.out(
         args.json
-          ? JSON.stringify({ archive: destination.description, recordings: rows }, null, 2)
-          : formatAuditTable(rows, destination.description),
+          ? JSON.stringify({ store: store.description, recordings: rows }, null, 2)
+          : formatAuditTable(rows, store.description),
       );
       return 0;
     }
     if (args.command === 'archive') {
-      const result = await archiveRecordings({ source, destination, range: args.range, log });
-      if (args.json) io.out(JSON.stringify({ archive: destination.description, ...result }, null, 2));
+      const result = await archiveRecordings({
+        source,
+        store,
+        range: args.range,
+        log,
+        format,
+        timeoutMs: args.timeoutMs,
+      });
+      if (args.json) io.out(JSON.stringify({ store: store.description, ...result }, null, 2));
       else {
         io.out(
-          `Archive ${destination.description}: ${result.archived.length} archived now, ${result.alreadyArchived.length} already archived, ${result.skipped.length} skipped, ${result.failed.length} failed`,
+          `Media store ${store.description}: ${result.archived.length} kept now, ${result.alreadyArchived.length} already kept, ${result.skipped.length} skipped, ${result.failed.length} failed`,
         );
         for (const s of result.skipped) io.out(`  skipped ${s.sid}: ${s.reason}`);
         for (const f of result.failed) io.out(`  FAILED  ${f.sid}: ${f.reason} (run archive again to retry)`);
       }
       return result.failed.length ? 1 : 0;
     }
-    const result = await purgeRecordings({ source, destination, range: args.range, yes: args.yes, log });
-    if (args.json) io.out(JSON.stringify({ archive: destination.description, ...result }, null, 2));
+    const result = await purgeRecordings({ source, store, range: args.range, yes: args.yes, log });
+    if (args.json) io.out(JSON.stringify({ store: store.description, ...result }, null, 2));
     else {
       if (result.dryRun) {
         io.out(
-          `Dry run: ${result.wouldDelete.length} recording${result.wouldDelete.length === 1 ? '' : 's'} would be deleted from Twilio (their archived copies verify). Run again with --yes to delete.`,
+          `Dry run: ${result.wouldDelete.length} recording${result.wouldDelete.length === 1 ? '' : 's'} would be deleted from Twilio (their kept copies verify). Run again with --yes to delete.`,
         );
         for (const sid of result.wouldDelete) io.out(`  would delete ${sid}`);
       } else {
         io.out(
-          `Deleted ${result.deleted.length} recording${result.deleted.length === 1 ? '' : 's'} from Twilio; ${result.ledgerAdded.length} added to ${LEDGER_NAME} in ${destination.description}`,
+          `Deleted ${result.deleted.length} recording${result.deleted.length === 1 ? '' : 's'} from Twilio; each record in ${store.description} says when, and when Twilio purges its metadata`,
         );
         for (const sid of result.deleted) io.out(`  deleted ${sid}`);
+        for (const sid of result.noted)
+          io.out(`  noted   ${sid}: found already deleted (an earlier run was interrupted)`);
       }
       for (const r of result.refused) io.out(`  kept    ${r.sid}: ${r.reason}`);
     }
@@ -180,7 +233,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     );
     return 1;
   } finally {
-    destination.close?.();
+    store.close?.();
   }
 }
 

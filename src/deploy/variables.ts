@@ -32,6 +32,9 @@ export const FUNCTION_VARIABLES: readonly string[] = [
   'MEDIA_STORE_SECRET_ACCESS_KEY',
   'MEDIA_STORE_MESSAGE_FIELDS',
   'MEDIA_DELETE_AFTER_STORE',
+  'RECORDINGS_FORMAT',
+  'RECORDINGS_DELETE_AFTER_STORE',
+  'RECORDINGS_LINK_SECONDS',
 ];
 
 /** In `.env` for the local runtime, never uploaded: the service's own credentials reach deployed Functions. */

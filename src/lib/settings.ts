@@ -49,6 +49,12 @@ export interface ServiceEnv {
   MEDIA_STORE_MESSAGE_FIELDS?: string;
   /** true: delete each media item from Twilio once its stored copy is verified */
   MEDIA_DELETE_AFTER_STORE?: string;
+  /** wav (default) or mp3: the format a recording is kept in */
+  RECORDINGS_FORMAT?: string;
+  /** true: delete each recording from Twilio once its kept copy verifies and its record is written */
+  RECORDINGS_DELETE_AFTER_STORE?: string;
+  /** life of a playback link answered by /recordings/url-provider (60 to 3600 seconds, default 600) */
+  RECORDINGS_LINK_SECONDS?: string;
   [key: string]: string | undefined;
 }
 

@@ -199,7 +199,7 @@ describe('POST /mms/inbound on the real twilio-run', () => {
     );
     expect(formatMarkdown(buildReport(records, 24))).not.toContain('## Escalation');
     expect(formatCsv(report).split('\n')).toContain(
-      `${day.day},${day.fetches},${day.messages},${day.with404},${day.transient404},${day.notFoundResponses},${day.retries},${day.gaveUp},${day.p50DelayMs},${day.p95DelayMs},${day.escalate},${day.p99DelayMs},0,0,0,0,0,0`,
+      `${day.day},${day.fetches},${day.messages},${day.with404},${day.transient404},${day.notFoundResponses},${day.retries},${day.gaveUp},${day.p50DelayMs},${day.p95DelayMs},${day.escalate},${day.p99DelayMs},0,0,0,0,0,0,0,0,0,0,0,0`,
     );
   });
 });

@@ -17,6 +17,10 @@ export interface FakeRecording {
   availableAt?: number;
   /** cut the connection half way through the next N downloads */
   cutDownloads?: number;
+  /** what .mp3 serves (audio/mpeg); none: .mp3 answers 404 */
+  mp3?: Buffer;
+  /** 1 (default) or 2; a mono recording asked with RequestedChannels=2 is refused, as Twilio does (16113) */
+  channels?: 1 | 2;
 }
 
 /** One media item of a fake message. */
@@ -121,7 +125,7 @@ export async function startFakeTwilioApi(options: {
     price: null,
     price_unit: 'USD',
     status: r.status,
-    channels: 1,
+    channels: r.channels ?? 1,
     source: 'RecordVerb',
     error_code: r.errorCode ?? null,
     uri: `${prefix}/${r.sid}.json`,
@@ -165,7 +169,7 @@ export async function startFakeTwilioApi(options: {
       );
     }
     if (url.pathname.startsWith(messagesPrefix)) return messagesApi(req, res, url);
-    const one = new RegExp(`^${prefix}/(RE\\w+)\\.(json|wav)$`).exec(url.pathname);
+    const one = new RegExp(`^${prefix}/(RE\\w+)\\.(json|wav|mp3)$`).exec(url.pathname);
     const recording = one ? recordings.get(one[1]) : undefined;
     if (!one || !recording)
       return res
@@ -180,9 +184,23 @@ export async function startFakeTwilioApi(options: {
       deleted.push(recording.sid);
       return res.writeHead(204).end();
     }
-    if (one[2] === 'wav' && req.method === 'GET') {
+    if ((one[2] === 'wav' || one[2] === 'mp3') && req.method === 'GET') {
       if (recording.status !== 'completed' || (recording.availableAt && Date.now() < recording.availableAt))
         return res.writeHead(404).end();
+      if (url.searchParams.get('RequestedChannels') === '2' && (recording.channels ?? 1) === 1)
+        return res.writeHead(400, { 'Content-Type': 'application/json' }).end(
+          JSON.stringify({
+            code: 16113,
+            message: 'Cannot download a dual-channel presentation of a mono recording',
+            status: 400,
+          }),
+        );
+      if (one[2] === 'mp3') {
+        if (!recording.mp3) return res.writeHead(404).end();
+        return res
+          .writeHead(200, { 'Content-Type': 'audio/mpeg', 'Content-Length': String(recording.mp3.length) })
+          .end(recording.mp3);
+      }
       if (recording.cutDownloads) {
         recording.cutDownloads -= 1;
         res.writeHead(200, { 'Content-Type': 'audio/x-wav', 'Content-Length': String(recording.audio.length) });

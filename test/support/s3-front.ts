@@ -4,7 +4,7 @@ import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { AwsClient } from 'aws4fetch';
+import { AwsClient, AwsV4Signer } from 'aws4fetch';
 
 // s3rver (an S3-compatible server from the package registry) has no type declarations
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -59,6 +59,44 @@ function s3Error(res: http.ServerResponse, status: number, code: string, message
   res
     .writeHead(status, { 'Content-Type': 'application/xml' })
     .end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`);
+}
+
+/**
+ * The verdict S3 gives a presigned (query-signed) request, which s3rver does not check: the signature recomputed
+ * over the URL without it (SigV4, with the request's own X-Amz-Date) must match, and X-Amz-Date + X-Amz-Expires
+ * must not have passed. Undefined when the request is fine.
+ */
+async function presignedProblem(
+  method: string,
+  url: URL,
+): Promise<{ status: number; code: string; message: string } | undefined> {
+  const given = url.searchParams.get('X-Amz-Signature');
+  const date = url.searchParams.get('X-Amz-Date') ?? '';
+  const expires = Number(url.searchParams.get('X-Amz-Expires'));
+  const region = (url.searchParams.get('X-Amz-Credential') ?? '').split('/')[2] ?? '';
+  const unsigned = new URL(url);
+  for (const name of [...unsigned.searchParams.keys()])
+    if (name.startsWith('X-Amz-') && name !== 'X-Amz-Expires') unsigned.searchParams.delete(name);
+  const signed = await new AwsV4Signer({
+    method,
+    url: unsigned.toString(),
+    ...S3RVER_CREDENTIALS,
+    service: 's3',
+    region,
+    datetime: date,
+    signQuery: true,
+  }).sign();
+  if (signed.url.searchParams.get('X-Amz-Signature') !== given)
+    return {
+      status: 403,
+      code: 'SignatureDoesNotMatch',
+      message: 'The request signature we calculated does not match the signature you provided.',
+    };
+  const at = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(date);
+  const signedAt = at ? Date.UTC(+at[1], +at[2] - 1, +at[3], +at[4], +at[5], +at[6]) : NaN;
+  if (!(expires >= 1 && expires <= 604800) || !(signedAt + expires * 1000 > Date.now()))
+    return { status: 403, code: 'AccessDenied', message: 'Request has expired' };
+  return undefined;
 }
 
 /**
@@ -191,6 +229,10 @@ export async function startS3Front(buckets: string[]): Promise<S3Front> {
                 );
               await forward();
             });
+        }
+        if ((method === 'GET' || method === 'HEAD') && record.url.includes('X-Amz-Signature=')) {
+          const problem = await presignedProblem(method, new URL(record.url, `http://${req.headers.host}`));
+          if (problem) return answer(problem.status, problem.code, problem.message);
         }
         await forward();
       })().catch(() => answer(500, 'InternalError', 'the front failed'));

@@ -12,7 +12,7 @@ import {
   MessageRecord,
   messageRecordKey,
   recordMessage,
-} from '../../src/lib/mms/keep';
+} from '../../src/lib/keep/media';
 import type { MediaStore } from '../../src/lib/storage/media-store';
 import { S3Store } from '../../src/lib/storage/s3-store';
 import { S3Front, S3RVER_CREDENTIALS, startS3Front } from '../support/s3-front';

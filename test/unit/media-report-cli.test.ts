@@ -73,13 +73,13 @@ describe('media:report flags and exit codes', () => {
     expect(r.out).toContain('## Escalation for 2026-11-26');
   });
 
-  it('--csv appends p99 and the store outcomes after the older columns', async () => {
+  it('--csv appends p99, the store outcomes and the recording outcomes after the older columns', async () => {
     const r = await run(['--csv', 'media.log']);
     const [header, first] = r.out.split('\n');
     expect(header).toBe(
-      'day,fetches,messages,with404,transient404,notFoundResponses,retries,gaveUp,p50DelayMs,p95DelayMs,escalate,p99DelayMs,store_stored,store_already_stored,store_store_failed,store_conflict,store_deleted,store_delete_failed',
+      'day,fetches,messages,with404,transient404,notFoundResponses,retries,gaveUp,p50DelayMs,p95DelayMs,escalate,p99DelayMs,store_stored,store_already_stored,store_store_failed,store_conflict,store_deleted,store_delete_failed,recording_stored,recording_already_stored,recording_store_failed,recording_conflict,recording_deleted,recording_delete_failed',
     );
-    expect(first).toMatch(/^2026-11-26,30,30,26,24,\d+,\d+,2,\d+,\d+,true,\d+,27,0,1,0,20,0$/);
+    expect(first).toMatch(/^2026-11-26,30,30,26,24,\d+,\d+,2,\d+,\d+,true,\d+,27,0,1,0,20,0,0,0,0,0,0,0$/);
   });
 
   it('--html alone writes the page and leaves stdout empty; with --json the page embeds the printed report', async () => {

@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../../src/commands/recordings';
-import { parseJsonLines, LedgerEntry, IndexEntry } from '../../src/lib/recordings/archive';
-import { parseS3Destination, S3Store } from '../../src/lib/storage/s3-store';
+import { recordOf } from '../../src/lib/recordings/archive';
+import { mediaStoreSettingsFrom, openMediaStore } from '../../src/lib/storage/media-store';
 import { FakeRecording, FakeTwilioApi, startFakeTwilioApi, wav } from '../support/fake-twilio-api';
 import { S3Front, S3RVER_CREDENTIALS, startS3Front } from '../support/s3-front';
 
@@ -11,14 +11,15 @@ const SID = 'AC33333333333333333333333333333333';
 const TOKEN = 'cli-test-token';
 const day = (d: number) => new Date(Date.UTC(2026, 10, d, 12, 0, 0));
 const re = (n: number) => `RE${String(n).padStart(32, '0')}`;
+const ca = (n: number) => `CA${String(n).padStart(32, '0')}`;
 
 function recordings(): FakeRecording[] {
   return [
-    { sid: re(1), callSid: 'CA1', dateCreated: day(1), duration: '12', status: 'completed', audio: wav(1) },
-    { sid: re(2), callSid: 'CA2', dateCreated: day(2), duration: '30', status: 'completed', audio: wav(2, 3000) },
+    { sid: re(1), callSid: ca(1), dateCreated: day(1), duration: '12', status: 'completed', audio: wav(1) },
+    { sid: re(2), callSid: ca(2), dateCreated: day(2), duration: '30', status: 'completed', audio: wav(2, 3000) },
     {
       sid: re(3),
-      callSid: 'CA3',
+      callSid: ca(3),
       dateCreated: day(3),
       duration: '7',
       status: 'completed',
@@ -27,7 +28,7 @@ function recordings(): FakeRecording[] {
     },
     {
       sid: re(5),
-      callSid: 'CA5',
+      callSid: ca(5),
       dateCreated: day(5),
       duration: '20',
       status: 'deleted',
@@ -47,6 +48,7 @@ describe('npm run recordings', () => {
     AUTH_TOKEN: TOKEN,
     TWILIO_API_BASE_URL: api.baseUrl,
     MEDIA_ALLOWED_HOSTS: api.host.host,
+    MEDIA_STORE_URL: 'folder:store',
     ...extra,
   });
   const run = async (argv: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
@@ -96,9 +98,28 @@ describe('npm run recordings', () => {
       code: 2,
       err: expect.stringContaining('--dest: "s3://No_Such" is not s3://BUCKET'),
     });
-    expect(await run(['audit'], { RECORDINGS_ARCHIVE: 's3://ok-bucket', S3_ENDPOINT: 'not a url' })).toMatchObject({
+    // the old archive's settings are refused by name, with the media store's variable to set instead
+    expect(await run(['audit'], { RECORDINGS_ARCHIVE: 's3://ok-bucket' })).toMatchObject({
       code: 2,
-      err: expect.stringContaining('S3_ENDPOINT'),
+      err: expect.stringContaining(
+        'RECORDINGS_ARCHIVE is no longer read: recordings are kept in the media store; set MEDIA_STORE_URL',
+      ),
+    });
+    expect(await run(['audit'], { S3_ENDPOINT: 'http://127.0.0.1:9000' })).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('S3_ENDPOINT is no longer read'),
+    });
+    expect(await run(['audit'], { MEDIA_STORE_URL: '' })).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('MEDIA_STORE_URL is not set (nor --dest)'),
+    });
+    expect(await run(['audit'], { MEDIA_STORE_URL: 's3://ok-bucket', AWS_ACCESS_KEY_ID: 'AKIA' })).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('AWS_ACCESS_KEY_ID is no longer read: set MEDIA_STORE_ACCESS_KEY_ID'),
+    });
+    expect(await run(['audit'], { RECORDINGS_FORMAT: 'ogg' })).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('RECORDINGS_FORMAT must be wav or mp3'),
     });
     expect(await run(['audit'], { ACCOUNT_SID: '' })).toMatchObject({
       code: 2,
@@ -122,22 +143,22 @@ describe('npm run recordings', () => {
     expect(line(re(3), before.out)).toContain('External Storage (my-bucket.s3.amazonaws.com)');
     expect(line(re(5), before.out)).toMatch(/deleted \(metadata only\)\s+-\s+2026-12-16$/);
     expect(before.out).toContain('4 recordings: 2 Twilio, 1 External Storage, 1 deleted (metadata only)');
-    expect(before.out).toContain('0 archived; 2 held only by Twilio');
+    expect(before.out).toContain('0 kept; 2 held only by Twilio');
 
     const archived = await run(['archive', '--dest', 'archive']);
     expect(archived).toMatchObject({
       code: 0,
-      out: expect.stringContaining('2 archived now, 0 already archived, 2 skipped, 0 failed'),
+      out: expect.stringContaining('2 kept now, 0 already kept, 2 skipped, 0 failed'),
     });
     const folder = path.join(work, 'archive');
-    expect(fs.readFileSync(path.join(folder, '2026', '11', `${re(2)}.wav`)).equals(wav(2, 3000))).toBe(true);
+    expect(fs.readFileSync(path.join(folder, SID, ca(2), `${re(2)}.wav`)).equals(wav(2, 3000))).toBe(true);
 
     const json = JSON.parse((await run(['audit', '--dest', 'archive', '--json'])).out) as {
-      recordings: { sid: string; archivedKey?: string; mediaLocation: string }[];
+      recordings: { sid: string; keptKey?: string; mediaLocation: string }[];
     };
     expect(json.recordings.find((r) => r.sid === re(2))).toMatchObject({
       mediaLocation: 'twilio',
-      archivedKey: `2026/11/${re(2)}.wav`,
+      keptKey: `${SID}/${ca(2)}/${re(2)}.wav`,
     });
 
     const dry = await run(['purge', '--dest', 'archive', '--until', '2026-11-01']);
@@ -148,10 +169,10 @@ describe('npm run recordings', () => {
     const purged = await run(['purge', '--dest', 'archive', '--yes']);
     expect(purged.code).toBe(0);
     expect(api.deleted.sort()).toEqual([re(1), re(2)]);
-    const ledger = parseJsonLines<LedgerEntry>(fs.readFileSync(path.join(folder, 'purge-ledger.jsonl'), 'utf8'));
-    expect([...ledger.keys()].sort()).toEqual([re(1), re(2)]);
+    const store = openMediaStore({ kind: 'folder', folder });
+    expect((await recordOf(store, SID, re(1)))!.deletedAt).toBeDefined();
     const after = await run(['audit', '--dest', 'archive']);
-    expect(line(re(1), after.out)).toMatch(/deleted \(metadata only\)\s+2026\/11\/RE0+1\.wav\s+\d{4}-\d{2}-\d{2}$/);
+    expect(line(re(1), after.out)).toMatch(/deleted \(metadata only\)\s+AC\d+\/CA0+1\/RE0+1\.wav\s+\d{4}-\d{2}-\d{2}$/);
   });
 
   it('archive exits 1 and names the recording when a download keeps failing; the next run completes it', async () => {
@@ -159,12 +180,14 @@ describe('npm run recordings', () => {
     api.recordings.get(re(2))!.cutDownloads = 1000;
     const failed = await run(['archive', '--timeout', '1']);
     expect(failed.code).toBe(1);
-    expect(failed.out).toMatch(new RegExp(`FAILED  ${re(2)}: download: .*run archive again`));
+    expect(failed.out).toMatch(
+      new RegExp(`FAILED  ${re(2)}: store_failed: the audio could not be fetched: .*run archive again`),
+    );
     expect(failed.err).toContain('"media_fetch"'); // the warning outcome line on stderr
     api.recordings.get(re(2))!.cutDownloads = 0;
     const again = await run(['archive']);
-    expect(again).toMatchObject({ code: 0, out: expect.stringContaining('1 archived now, 1 already archived') });
-    expect(fs.existsSync(path.join(work, 'recordings-archive', 'index.jsonl'))).toBe(true);
+    expect(again).toMatchObject({ code: 0, out: expect.stringContaining('1 kept now, 1 already kept') });
+    expect(fs.existsSync(path.join(work, 'store', SID, 'recordings', `${re(2)}.json`))).toBe(true);
   });
 
   describe('to an S3-compatible bucket (s3rver on loopback, behind the front that checks checksums as S3 does)', () => {
@@ -172,34 +195,31 @@ describe('npm run recordings', () => {
     beforeAll(async () => (front = await startS3Front(['call-archive'])));
     afterAll(() => front.close());
     const s3env = () => ({
-      S3_ENDPOINT: front.endpoint,
-      AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-      AWS_REGION: 'us-east-1',
+      MEDIA_STORE_URL: 's3://call-archive/twilio/recordings',
+      MEDIA_STORE_ENDPOINT: front.endpoint,
+      MEDIA_STORE_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+      MEDIA_STORE_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
     });
 
-    it('archives with verification, refuses to purge an altered object, deletes the verified one, ledger in the bucket', async () => {
-      const dest = 's3://call-archive/twilio/recordings';
-      const archived = await run(['archive', '--dest', dest], s3env());
-      expect(archived).toMatchObject({ code: 0, out: expect.stringContaining('2 archived now') });
-      const bucket = new S3Store(parseS3Destination(dest, s3env()));
-      const index = parseJsonLines<IndexEntry>(await bucket.readText('index.jsonl'));
-      expect((await bucket.inspect(index.get(re(2))!.key))?.sha256).toBe(index.get(re(2))!.sha256);
-      // the bucket's copy of RE2 replaced behind the archive's back
-      await bucket.put(index.get(re(2))!.key, wav(99, 3000), { contentType: 'audio/wav' });
+    it('keeps with verification, refuses to purge an altered object, deletes the verified one, records in the bucket', async () => {
+      const archived = await run(['archive'], s3env());
+      expect(archived).toMatchObject({ code: 0, out: expect.stringContaining('2 kept now') });
+      const bucket = openMediaStore(mediaStoreSettingsFrom(s3env())!.location);
+      const two = (await recordOf(bucket, SID, re(2)))!;
+      expect((await bucket.inspect(two.key))?.sha256).toBe(two.sha256);
+      // the bucket's copy of RE2 replaced behind the store's back
+      await bucket.put(two.key, wav(99, 3000), { contentType: 'audio/wav' });
 
-      const again = await run(['archive', '--dest', dest], s3env());
-      expect(again.out).toContain('1 archived now, 1 already archived'); // RE2 re-verified, found altered, archived again
-      await bucket.put(index.get(re(2))!.key, wav(99, 3000), { contentType: 'audio/wav' });
+      const again = await run(['archive'], s3env());
+      // RE2's record no longer verifies and the key holds other bytes: a conflict, never replaced, exit 1
+      expect(again.code).toBe(1);
+      expect(again.out).toMatch(new RegExp(`FAILED  ${re(2)}: conflict`));
 
-      const purged = await run(['purge', '--dest', dest, '--yes'], s3env());
-      expect(purged.out).toContain(`kept    ${re(2)}: archived copy 2026/11/${re(2)}.wav does not match its checksum`);
+      const purged = await run(['purge', '--yes'], s3env());
+      expect(purged.out).toContain(`kept    ${re(2)}: kept copy ${two.key} does not match its record`);
       expect(api.deleted).toEqual([re(1)]);
-      const ledger = parseJsonLines<LedgerEntry>(await bucket.readText('purge-ledger.jsonl'));
-      expect([...ledger.keys()]).toEqual([re(1)]);
-      expect(ledger.get(re(1))!.metadataExpiresAt).toBe(
-        new Date(new Date(ledger.get(re(1))!.deletedAt).getTime() + 40 * 86_400_000).toISOString(),
-      );
+      const one = (await recordOf(bucket, SID, re(1)))!;
+      expect(new Date(one.metadataPurgedAt!).getTime() - new Date(one.deletedAt!).getTime()).toBe(40 * 86_400_000);
     });
   });
 });

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { mediaStoreSettingsFrom, messageFieldsFrom } from '../../src/lib/storage/media-store';
-import { parseS3Destination, S3Settings, s3SettingsFrom, S3Store } from '../../src/lib/storage/s3-store';
+import { S3Settings, s3SettingsFrom, S3Store } from '../../src/lib/storage/s3-store';
 import { ConditionalTextStore, LocalFolderStore, StoreError } from '../../src/lib/storage/store';
 import { mediaStoreProblems } from '../../src/deploy/variables';
 import { freePort } from '../../src/local-runtime/twilio-run';
@@ -112,19 +112,6 @@ describe('media store settings', () => {
       [],
     );
     expect(mediaStoreProblems({}, '.env')).toEqual([]);
-  });
-
-  it('the recordings command keeps its own variables and flag names', () => {
-    expect(() => parseS3Destination('s3://ok-bucket', { S3_ENDPOINT: 'nope' })).toThrow(/^S3_ENDPOINT: "nope"/);
-    expect(() => parseS3Destination('s3://ok-bucket', { S3_FORCE_PATH_STYLE: 'maybe' })).toThrow(
-      /^S3_FORCE_PATH_STYLE must be true or false/,
-    );
-    expect(parseS3Destination('s3://ok-bucket/a/b', {}, 'RECORDINGS_ARCHIVE')).toEqual({
-      bucket: 'ok-bucket',
-      prefix: 'a/b/',
-      region: 'us-east-1',
-      forcePathStyle: false,
-    });
   });
 });
 
@@ -322,9 +309,11 @@ describe('S3Store (aws4fetch) against s3rver behind a checking front', () => {
       return new Response(null, { status: 404 });
     }) as typeof fetch;
     try {
-      await new S3Store(parseS3Destination('s3://my-bucket/p', { AWS_REGION: 'eu-west-2' })).inspect('k.bin');
+      const s3Of = (env: Parameters<typeof mediaStoreSettingsFrom>[0]) =>
+        new S3Store((mediaStoreSettingsFrom(env)!.location as { s3: S3Settings }).s3);
+      await s3Of({ MEDIA_STORE_URL: 's3://my-bucket/p', MEDIA_STORE_REGION: 'eu-west-2' }).inspect('k.bin');
       // a dotted name would need my.bucket.s3..., which AWS's wildcard certificate does not cover: path-style
-      await new S3Store(parseS3Destination('s3://my.bucket/p', { AWS_REGION: 'eu-west-2' })).inspect('k.bin');
+      await s3Of({ MEDIA_STORE_URL: 's3://my.bucket/p', MEDIA_STORE_REGION: 'eu-west-2' }).inspect('k.bin');
       const media = mediaStoreSettingsFrom({ MEDIA_STORE_URL: 's3://media.example.com/in' })!.location;
       await new S3Store((media as { s3: S3Settings }).s3).inspect('k.bin');
     } finally {
@@ -335,8 +324,9 @@ describe('S3Store (aws4fetch) against s3rver behind a checking front', () => {
       'https://s3.eu-west-2.amazonaws.com/my.bucket/p/k.bin',
       'https://s3.us-east-1.amazonaws.com/media.example.com/in/k.bin',
     ]);
-    expect(() => parseS3Destination('s3://my.bucket', { S3_FORCE_PATH_STYLE: 'false' })).toThrow(
-      'S3_FORCE_PATH_STYLE is false, but the bucket "my.bucket" has dots in its name',
+    const names = { url: 'u', endpoint: 'e', region: 'r', accessKeyId: 'a', secretAccessKey: 's', forcePathStyle: 'P' };
+    expect(() => s3SettingsFrom({ url: 's3://my.bucket', forcePathStyle: 'false', names })).toThrow(
+      'P is false, but the bucket "my.bucket" has dots in its name',
     );
   });
 });

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { hostAllowed } from './allowlist';
@@ -36,6 +38,11 @@ export interface FetchMediaOptions {
    * bytes even if the server ignores Range. The outcome's totalBytes gives the full size when the server says.
    */
   probeBytes?: number;
+  /**
+   * Write the body to this file instead of memory (a recording of any length: memory stays flat), hashing it as it
+   * comes; each attempt starts the file again. The outcome then carries `spooled` and an empty `body`.
+   */
+  spoolTo?: string;
   schedule?: RetrySchedule;
   maxRedirects?: number;
   /** called with each log record (an outcome, and attempts when debug is on) */
@@ -43,7 +50,8 @@ export interface FetchMediaOptions {
   debug?: boolean;
   /**
    * fields added to every log record, e.g. { source: 'message', messageSid }; `source` tells the report what the
-   * fetch was for: 'message' (MMS media), 'recording_probe' (status callback), 'recording_archive'
+   * fetch was for: 'message' (MMS media), 'recording' (a recording kept by the callback or the archive),
+   * 'recording_probe' (the callback without a store)
    */
   logContext?: Record<string, string | number | undefined>;
   /** when the webhook or callback arrived (epoch ms), for the delay figures */
@@ -68,6 +76,13 @@ export class ByteBudget {
   }
 }
 
+/** A body written to a file by the fetch (`spoolTo`): where, how many bytes, and their sha256 (hex). */
+export interface SpooledBody {
+  file: string;
+  bytes: number;
+  sha256: string;
+}
+
 export interface AttemptRecord {
   attempt: number;
   startedAt: string;
@@ -84,6 +99,8 @@ export type FetchOutcome =
       status: number;
       contentType: string;
       body: Buffer;
+      /** set when the body went to a file (`spoolTo`); `body` is then empty */
+      spooled?: SpooledBody;
       totalBytes?: number;
       attempts: AttemptRecord[];
       startedAt: number;
@@ -98,6 +115,7 @@ interface AttemptResult {
   host?: string;
   retryAfter?: string;
   body?: Buffer;
+  spooled?: SpooledBody;
   contentType?: string;
   totalBytes?: number;
 }
@@ -134,7 +152,7 @@ export async function fetchMedia(options: FetchMediaOptions): Promise<FetchOutco
       attempts: attempts.map((a) => ({ status: a.error ?? a.status, ms: a.durationMs })),
       ...(outcome.ok
         ? {
-            bytes: outcome.body.length,
+            bytes: outcome.spooled?.bytes ?? outcome.body.length,
             contentType: outcome.contentType,
             ...(outcome.totalBytes !== undefined ? { totalBytes: outcome.totalBytes } : {}),
           }
@@ -175,6 +193,7 @@ export async function fetchMedia(options: FetchMediaOptions): Promise<FetchOutco
         status: result.status!,
         contentType: result.contentType ?? 'application/octet-stream',
         body: result.body!,
+        ...(result.spooled ? { spooled: result.spooled } : {}),
         ...(result.totalBytes !== undefined ? { totalBytes: result.totalBytes } : {}),
         attempts,
         startedAt,
@@ -243,8 +262,12 @@ async function attemptOnce(initial: URL, options: FetchMediaOptions, timeoutMs: 
       }
       const totalBytes = sizeOf(res);
       let body: Buffer;
+      let spooled: SpooledBody | undefined;
       try {
-        body = await readBody(res, options.budget, options.probeBytes);
+        if (options.spoolTo) {
+          spooled = await spoolBody(res, options.spoolTo);
+          body = Buffer.alloc(0);
+        } else body = await readBody(res, options.budget, options.probeBytes);
       } catch (err) {
         if (err instanceof FatalFetchError || controller.signal.aborted) throw err;
         // an empty, cut or unframed body: the status came, the media did not
@@ -255,6 +278,7 @@ async function attemptOnce(initial: URL, options: FetchMediaOptions, timeoutMs: 
         status,
         host,
         body,
+        ...(spooled ? { spooled } : {}),
         contentType: header(res.headers['content-type']),
         ...(totalBytes !== undefined ? { totalBytes } : {}),
       };
@@ -299,6 +323,16 @@ export function requestOnce(
   });
 }
 
+/** What the response said about its body's framing, and how many bytes came: what bodyProblem judges. */
+function receiptOf(res: http.IncomingMessage, receivedBytes: number) {
+  return {
+    contentLength: header(res.headers['content-length']),
+    chunked: /\bchunked\b/i.test(header(res.headers['transfer-encoding']) ?? ''),
+    receivedBytes,
+    complete: res.complete,
+  };
+}
+
 function readBody(res: http.IncomingMessage, budget: ByteBudget | undefined, probeBytes?: number): Promise<Buffer> {
   const declared = Number(res.headers['content-length']);
   if (budget && Number.isFinite(declared) && declared > budget.remaining) {
@@ -333,12 +367,7 @@ function readBody(res: http.IncomingMessage, budget: ByteBudget | undefined, pro
     });
     res.on('end', () => {
       // an empty, cut or unframed body is a failed attempt (retried), never a download to keep
-      const problem = bodyProblem({
-        contentLength: header(res.headers['content-length']),
-        chunked: /\bchunked\b/i.test(header(res.headers['transfer-encoding']) ?? ''),
-        receivedBytes: received,
-        complete: res.complete,
-      });
+      const problem = bodyProblem(receiptOf(res, received));
       if (problem) reject(new Error(problem));
       else resolve(Buffer.concat(chunks));
     });
@@ -349,5 +378,45 @@ function readBody(res: http.IncomingMessage, budget: ByteBudget | undefined, pro
   return read.catch((err: unknown) => {
     budget?.giveBack(charged);
     throw err;
+  });
+}
+
+/**
+ * The body written to `file` as it arrives, hashed on the way, with backpressure (the response pauses while the
+ * file catches up), judged whole by the same bodyProblem rule as a body in memory.
+ */
+function spoolBody(res: http.IncomingMessage, file: string): Promise<SpooledBody> {
+  return new Promise((resolve, reject) => {
+    const out = fs.createWriteStream(file);
+    const hash = createHash('sha256');
+    let received = 0;
+    let settled = false;
+    const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      res.destroy();
+      out.destroy();
+      reject(err);
+    };
+    res.on('data', (chunk: Buffer) => {
+      hash.update(chunk);
+      received += chunk.length;
+      if (!out.write(chunk)) {
+        res.pause();
+        out.once('drain', () => res.resume());
+      }
+    });
+    res.on('end', () => {
+      const problem = bodyProblem(receiptOf(res, received));
+      if (problem) return fail(new Error(problem));
+      out.end(() => {
+        if (settled) return;
+        settled = true;
+        resolve({ file, bytes: received, sha256: hash.digest('hex') });
+      });
+    });
+    res.on('error', fail);
+    res.on('aborted', () => fail(new Error('ECONNRESET')));
+    out.on('error', fail);
   });
 }

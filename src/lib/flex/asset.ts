@@ -5,21 +5,13 @@ import { decideBytes } from '../media/serve';
 import { lookupEntry, NotMediaError } from '../media/urls';
 import { MAX_RESPONSE_BODY_BYTES } from '../response-limit';
 import { ServiceEnv, SettingsError } from '../settings';
-import { assetBaseUrl, parseAllowedOrigins, parseFlexConfig, DEFAULT_FLEX_ORIGINS } from './config';
-import { corsHeaders, originOf } from './cors';
-import { fetchServiceAsset } from './fetch-asset';
-import { checkFlexToken, TokenCredentials, tokenFromBody, ValidateFn } from './token';
-import { VerifiedTokenCache } from './token-cache';
 
-/**
- * The warm instance's cache of verified tokens. Held on globalThis rather than in module scope: twilio-run's live
- * mode reloads every module on each request, and the cache must live as long as the process, as it does deployed.
- */
-const CACHE_KEY = Symbol.for('twilio-media-assets/flex/verified-tokens');
-function instanceTokenCache(): VerifiedTokenCache {
-  const holder = globalThis as { [CACHE_KEY]?: VerifiedTokenCache };
-  return (holder[CACHE_KEY] ??= new VerifiedTokenCache());
-}
+export { flexCors };
+import { assetBaseUrl, parseFlexConfig } from './config';
+import { corsHeaders, flexCors, originOf } from './cors';
+import { fetchServiceAsset } from './fetch-asset';
+import { tokenFromBody, ValidateFn } from './token';
+import { VerifiedTokenCache, verifyFlexToken } from './token-cache';
 
 /**
  * POST /flex/asset {Token, name}: a Flex plugin's way to a protected or private asset. Order matters:
@@ -75,20 +67,6 @@ function contentDisposition(name: string): Record<string, string> {
   return /^[A-Za-z0-9._-]{1,100}$/.test(base) ? { 'Content-Disposition': `inline; filename="${base}"` } : {};
 }
 
-/**
- * The CORS grant for a request, never throwing: when FLEX_ALLOWED_ORIGINS itself is malformed only the default
- * Flex origin is granted, so the plugin can still read the error that names the variable.
- */
-export function flexCors(env: ServiceEnv, headers: FlexAssetRequest['headers']): Record<string, string> {
-  let allowed = DEFAULT_FLEX_ORIGINS;
-  try {
-    allowed = parseAllowedOrigins(env.FLEX_ALLOWED_ORIGINS);
-  } catch {
-    // keep the default
-  }
-  return corsHeaders(originOf(headers), allowed);
-}
-
 export async function serveFlexAsset(request: FlexAssetRequest, deps: FlexAssetDeps): Promise<PlainResponse> {
   const log = deps.log ?? (() => undefined);
   const origin = originOf(request.headers);
@@ -116,14 +94,14 @@ export async function serveFlexAsset(request: FlexAssetRequest, deps: FlexAssetD
   const withRange = rangeHeaders(request);
   if (!withRange.ok) return fail(400, 'range', withRange.message);
 
-  const tokenStarted = Date.now();
-  const credentials: TokenCredentials = request.env;
-  const cache = deps.tokenCache ?? instanceTokenCache();
-  const key = VerifiedTokenCache.key(fromBody.token, credentials.ACCOUNT_SID ?? '', credentials.TWILIO_REGION ?? '');
-  const { verdict, source: tokenCache } = await cache.check(key, config.tokenCacheMs, () =>
-    checkFlexToken(fromBody.token, credentials, { timeoutMs: config.tokenTimeoutMs, validate: deps.validate }),
-  );
-  const tokenMs = Date.now() - tokenStarted;
+  const {
+    verdict,
+    source: tokenCache,
+    tokenMs,
+  } = await verifyFlexToken(fromBody.token, request.env, config, {
+    validate: deps.validate,
+    tokenCache: deps.tokenCache,
+  });
   if (!verdict.ok) {
     const extra: Record<string, string> = verdict.status === 503 ? { 'Retry-After': '5' } : {};
     log({

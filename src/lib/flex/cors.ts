@@ -1,3 +1,6 @@
+import type { ServiceEnv } from '../settings';
+import { DEFAULT_FLEX_ORIGINS, parseAllowedOrigins } from './config';
+
 /**
  * CORS grant of /flex/asset. The platform answers OPTIONS preflights itself, permissively, without calling the
  * Function (twilio-run emulates it), so the only grant that counts is the Access-Control-Allow-Origin of the
@@ -23,4 +26,22 @@ export function corsHeaders(origin: string | undefined, allowedOrigins: readonly
 export function originOf(headers: Record<string, string | string[] | undefined>): string | undefined {
   const value = headers['origin'];
   return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * The CORS grant for a request to a Flex-facing Function (/flex/asset, /recordings/url-provider), never throwing:
+ * when FLEX_ALLOWED_ORIGINS itself is malformed only the default Flex origin is granted, so the caller can still
+ * read the error that names the variable.
+ */
+export function flexCors(
+  env: ServiceEnv,
+  headers: Record<string, string | string[] | undefined>,
+): Record<string, string> {
+  let allowed = DEFAULT_FLEX_ORIGINS;
+  try {
+    allowed = parseAllowedOrigins(env.FLEX_ALLOWED_ORIGINS);
+  } catch {
+    // keep the default
+  }
+  return corsHeaders(originOf(headers), allowed);
 }

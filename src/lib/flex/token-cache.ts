@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { TokenVerdict } from './token';
+import { checkFlexToken, TokenCredentials, TokenVerdict, ValidateFn } from './token';
 
 /** Most verified tokens one warm instance remembers; the least recently used is forgotten first. */
 const TOKEN_CACHE_MAX_ENTRIES = 1000;
@@ -58,4 +58,31 @@ export class VerifiedTokenCache {
       this.inFlight.delete(key);
     }
   }
+}
+
+/**
+ * The warm instance's cache of verified tokens, shared by /flex/asset and /recordings/url-provider. Held on
+ * globalThis rather than in module scope: twilio-run's live mode reloads every module on each request, and the
+ * cache must live as long as the process, as it does deployed.
+ */
+const CACHE_KEY = Symbol.for('twilio-media-assets/flex/verified-tokens');
+export function instanceTokenCache(): VerifiedTokenCache {
+  const holder = globalThis as { [CACHE_KEY]?: VerifiedTokenCache };
+  return (holder[CACHE_KEY] ??= new VerifiedTokenCache());
+}
+
+/** The one way a Function checks a Flex token: through the instance's cache, then Twilio IAM within the bound. */
+export async function verifyFlexToken(
+  token: string,
+  credentials: TokenCredentials,
+  config: { tokenTimeoutMs: number; tokenCacheMs: number },
+  deps: { validate?: ValidateFn; tokenCache?: VerifiedTokenCache } = {},
+): Promise<TokenCacheLookup & { tokenMs: number }> {
+  const started = Date.now();
+  const cache = deps.tokenCache ?? instanceTokenCache();
+  const key = VerifiedTokenCache.key(token, credentials.ACCOUNT_SID ?? '', credentials.TWILIO_REGION ?? '');
+  const lookup = await cache.check(key, config.tokenCacheMs, () =>
+    checkFlexToken(token, credentials, { timeoutMs: config.tokenTimeoutMs, validate: deps.validate }),
+  );
+  return { ...lookup, tokenMs: Date.now() - started };
 }

@@ -96,6 +96,25 @@ export type TokenFromBody =
   | { ok: true; token: string }
   | { ok: false; status: 400 | 403; reason: TokenFailure | 'url' | 'too-long'; message: string };
 
+/** Why `text` cannot be a Flex token (too long, or characters no JWT has), naming where it came from. */
+function unlikeAToken(text: string, where: string): Extract<TokenFromBody, { ok: false }> | undefined {
+  if (text.length > MAX_TOKEN_CHARS)
+    return {
+      ok: false,
+      status: 400,
+      reason: 'too-long',
+      message: `${where} is ${text.length} characters, longer than any Flex token (at most ${MAX_TOKEN_CHARS}); it was not checked`,
+    };
+  if (!TOKEN_CHARS.test(text))
+    return {
+      ok: false,
+      status: 400,
+      reason: 'invalid',
+      message: `${where} is not a Flex token (printable characters without spaces only)`,
+    };
+  return undefined;
+}
+
 /**
  * The Token parameter, accepted only from a POST body and only when it is plausibly a token. The runtime merges
  * query and body parameters into one event and gives no URL, so a token sent in the URL (which lands in access
@@ -114,21 +133,8 @@ export function tokenFromBody(raw: unknown, headers: Record<string, string | str
   }
   if (typeof raw !== 'string')
     return { ok: false, status: 400, reason: 'invalid', message: 'parameter "Token" must be sent once, as a string' };
-  if (raw.length > MAX_TOKEN_CHARS) {
-    return {
-      ok: false,
-      status: 400,
-      reason: 'too-long',
-      message: `parameter "Token" is ${raw.length} characters, longer than any Flex token (at most ${MAX_TOKEN_CHARS}); it was not checked`,
-    };
-  }
-  if (!TOKEN_CHARS.test(raw))
-    return {
-      ok: false,
-      status: 400,
-      reason: 'invalid',
-      message: 'parameter "Token" is not a Flex token (printable characters without spaces only)',
-    };
+  const unlike = unlikeAToken(raw, 'parameter "Token"');
+  if (unlike) return unlike;
   const type = typeof headers['content-type'] === 'string' ? headers['content-type'].toLowerCase() : '';
   const length = typeof headers['content-length'] === 'string' ? Number(headers['content-length']) : undefined;
   const hasBody = /^(application\/x-www-form-urlencoded|application\/json)\s*(;|$)/.test(type);
@@ -198,4 +204,38 @@ export async function checkFlexToken(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The Flex token of a request from the Flex Insights Player to a recording's url_provider. Twilio's page "Secure
+ * Playback of Recordings from Custom Storage" (https://www.twilio.com/docs/flex/developer/insights/playback-recordings-custom-storage)
+ * shows the Player's request as a GET carrying `Authorization: Basic base64("token:" + the Flex JWE token)`; the
+ * same checks as tokenFromBody apply to what it holds, before any call to Twilio IAM. A deployed Function sees the
+ * Authorization header in event.request.headers (Twilio's page "Headers and cookies", runtime handler 1.2.0 or later).
+ */
+export function tokenFromAuthorization(headers: Record<string, string | string[] | undefined>): TokenFromBody {
+  const header = headers['authorization'];
+  if (header === undefined || header === '')
+    return {
+      ok: false,
+      status: 403,
+      reason: 'missing',
+      message: 'header "Authorization" is required: Basic with user "token" and the agent\'s Flex token',
+    };
+  const match = typeof header === 'string' ? /^Basic\s+([A-Za-z0-9+/=]{1,16384})\s*$/i.exec(header) : null;
+  const decoded = match ? Buffer.from(match[1], 'base64').toString('utf8') : '';
+  const colon = decoded.indexOf(':');
+  if (!match || colon < 0 || decoded.slice(0, colon) !== 'token')
+    return {
+      ok: false,
+      status: 403,
+      reason: 'invalid',
+      message: 'header "Authorization" must be Basic with user "token" and the Flex token as password',
+    };
+  const token = decoded.slice(colon + 1);
+  if (token === '')
+    return { ok: false, status: 403, reason: 'missing', message: 'header "Authorization" holds no Flex token' };
+  const unlike = unlikeAToken(token, 'the token in header "Authorization"');
+  if (unlike) return unlike;
+  return { ok: true, token };
 }

@@ -11,7 +11,7 @@ import {
   openMediaStore,
 } from '../storage/media-store';
 import type { SignedWebhookRequest } from '../webhook-signature';
-import { deleteTwilioMedia, KeptMedia, keepMediaItem, mediaSidOf, recordMessage } from './keep';
+import { deleteTwilioMedia, KeptMedia, keepMediaItem, mediaSidOf, recordMessage } from '../keep/media';
 import { mmsSummaryRecord, SummaryItem } from './summary';
 import { InboundMedia, parseInboundMms } from './webhook';
 

@@ -214,16 +214,18 @@ function daysTable(report: Report): string {
   return `<div class="scroll"><table id="days-table"><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
 }
 
-function storeTable(report: Report): string {
+function storeTable(report: Report, of: 'store' | 'recordings' = 'store'): string {
   const rows = report.days
-    .filter((d) => STORE_OUTCOMES.some((o) => d.store[o] > 0))
+    .filter((d) => STORE_OUTCOMES.some((o) => (d[of]?.[o] ?? 0) > 0))
     .map(
       (d) =>
-        `<tr data-day="${escapeHtml(d.day)}"><td>${escapeHtml(d.day)}</td>${STORE_OUTCOMES.map((o) => `<td>${d.store[o]}</td>`).join('')}</tr>`,
+        `<tr data-day="${escapeHtml(d.day)}"><td>${escapeHtml(d.day)}</td>${STORE_OUTCOMES.map((o) => `<td>${d[of][o]}</td>`).join('')}</tr>`,
     );
   if (!rows.length)
-    return '<p class="muted">No media_store lines in this range: inbound media is not being stored.</p>';
-  return `<div class="scroll"><table id="store-table"><thead><tr><th>day</th>${STORE_OUTCOMES.map((o) => `<th>${o.replace('_', ' ')}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
+    return of === 'store'
+      ? '<p class="muted">No media_store lines in this range: inbound media is not being stored.</p>'
+      : '<p class="muted">No recording_store lines in this range: recordings are not being kept.</p>';
+  return `<div class="scroll"><table id="${of === 'store' ? 'store-table' : 'recordings-table'}"><thead><tr><th>day</th>${STORE_OUTCOMES.map((o) => `<th>${o.replace('_', ' ')}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
 }
 
 function escalationSection(report: Report): string {
@@ -294,6 +296,8 @@ ${charts}
 ${hasDays ? daysTable(report) : '<p class="muted">No days.</p>'}
 <h2>Media store outcomes</h2>
 ${storeTable(report)}
+<h2>Recording outcomes</h2>
+${storeTable(report, 'recordings')}
 ${escalationSection(report)}
 ${skipped.map((s) => `<p class="muted">${escapeHtml(s)}</p>`).join('\n')}
 <footer>Made by npm run media:report at ${escapeHtml(options.generatedAt)}. The numbers are those of <code>--json</code>, embedded below.</footer>

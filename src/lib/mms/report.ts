@@ -42,6 +42,8 @@ export interface DaySummary {
   incidents: FetchRecord[];
   /** the inbound webhook's media_store lines of the day, by outcome (0 when none) */
   store: StoreCounts;
+  /** the recording_store lines of the day (status callback and archive command), by outcome (0 when none) */
+  recordings: StoreCounts;
 }
 
 export const STORE_OUTCOMES = [
@@ -112,6 +114,8 @@ export interface ParsedLog {
   skipped: number;
   recordingFetches: number;
   storeRecords: StoreRecord[];
+  /** recording_store lines: what the status callback and the archive command did with each recording */
+  recordingStoreRecords: StoreRecord[];
 }
 
 /** A media_store line in the agreed shape, or undefined when it is not one. */
@@ -175,14 +179,16 @@ function fromSummaries(
 export function parseLogLines(lines: Iterable<string>): ParsedLog {
   const records: FetchRecord[] = [];
   const storeRecords: StoreRecord[] = [];
+  const recordingStoreRecords: StoreRecord[] = [];
   const summaries: MmsSummary[] = [];
   const seen = { fetches: new Set<string>(), stores: new Set<string>(), deletes: new Set<string>() };
   let skipped = 0;
   let recordingFetches = 0;
   for (const line of lines) {
     const isStore = line.includes('"media_store"');
-    const isSummary = !isStore && line.includes('"mms_summary"');
-    if (!isStore && !isSummary && !line.includes('"media_fetch"')) continue;
+    const isRecordingStore = !isStore && line.includes('"recording_store"');
+    const isSummary = !isStore && !isRecordingStore && line.includes('"mms_summary"');
+    if (!isStore && !isRecordingStore && !isSummary && !line.includes('"media_fetch"')) continue;
     const start = line.indexOf('{');
     const end = line.lastIndexOf('}');
     if (isSummary) {
@@ -202,6 +208,12 @@ export function parseLogLines(lines: Iterable<string>): ParsedLog {
         recordingSid?: unknown;
         index?: unknown;
       };
+      if (isRecordingStore && record.event === 'recording_store') {
+        const store = storeRecordOf(record);
+        if (store) recordingStoreRecords.push(store);
+        else skipped += 1;
+        continue;
+      }
       if (isStore && record.event === 'media_store') {
         const store = storeRecordOf(record);
         if (store) {
@@ -246,6 +258,7 @@ export function parseLogLines(lines: Iterable<string>): ParsedLog {
     skipped,
     recordingFetches,
     storeRecords: [...storeRecords, ...added.storeRecords],
+    recordingStoreRecords,
   };
 }
 
@@ -293,21 +306,28 @@ export function buildReport(
   skippedLines = 0,
   recordingFetches = 0,
   storeRecords: StoreRecord[] = [],
+  recordingStoreRecords: StoreRecord[] = [],
 ): Report {
   const byDay = new Map<string, FetchRecord[]>();
   const storeByDay = new Map<string, StoreCounts>();
+  const recordingsByDay = new Map<string, StoreCounts>();
   for (const r of records) {
     // The day as the timestamp was written (the runtime's zone, shown with its offset), so days match the logs.
     const day = r.webhookReceivedAt.slice(0, 10);
     byDay.set(day, [...(byDay.get(day) ?? []), r]);
   }
-  for (const s of storeRecords) {
-    const day = s.at.slice(0, 10);
-    const counts = storeByDay.get(day) ?? noStore();
-    counts[s.outcome] += 1;
-    storeByDay.set(day, counts);
-    // a day with stores but no fetch line (the fetch lines were cut by the log's size limit) still shows
-    if (!byDay.has(day)) byDay.set(day, []);
+  for (const [lines, counted] of [
+    [storeRecords, storeByDay],
+    [recordingStoreRecords, recordingsByDay],
+  ] as const) {
+    for (const s of lines) {
+      const day = s.at.slice(0, 10);
+      const counts = counted.get(day) ?? noStore();
+      counts[s.outcome] += 1;
+      counted.set(day, counts);
+      // a day with stores but no fetch line (the fetch lines were cut by the log's size limit) still shows
+      if (!byDay.has(day)) byDay.set(day, []);
+    }
   }
   const days = [...byDay.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
@@ -330,6 +350,7 @@ export function buildReport(
         escalate: with404.length >= threshold,
         incidents,
         store: storeByDay.get(day) ?? noStore(),
+        recordings: recordingsByDay.get(day) ?? noStore(),
       };
     });
   return { threshold, days, skippedLines, recordingFetches, delay: delayDistribution(successDelays(records)) };
@@ -387,19 +408,23 @@ export function formatMarkdown(report: Report): string {
       `| ${d.day} | ${d.fetches} | ${d.messages} | ${d.with404} | ${d.transient404} | ${d.notFoundResponses} | ${d.retries} | ${d.gaveUp} | ${ms(d.p50DelayMs)} | ${ms(d.p95DelayMs)} | ${ms(d.p99DelayMs)} | ${d.escalate ? '**yes**' : 'no'} |`,
     );
   }
-  const storeDays = report.days.filter((d) => STORE_OUTCOMES.some((o) => d.store[o] > 0));
-  if (storeDays.length) {
-    out.push('', '## Media store outcomes', '');
+  for (const [of, title] of [
+    ['store', 'Media store outcomes'],
+    ['recordings', 'Recording outcomes'],
+  ] as const) {
+    const days = report.days.filter((d) => STORE_OUTCOMES.some((o) => d[of][o] > 0));
+    if (!days.length) continue;
+    out.push('', `## ${title}`, '');
     out.push(`| day | ${STORE_OUTCOMES.join(' | ')} |`);
     out.push(`| --- |${STORE_OUTCOMES.map(() => ' ---: |').join('')}`);
-    for (const d of storeDays) out.push(`| ${d.day} | ${STORE_OUTCOMES.map((o) => d.store[o]).join(' | ')} |`);
+    for (const d of days) out.push(`| ${d.day} | ${STORE_OUTCOMES.map((o) => d[of][o]).join(' | ')} |`);
   }
   const escalation = formatEscalation(report);
   if (escalation) out.push('', escalation.trimEnd());
   if (report.recordingFetches)
     out.push(
       '',
-      `${report.recordingFetches} media_fetch line(s) of recordings (status callback probes, archive downloads) are not message media and were left out.`,
+      `${report.recordingFetches} media_fetch line(s) of recordings (status callback, archive downloads) are not message media and were left out of the fetch figures; their outcomes are under Recording outcomes.`,
     );
   if (report.skippedLines)
     out.push('', `${report.skippedLines} media_fetch or media_store line(s) could not be read and were skipped.`);
@@ -428,7 +453,16 @@ export function formatCsv(report: Report): string {
     'p99DelayMs',
   ] as const;
   const rows = report.days.map((d) =>
-    [...header.map((h) => csvCell(d[h])), ...STORE_OUTCOMES.map((o) => d.store[o])].join(','),
+    [
+      ...header.map((h) => csvCell(d[h])),
+      ...STORE_OUTCOMES.map((o) => d.store[o]),
+      ...STORE_OUTCOMES.map((o) => d.recordings[o]),
+    ].join(','),
   );
-  return [[...header, ...STORE_OUTCOMES.map((o) => `store_${o}`)].join(','), ...rows].join('\n') + '\n';
+  return (
+    [
+      [...header, ...STORE_OUTCOMES.map((o) => `store_${o}`), ...STORE_OUTCOMES.map((o) => `recording_${o}`)].join(','),
+      ...rows,
+    ].join('\n') + '\n'
+  );
 }

@@ -1,5 +1,5 @@
 import { clip, isoWithOffset, LogRecord } from '../log';
-import type { DeleteOutcome, KeepOutcome } from './keep';
+import type { DeleteOutcome, KeepOutcome } from '../keep/media';
 
 /**
  * The `mms_summary` line: the last line of every inbound webhook invocation, one compact record of what happened

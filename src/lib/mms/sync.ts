@@ -11,7 +11,7 @@ import {
   MessageRecord,
   messageRecordKey,
   recordMessage,
-} from './keep';
+} from '../keep/media';
 import {
   JsonGet,
   listPages,
@@ -28,7 +28,7 @@ import {
 /**
  * `npm run media:sync`: catches up what the inbound webhook did not keep. Lists the inbound messages with media
  * in a range through Twilio's REST API, and for each item: already in the store and verified -> skipped (nothing
- * downloaded); else downloaded and kept by the webhook's own routine (src/lib/mms/keep.ts: same key, same
+ * downloaded); else downloaded and kept by the webhook's own routine (src/lib/keep/media.ts: same key, same
  * checksums, never an overwrite); with `delete`, every item is downloaded and compared with the stored copy, and
  * Twilio's copy is deleted only once the store holds exactly its bytes, verified.
  * Safe to interrupt and re-run: every object is written whole or not at all, and what is stored is skipped.

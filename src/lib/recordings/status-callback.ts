@@ -2,10 +2,16 @@ import { fetchMedia } from '../fetch/media-fetcher';
 import { FetchEnv, fetchOptionsFor, fetchSettingsOrLog } from '../fetch/settings';
 import { clip, isoWithOffset } from '../log';
 import { errorResponse, jsonResponse, PlainResponse } from '../respond';
+import { MediaStoreEnv, mediaStoreSettingsFrom, openMediaStore } from '../storage/media-store';
 import type { SignedWebhookRequest } from '../webhook-signature';
+import { isoDate, keepRecording } from '../keep/recording';
 import { wavDeclaredBytes } from './model';
+import { RecordingsEnv, recordingsSettingsFrom } from './record';
 
-export type RecordingStatusEnv = FetchEnv;
+export type RecordingStatusEnv = FetchEnv & MediaStoreEnv & RecordingsEnv;
+
+/** Share of the fetch deadline the download may use; the rest is the store's (PUT, read back, record, DELETE). */
+const DOWNLOAD_SHARE = 0.6;
 
 export type RecordingStatusRequest = SignedWebhookRequest<RecordingStatusEnv>;
 
@@ -15,10 +21,11 @@ const WAV_HEADER_BYTES = 44;
 
 /**
  * POST /recordings/status, the recording status callback, signature already verified
- * (src/runtime/signed-webhook.ts). On `completed` the audio is
- * confirmed available through the shared fetcher (its retries ride out the 404 that can follow the callback;
- * only the WAV header is read, so a long recording costs nothing); `absent` and `failed` are logged with their
- * ErrorCode. Every outcome is one JSON log line; Twilio gets a 200 whatever happened to the fetch.
+ * (src/runtime/signed-webhook.ts). On `completed`, with a media store, the recording is kept before the answer by the
+ * one keep routine (src/lib/keep/recording.ts: fetch through the shared fetcher, spool, store, verify, record, and
+ * with RECORDINGS_DELETE_AFTER_STORE delete Twilio's copy after); without a store its audio is only confirmed
+ * available, reading the WAV header. `absent` and `failed` keep nothing and are logged with their ErrorCode. Every
+ * outcome is one JSON log line; Twilio gets a 200 whatever happened, in time.
  */
 export async function handleRecordingStatus(request: RecordingStatusRequest): Promise<PlainResponse> {
   const { env, log, params } = request;
@@ -42,7 +49,7 @@ export async function handleRecordingStatus(request: RecordingStatusRequest): Pr
     ...(params.RecordingDuration ? { durationSeconds: Number(params.RecordingDuration) } : {}),
   };
   const done = (extra: object = {}) => jsonResponse(200, { recordingSid, status, ...extra });
-  const report = (level: 'info' | 'warn', fields: object = {}) =>
+  const report = (level: 'info' | 'warn' | 'error', fields: object = {}) =>
     log({ level, event: 'recording_status', ...base, ...fields });
 
   if (status === 'absent' || status === 'failed') {
@@ -64,6 +71,50 @@ export async function handleRecordingStatus(request: RecordingStatusRequest): Pr
     report('warn', { problem: 'parameter "RecordingUrl" is missing; availability not checked' });
     return done({ available: 'unknown' });
   }
+  let keeping;
+  try {
+    const storeSettings = mediaStoreSettingsFrom(env);
+    keeping = storeSettings && { store: openMediaStore(storeSettings.location), settings: recordingsSettingsFrom(env) };
+  } catch (err) {
+    report('error', { problem: (err as Error).message, event: 'config_error' });
+    return done({ kept: 'store_failed' });
+  }
+  if (keeping) {
+    // Kept before the answer: nothing runs after it (the Function's invocation ends with its callback).
+    const fetchOptions = fetchOptionsFor(config, request.receivedAt);
+    const kept = await keepRecording({
+      store: keeping.store,
+      settings: keeping.settings,
+      recording: {
+        accountSid: params.AccountSid ?? '',
+        callSid: params.CallSid ?? '',
+        recordingSid,
+        mediaUrl: params.RecordingUrl,
+        startTime: isoDate(params.RecordingStartTime),
+        ...(params.RecordingDuration && /^\d{1,9}$/.test(params.RecordingDuration)
+          ? { durationSeconds: Number(params.RecordingDuration) }
+          : {}),
+        ...(params.RecordingChannels === '1' || params.RecordingChannels === '2'
+          ? { channels: Number(params.RecordingChannels) }
+          : {}),
+        ...(params.RecordingSource ? { source: clip(params.RecordingSource, 40) } : {}),
+        ...(params.RecordingTrack ? { track: clip(params.RecordingTrack, 20) } : {}),
+      },
+      fetch: fetchOptions,
+      fetchDeadlineAt: request.receivedAt + Math.round(config.deadlineMs * DOWNLOAD_SHARE),
+      deadlineAt: fetchOptions.deadlineAt,
+      keptBy: 'callback',
+      receivedAt: request.receivedAt,
+      log,
+    });
+    report(kept.outcome === 'stored' || kept.outcome === 'already_stored' ? 'info' : 'warn', {
+      kept: kept.outcome,
+      ...(kept.deleted ? { deleted: kept.deleted } : {}),
+      ...(kept.problem ? { problem: kept.problem } : {}),
+    });
+    return done({ kept: kept.outcome, ...(kept.deleted ? { deleted: kept.deleted } : {}) });
+  }
+
   const outcome = await fetchMedia({
     // RecordingUrl has no extension; .wav is the format Twilio stores
     ...fetchOptionsFor(config, request.receivedAt),

@@ -1,4 +1,8 @@
 import type { AwsClient } from 'aws4fetch';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { SpooledBody } from '../fetch/media-fetcher';
 import { SettingsError } from '../settings';
 import {
   assertSafeKey,
@@ -121,43 +125,71 @@ export function s3SettingsFrom(source: S3Source): S3Settings {
   };
 }
 
-export interface S3Env {
-  S3_ENDPOINT?: string;
-  S3_FORCE_PATH_STYLE?: string;
-  AWS_REGION?: string;
-  AWS_ACCESS_KEY_ID?: string;
-  AWS_SECRET_ACCESS_KEY?: string;
-}
-
-/** The recordings command's bucket: `--dest s3://bucket/prefix` with the local commands' S3_* and AWS_* settings. */
-export function parseS3Destination(url: string, env: S3Env, flag = '--dest'): S3Settings {
-  return s3SettingsFrom({
-    url,
-    endpoint: env.S3_ENDPOINT,
-    region: env.AWS_REGION,
-    accessKeyId: env.AWS_ACCESS_KEY_ID,
-    secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
-    forcePathStyle: env.S3_FORCE_PATH_STYLE,
-    names: {
-      url: flag,
-      endpoint: 'S3_ENDPOINT',
-      region: 'AWS_REGION',
-      accessKeyId: 'AWS_ACCESS_KEY_ID',
-      secretAccessKey: 'AWS_SECRET_ACCESS_KEY',
-      forcePathStyle: 'S3_FORCE_PATH_STYLE',
-    },
-  });
-}
-
 const META = 'x-amz-meta-';
 
 /** a PUT body's sha256, hex in the signature and base64 as S3's checksum: S3 refuses a body altered on the way */
-function checksumHeaders(body: Buffer): Record<string, string> {
-  const sha256 = sha256Of(body);
+function checksumHeaders(sha256: string): Record<string, string> {
   return {
     'x-amz-content-sha256': sha256,
     'x-amz-checksum-sha256': Buffer.from(sha256, 'hex').toString('base64'),
   };
+}
+
+/** The headers of a PUT: the body's sha256 twice (hex, signed; base64, checked by S3), metadata, If-None-Match. */
+function putHeaders(sha256: string, options: PutOptions): Record<string, string> {
+  const headers: Record<string, string> = {
+    'content-type': options.contentType ?? 'application/octet-stream',
+    ...checksumHeaders(sha256),
+  };
+  for (const [name, value] of Object.entries(options.metadata ?? {})) headers[`${META}${name.toLowerCase()}`] = value;
+  if (options.ifAbsent) headers['if-none-match'] = '*';
+  return headers;
+}
+
+/**
+ * A PUT's answer: S3 answers 412 when the key exists (409 when a concurrent write holds it), and older MinIO 304
+ * (minio#19442): nothing is replaced, and the caller reads the object to judge it.
+ */
+function putResult(status: number, text: string, options: PutOptions): PutResult {
+  if (options.ifAbsent && [304, 409, 412].includes(status)) return 'exists';
+  if (status < 200 || status > 299) throw new StoreError(s3Problem(status, text), status);
+  return 'written';
+}
+
+/** Sends a file as a PUT's body with node:http(s), cut by signal; the answer's status and (short) text. */
+function streamPut(
+  url: string,
+  headers: Record<string, string>,
+  file: string,
+  key: string,
+  signal?: AbortSignal,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const client = target.protocol === 'https:' ? https : http;
+    const failed = (err: Error) =>
+      reject(
+        signal?.aborted
+          ? new StoreError(`no answer from the store in time (PUT ${key})`)
+          : new StoreError(
+              `the store could not be reached (PUT ${key}): ${(err as NodeJS.ErrnoException).code ?? err.message}`,
+            ),
+      );
+    const req = client.request(target, { method: 'PUT', headers, signal, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      let length = 0;
+      res.on('data', (chunk: Buffer) => {
+        if (length < 64 * 1024) chunks.push(chunk);
+        length += chunk.length;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', failed);
+    });
+    req.on('error', failed);
+    const body = fs.createReadStream(file);
+    body.on('error', (err) => req.destroy(err));
+    body.pipe(req);
+  });
 }
 
 /** `<Code>` and `<Message>` of an S3 error document, for the log; the body never holds a credential. */
@@ -229,20 +261,41 @@ export class S3Store implements ObjectStore, ConditionalTextStore {
     }
   }
 
+  /**
+   * A presigned GET of the object (SigV4 query signing with the store's own key), valid `seconds`: what the
+   * recordings' url_provider hands the Flex Insights Player. Signing is local (no request); an unsigned store has
+   * no key to sign with and gets a StoreError naming the variables.
+   */
+  async signedGetUrl(name: string, seconds: number): Promise<string> {
+    if (!this.signer)
+      throw new StoreError(
+        'the store has no access key to sign a playback link with: set MEDIA_STORE_ACCESS_KEY_ID and MEDIA_STORE_SECRET_ACCESS_KEY',
+      );
+    const url = new URL(this.url(name));
+    url.searchParams.set('X-Amz-Expires', String(seconds));
+    const signed = await this.signer.sign(url.toString(), { method: 'GET', aws: { signQuery: true } });
+    return signed.url;
+  }
+
   async put(key: string, body: Buffer, options: PutOptions = {}): Promise<PutResult> {
-    const headers: Record<string, string> = {
-      'content-type': options.contentType ?? 'application/octet-stream',
-      ...checksumHeaders(body),
-    };
-    for (const [name, value] of Object.entries(options.metadata ?? {})) headers[`${META}${name.toLowerCase()}`] = value;
-    // S3 answers 412 when the key exists (409 when a concurrent write holds it), and older MinIO 304 (minio#19442):
-    // nothing is replaced, and the caller reads the object to judge it
-    if (options.ifAbsent) headers['if-none-match'] = '*';
-    const res = await this.send('PUT', key, headers, body, options.signal);
-    const text = await res.text().catch(() => '');
-    if (options.ifAbsent && [304, 409, 412].includes(res.status)) return 'exists';
-    if (!res.ok) throw new StoreError(s3Problem(res.status, text), res.status);
-    return 'written';
+    const res = await this.send('PUT', key, putHeaders(sha256Of(body), options), body, options.signal);
+    return putResult(res.status, await res.text().catch(() => ''), options);
+  }
+
+  /**
+   * A PUT whose body is read from a file as it is sent (a recording of any length, spooled by the fetch): one
+   * atomic PUT, so the key holds the whole object or nothing, with the sha256 the spool computed in the signed
+   * x-amz-content-sha256 and in x-amz-checksum-sha256, so the store refuses a body that differs. Sent with node:http
+   * rather than fetch, which cannot stream a request body with a known Content-Length.
+   */
+  async putFile(key: string, spooled: SpooledBody, options: PutOptions = {}): Promise<PutResult> {
+    const url = this.url(key);
+    const headers = putHeaders(spooled.sha256, options);
+    const signed = this.signer ? await this.signer.sign(url, { method: 'PUT', headers }) : undefined;
+    const sent: Record<string, string> = signed ? Object.fromEntries(signed.headers) : headers;
+    sent['content-length'] = String(spooled.bytes);
+    const { status, text } = await streamPut(signed?.url ?? url, sent, spooled.file, key, options.signal);
+    return putResult(status, text, options);
   }
 
   private async get(key: string, signal?: AbortSignal): Promise<Response | undefined> {
@@ -325,7 +378,7 @@ export class S3Store implements ObjectStore, ConditionalTextStore {
     const body = Buffer.from(text, 'utf8');
     const headers: Record<string, string> = {
       'content-type': name.endsWith('.json') ? 'application/json' : 'text/plain',
-      ...checksumHeaders(body),
+      ...checksumHeaders(sha256Of(body)),
       ...(version === undefined ? { 'if-none-match': '*' } : { 'if-match': version }),
     };
     const res = await this.send('PUT', name, headers, body, options.signal);

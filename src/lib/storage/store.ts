@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { SpooledBody } from '../fetch/media-fetcher';
 
 /**
  * The one store abstraction, for archived recordings and inbound MMS media alike. A local folder is the embedded
@@ -44,6 +45,8 @@ export interface ObjectStore {
   readonly prefix: string;
   /** stores the bytes under key, atomically; 'exists' when ifAbsent and the key is taken (nothing written) */
   put(key: string, body: Buffer, options?: PutOptions): Promise<PutResult>;
+  /** the same, the body read from a spooled file whose bytes and sha256 are known (a recording of any length); both stores have it, a test double may not */
+  putFile?(key: string, spooled: SpooledBody, options?: PutOptions): Promise<PutResult>;
   /** reads the stored object back and hashes it; undefined when absent */
   inspect(key: string, options?: ReadOptions): Promise<StoredObject | undefined>;
   /** a small text document (the index, the ledger, a message record); '' when absent */
@@ -127,6 +130,11 @@ export class LocalFolderStore implements ObjectStore, ConditionalTextStore {
     this.description = `folder ${root}`;
   }
 
+  /** The file holding a key's object (no check that it exists): for serving a kept recording locally. */
+  pathOf(key: string): string {
+    return this.file(key);
+  }
+
   private file(key: string): string {
     assertSafeKey(key);
     return path.join(this.root, ...key.split('/'));
@@ -136,12 +144,14 @@ export class LocalFolderStore implements ObjectStore, ConditionalTextStore {
    * temp file, fsync, then rename (replace) or hard link (ifAbsent: link fails on an existing name, atomically):
    * after a crash the key holds either nothing or the whole object
    */
-  private atomicWrite(target: string, body: Buffer | string, ifAbsent = false): PutResult {
+  private atomicWrite(target: string, body: Buffer | string | { copyFrom: string }, ifAbsent = false): PutResult {
     fs.mkdirSync(path.dirname(target), { recursive: true });
     const tmp = `${target}.partial-${process.pid}-${Math.random().toString(36).slice(2)}`;
-    const fd = fs.openSync(tmp, 'w');
+    if (typeof body === 'object' && !Buffer.isBuffer(body)) fs.copyFileSync(body.copyFrom, tmp);
+    const fd = fs.openSync(tmp, typeof body === 'object' && !Buffer.isBuffer(body) ? 'r+' : 'w');
     try {
-      fs.writeSync(fd, typeof body === 'string' ? Buffer.from(body) : body);
+      if (typeof body === 'string' || Buffer.isBuffer(body))
+        fs.writeSync(fd, typeof body === 'string' ? Buffer.from(body) : body);
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
@@ -163,6 +173,10 @@ export class LocalFolderStore implements ObjectStore, ConditionalTextStore {
 
   async put(key: string, body: Buffer, options: PutOptions = {}): Promise<PutResult> {
     return this.atomicWrite(this.file(key), body, options.ifAbsent);
+  }
+
+  async putFile(key: string, spooled: SpooledBody, options: PutOptions = {}): Promise<PutResult> {
+    return this.atomicWrite(this.file(key), { copyFrom: spooled.file }, options.ifAbsent);
   }
 
   async inspect(key: string): Promise<StoredObject | undefined> {

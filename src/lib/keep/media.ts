@@ -1,8 +1,15 @@
-import { hostAllowed } from '../fetch/allowlist';
-import { requestOnce } from '../fetch/media-fetcher';
+import {
+  DELETE_TIMEOUT_MS,
+  DeleteOutcome,
+  deleteTwilioCopy,
+  keepObject,
+  KeepOutcome,
+  OUTCOME_LEVEL,
+  storeFailure,
+} from './object';
 import { clip, isoWithOffset, LogRecord } from '../log';
 import type { MediaStore, MessageField } from '../storage/media-store';
-import { ObjectStore, sha256Of, StoredObject, StoreError } from '../storage/store';
+import { ObjectStore, sha256Of } from '../storage/store';
 
 /**
  * Keeping one inbound MMS media item, verified, and deleting Twilio's copy only after: the one routine for the
@@ -13,8 +20,7 @@ import { ObjectStore, sha256Of, StoredObject, StoreError } from '../storage/stor
 
 const SID = { AC: /^AC[0-9a-fA-F]{32}$/, MM: /^MM[0-9a-fA-F]{32}$/, ME: /^ME[0-9a-fA-F]{32}$/ };
 
-export type KeepOutcome = 'stored' | 'already_stored' | 'store_failed' | 'conflict';
-export type DeleteOutcome = 'deleted' | 'delete_failed';
+export type { KeepOutcome, DeleteOutcome };
 
 export interface KeepMediaInput {
   store: ObjectStore;
@@ -103,20 +109,6 @@ export function messageRecordKey(accountSid: string, messageSid: string): string
   return `${accountSid}/${messageSid}/message.json`;
 }
 
-function storeFailure(err: unknown): { status?: number; problem: string } {
-  const status = err instanceof StoreError ? err.status : undefined;
-  return { ...(status !== undefined ? { status } : {}), problem: clip((err as Error).message, 300) };
-}
-
-const LEVEL: Record<KeepOutcome | DeleteOutcome, 'info' | 'warn' | 'error'> = {
-  stored: 'info',
-  already_stored: 'info',
-  deleted: 'info',
-  conflict: 'warn',
-  delete_failed: 'warn',
-  store_failed: 'error',
-};
-
 /** The one `media_store` line (the shape agreed with media:report). */
 function logStore(
   log: (record: LogRecord) => void,
@@ -127,7 +119,7 @@ function logStore(
   extra: { status?: number; problem?: string } = {},
 ): void {
   log({
-    level: LEVEL[outcome],
+    level: OUTCOME_LEVEL[outcome],
     event: 'media_store',
     outcome,
     messageSid: kept.messageSid,
@@ -141,9 +133,6 @@ function logStore(
     webhookReceivedAt: isoWithOffset(receivedAt),
   });
 }
-
-const same = (stored: StoredObject, bytes: number, sha256: string) =>
-  stored.bytes === bytes && stored.sha256 === sha256;
 
 /**
  * Stores one fetched item under its deterministic key, verified: an existing object with the same sha256 is
@@ -171,53 +160,29 @@ export async function keepMediaItem(input: KeepMediaInput): Promise<KeptMedia> {
   if ('problem' in named) return finish({ ...base, outcome: 'store_failed', problem: named.problem, verified: false });
   const { key, mediaSid } = named;
   const item = { ...base, accountSid: input.accountSid, messageSid: input.messageSid, mediaSid, key };
-  const judge = (stored: StoredObject): KeptMedia =>
-    same(stored, bytes, sha256)
-      ? { ...item, outcome: 'already_stored', verified: true }
-      : {
-          ...item,
-          outcome: 'conflict',
-          verified: false,
-          problem: `the store already holds ${stored.bytes} bytes with sha256 ${stored.sha256} under this key; nothing written`,
-        };
-  try {
-    // Checked first as well as by the conditional write: not every S3-compatible server honours If-None-Match.
-    const existing = await store.inspect(key, { signal });
-    if (existing) return finish(judge(existing));
-    const written = await store.put(key, input.body, {
-      contentType,
-      ifAbsent: true,
-      signal,
-      metadata: {
-        'account-sid': input.accountSid!,
-        'message-sid': input.messageSid!,
-        'media-sid': mediaSid,
-        'content-type': contentType,
-        bytes: String(bytes),
-        sha256,
-        'received-at': isoWithOffset(input.receivedAt),
-      },
-    });
-    const stored = await store.inspect(key, { signal });
-    if (!stored)
-      return finish({
-        ...item,
-        outcome: 'store_failed',
-        verified: false,
-        problem: 'the object is missing after the write',
-      });
-    if (written === 'exists') return finish(judge(stored));
-    if (!same(stored, bytes, sha256))
-      return finish({
-        ...item,
-        outcome: 'store_failed',
-        verified: false,
-        problem: `read back ${stored.bytes} bytes with sha256 ${stored.sha256}, not the bytes sent`,
-      });
-    return finish({ ...item, outcome: 'stored', verified: true });
-  } catch (err) {
-    return finish({ ...item, outcome: 'store_failed', verified: false, ...storeFailure(err) });
-  }
+  const kept = await keepObject({
+    store,
+    key,
+    body: input.body,
+    contentType,
+    signal,
+    metadata: {
+      'account-sid': input.accountSid!,
+      'message-sid': input.messageSid!,
+      'media-sid': mediaSid,
+      'content-type': contentType,
+      bytes: String(bytes),
+      sha256,
+      'received-at': isoWithOffset(input.receivedAt),
+    },
+  });
+  return finish({
+    ...item,
+    outcome: kept.outcome,
+    verified: kept.verified,
+    ...(kept.status !== undefined ? { status: kept.status } : {}),
+    ...(kept.problem ? { problem: kept.problem } : {}),
+  });
 }
 
 export interface DeleteMediaInput {
@@ -239,8 +204,7 @@ export interface DeleteMediaInput {
   log: (record: LogRecord) => void;
 }
 
-/** a DELETE without an answer by then is given up (and left for the next media:sync --delete) */
-export const DELETE_TIMEOUT_MS = 30_000;
+export { DELETE_TIMEOUT_MS };
 
 /**
  * Deletes Twilio's copy of a kept item (`DELETE` on its media URL), only when the store holds it verified and the
@@ -257,41 +221,17 @@ export async function deleteTwilioMedia(input: DeleteMediaInput): Promise<Delete
   };
   if (!kept.mediaSid || !input.listed.has(kept.mediaSid))
     return fail('the message record does not list it (not written or not read back); the media stays at Twilio');
-  let url: URL;
-  try {
-    url = new URL(input.mediaUrl);
-  } catch {
-    return fail('the media URL is not a URL');
-  }
-  if (!hostAllowed(url, input.allowedHosts))
-    return fail(`host ${url.host} is not on the media allowlist; not contacted`);
-  const timeoutMs = input.timeoutMs ?? DELETE_TIMEOUT_MS;
-  const controller = new AbortController();
-  const abort = () => controller.abort();
-  const timer = setTimeout(abort, timeoutMs);
-  input.signal?.addEventListener('abort', abort);
-  if (input.signal?.aborted) controller.abort();
-  try {
-    const res = await requestOnce(url, input.auth, controller.signal, undefined, 'DELETE');
-    res.resume();
-    const status = res.statusCode ?? 0;
-    if ((status >= 200 && status < 300) || status === 404) {
-      logStore(log, 'deleted', kept, input.prefix, input.receivedAt, { status });
-      return 'deleted';
-    }
-    return fail(`Twilio answered ${status} to the DELETE; the media stays at Twilio`, status);
-  } catch (err) {
-    return fail(
-      controller.signal.aborted
-        ? input.signal?.aborted
-          ? 'no answer to the DELETE within the deadline; the media stays at Twilio'
-          : `no answer to the DELETE within ${timeoutMs} ms; the media stays at Twilio`
-        : `the DELETE failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    );
-  } finally {
-    clearTimeout(timer);
-    input.signal?.removeEventListener('abort', abort);
-  }
+  const deleted = await deleteTwilioCopy({
+    url: input.mediaUrl,
+    auth: input.auth,
+    allowedHosts: input.allowedHosts,
+    signal: input.signal,
+    timeoutMs: input.timeoutMs,
+    what: 'the media',
+  });
+  if (deleted.outcome === 'delete_failed') return fail(deleted.problem ?? 'the DELETE failed', deleted.status);
+  logStore(log, 'deleted', kept, input.prefix, input.receivedAt, { status: deleted.status });
+  return 'deleted';
 }
 
 export interface MessageRecordItem {
