@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { BuildInfo, buildInfoDifferences } from '../lib/build-info';
 import { DEPLOY_INFO_FILE, DeployInfoError, findDeployedService } from '../lib/deploy-info';
 import { DEFAULT_SCHEDULE, retryDelay } from '../lib/fetch/schedule';
-import { resolveEnvironment, ServiceLogsError } from '../lib/mms/service-logs';
+import { resolveEnvironment, ServiceLogsError } from '../lib/report/service-logs';
 import { twilioClientFrom } from '../lib/recordings/client';
 import { baseUrlFrom, requireCredentials, SettingsError, wholeNumber } from '../lib/settings';
 import { BuildStampError, readBuildInfo } from '../pipeline/stamp';

@@ -5,15 +5,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isoWithOffset } from '../lib/log';
-import { buildReport, formatCsv, formatMarkdown, parseLogLines, Report, ReportSource } from '../lib/mms/report';
-import { renderReportPage } from '../lib/mms/report-page';
+import { buildReport, formatCsv, formatMarkdown, parseLogLines, Report, ReportSource } from '../lib/report/build';
+import { renderReportPage } from '../lib/report/page';
 import {
   PacingClock,
   rangeWithinRetention,
   readServiceLogs,
   resolveEnvironment,
   ServiceLogsError,
-} from '../lib/mms/service-logs';
+} from '../lib/report/service-logs';
 import { DEPLOY_INFO_FILE, DeployInfoError, findDeployedService } from '../lib/deploy-info';
 import { twilioClientFrom } from '../lib/recordings/client';
 import { requireCredentials, SettingsError } from '../lib/settings';

@@ -5,8 +5,8 @@
 import { fetchSettingsFrom } from '../lib/fetch/settings';
 import { hostAllowed } from '../lib/fetch/allowlist';
 import { jsonLine, LogRecord } from '../lib/log';
-import { REQUEST_TIMEOUT_MS, syncMedia, SyncCounts, SyncResult } from '../lib/mms/sync';
-import { MAX_PAGE_SIZE, restApi, TwilioApiError } from '../lib/mms/twilio-messages';
+import { REQUEST_TIMEOUT_MS, syncMedia, SyncCounts, SyncResult } from '../lib/sync/media';
+import { MAX_PAGE_SIZE, restApi, TwilioApiError } from '../lib/sync/twilio-messages';
 import { TWILIO_API_BASE } from '../lib/recordings/model';
 import { baseUrlFrom, requireCredentials, SettingsError } from '../lib/settings';
 import { MediaStore, mediaStoreSettingsFrom, openMediaStore } from '../lib/storage/media-store';

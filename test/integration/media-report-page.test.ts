@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, Browser } from 'playwright-core';
-import { formatEscalation, Report } from '../../src/lib/mms/report';
+import { formatEscalation, Report } from '../../src/lib/report/build';
 import { CHROMIUM, CHROMIUM_FLAGS } from '../support/chromium';
 import { FakeServerlessLogs, startFakeServerlessLogs } from '../support/fake-serverless-logs';
 import { exampleWeek, mediaLogLines } from '../support/media-log';

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import twilio from 'twilio';
-import { buildReport, formatCsv, formatMarkdown, parseLogLines } from '../../src/lib/mms/report';
+import { buildReport, formatCsv, formatMarkdown, parseLogLines } from '../../src/lib/report/build';
 import { FakeHandler, FakeHost, startFakeHost } from '../support/fake-host';
 import { request } from '../support/http';
 import { RunningRuntime, startRuntime, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN } from '../support/runtime';

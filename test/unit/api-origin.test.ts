@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { main as report } from '../../src/commands/media-report';
 import { ForeignHostError, onApiOrigin } from '../../src/lib/http/api-origin';
-import { listPages, restApi, TwilioApiError } from '../../src/lib/mms/twilio-messages';
+import { listPages, restApi, TwilioApiError } from '../../src/lib/sync/twilio-messages';
 import { twilioClientFrom } from '../../src/lib/recordings/client';
 import { FakeHost, startFakeHost } from '../support/fake-host';
 import { startFakeServerlessLogs } from '../support/fake-serverless-logs';

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { main, ReportIo } from '../../src/commands/media-report';
-import type { Report } from '../../src/lib/mms/report';
+import type { Report } from '../../src/lib/report/build';
 import { mediaLogLines } from '../support/media-log';
 
 const lines = mediaLogLines([

@@ -1,6 +1,6 @@
-import { buildReport, formatMarkdown, parseLogLines } from '../../src/lib/mms/report';
-import { renderReportPage } from '../../src/lib/mms/report-page';
-import { dayWindows, rangeWithinRetention } from '../../src/lib/mms/service-logs';
+import { buildReport, formatMarkdown, parseLogLines } from '../../src/lib/report/build';
+import { renderReportPage } from '../../src/lib/report/page';
+import { dayWindows, rangeWithinRetention } from '../../src/lib/report/service-logs';
 
 const ACCOUNT = `AC${'1'.repeat(32)}`;
 

@@ -3,8 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { main, ReportIo } from '../../src/commands/media-report';
-import type { Report } from '../../src/lib/mms/report';
-import { MIN_REQUEST_INTERVAL_MS, PacingClock } from '../../src/lib/mms/service-logs';
+import type { Report } from '../../src/lib/report/build';
+import { MIN_REQUEST_INTERVAL_MS, PacingClock } from '../../src/lib/report/service-logs';
 import { startFakeServerlessLogs, FakeServerlessLogs } from '../support/fake-serverless-logs';
 import { exampleWeek, mediaLogLines } from '../support/media-log';
 

@@ -1,6 +1,6 @@
 import { jsonLine, LogRecord } from '../../src/lib/log';
 import { EMPTY_MESSAGING_TWIML, handleInboundMms } from '../../src/lib/mms/inbound';
-import { buildReport, formatMarkdown, parseLogLines } from '../../src/lib/mms/report';
+import { buildReport, formatMarkdown, parseLogLines } from '../../src/lib/report/build';
 import { handleRecordingStatus } from '../../src/lib/recordings/status-callback';
 
 const AUTH_TOKEN = 'unit-auth-token';

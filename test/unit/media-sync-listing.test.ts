@@ -8,7 +8,7 @@ import {
   restApi,
   TwilioApiError,
   wantedMessage,
-} from '../../src/lib/mms/twilio-messages';
+} from '../../src/lib/sync/twilio-messages';
 import { startFakeHost } from '../support/fake-host';
 import { FakeMessage, FakeTwilioApi, startFakeTwilioApi } from '../support/fake-twilio-api';
 

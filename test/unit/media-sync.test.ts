@@ -6,8 +6,8 @@ import { main, parseArgs } from '../../src/commands/media-sync';
 import type { LogRecord } from '../../src/lib/log';
 import type { MediaStore } from '../../src/lib/storage/media-store';
 import { keepMediaItem, MessageRecord, recordMessage } from '../../src/lib/keep/media';
-import { syncMedia, SyncOptions } from '../../src/lib/mms/sync';
-import { restApi } from '../../src/lib/mms/twilio-messages';
+import { syncMedia, SyncOptions } from '../../src/lib/sync/media';
+import { restApi } from '../../src/lib/sync/twilio-messages';
 import { LocalFolderStore, ObjectStore, sha256Of, StoreError } from '../../src/lib/storage/store';
 import { FakeMessage, FakeTwilioApi, startFakeTwilioApi } from '../support/fake-twilio-api';
 

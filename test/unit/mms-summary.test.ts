@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { jsonLine, LogRecord } from '../../src/lib/log';
 import { handleInboundMms } from '../../src/lib/mms/inbound';
-import { buildReport, DaySummary, parseLogLines } from '../../src/lib/mms/report';
+import { buildReport, DaySummary, parseLogLines } from '../../src/lib/report/build';
 import { mmsSummaryRecord, SummaryItem } from '../../src/lib/mms/summary';
 import { FakeHost, startFakeHost } from '../support/fake-host';
 

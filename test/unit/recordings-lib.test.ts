@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { tokenFromAuthorization } from '../../src/lib/flex/token';
 import { keepObject } from '../../src/lib/keep/object';
-import { buildReport, formatMarkdown, parseLogLines } from '../../src/lib/mms/report';
+import { buildReport, formatMarkdown, parseLogLines } from '../../src/lib/report/build';
 import { voiceRecordingMedia, withVoiceRecording } from '../../src/lib/recordings/flex-media';
 import {
   parseRecordingRecord,

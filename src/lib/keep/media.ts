@@ -13,10 +13,13 @@ import { ObjectStore, sha256Of } from '../storage/store';
 
 /**
  * Keeping one inbound MMS media item, verified, and deleting Twilio's copy only after: the one routine for the
- * webhook (src/lib/mms/inbound.ts) and the sync command. Keys are deterministic,
+ * webhook (src/lib/mms/inbound.ts) and the sync command (src/lib/sync/media.ts). Keys are deterministic,
  * `PREFIX/AccountSid/MessageSid/MediaSid.ext`, so a redelivered webhook or a re-run never duplicates; an existing
  * key is never replaced. Each step logs one `media_store` line (the shape media:report counts).
  */
+
+/** Twilio's limit on the media of one message: the byte budget of the webhook and of media:sync alike. */
+export const MESSAGE_MEDIA_BYTES = 5 * 1024 * 1024;
 
 const SID = { AC: /^AC[0-9a-fA-F]{32}$/, MM: /^MM[0-9a-fA-F]{32}$/, ME: /^ME[0-9a-fA-F]{32}$/ };
 

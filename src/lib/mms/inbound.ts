@@ -11,12 +11,16 @@ import {
   openMediaStore,
 } from '../storage/media-store';
 import type { SignedWebhookRequest } from '../webhook-signature';
-import { deleteTwilioMedia, KeptMedia, keepMediaItem, mediaSidOf, recordMessage } from '../keep/media';
+import {
+  deleteTwilioMedia,
+  KeptMedia,
+  keepMediaItem,
+  mediaSidOf,
+  MESSAGE_MEDIA_BYTES,
+  recordMessage,
+} from '../keep/media';
 import { mmsSummaryRecord, SummaryItem } from './summary';
 import { InboundMedia, parseInboundMms } from './webhook';
-
-/** Twilio's limit on the media of one message. */
-export const MESSAGE_MEDIA_BYTES = 5 * 1024 * 1024;
 
 export interface FetchedMedia {
   messageSid: string | undefined;

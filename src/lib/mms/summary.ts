@@ -5,7 +5,7 @@ import type { DeleteOutcome, KeepOutcome } from '../keep/media';
  * The `mms_summary` line: the last line of every inbound webhook invocation, one compact record of what happened
  * to each media item. Twilio's Logs API keeps only the last 3 KB of output per invocation, so a message with
  * several items loses its first `media_fetch` / `media_store` lines there; this one line, logged last and kept
- * under 2 KB for 10 items, survives, and media:report (src/lib/mms/report.ts) counts from it what was cut.
+ * under 2 KB for 10 items, survives, and media:report (src/lib/report/build.ts) counts from it what was cut.
  *
  * Each item of `items` (short keys, to stay small):
  *   i   the item's index (MediaUrlN)

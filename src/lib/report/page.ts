@@ -3,7 +3,7 @@
  * Policy forbids any fetch, and Chart.js is inlined). Every number on it comes from the embedded report object,
  * the same one `--json` prints: the tables are rendered from it here, the charts from it in the page.
  */
-import { describeSource, formatEscalation, outcomeText, Report, STORE_OUTCOMES } from './report';
+import { describeSource, formatEscalation, outcomeText, Report, STORE_OUTCOMES } from './build';
 
 export interface PageOptions {
   /** Chart.js's UMD build, inlined as it is */

@@ -2,12 +2,12 @@ import { ByteBudget, fetchMedia, FetchOutcome } from '../fetch/media-fetcher';
 import { clip, LogRecord } from '../log';
 import type { MediaStore, MessageField } from '../storage/media-store';
 import type { StoredObject } from '../storage/store';
-import { MESSAGE_MEDIA_BYTES } from './inbound';
 import {
   deleteTwilioMedia,
   keepMediaItem,
   KeptMedia,
   mediaKeyOf,
+  MESSAGE_MEDIA_BYTES,
   MessageRecord,
   messageRecordKey,
   recordMessage,

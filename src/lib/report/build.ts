@@ -1,4 +1,4 @@
-import { isoPlus, mmsSummaryOf, MmsSummary, summaryMediaUrl } from './summary';
+import { isoPlus, mmsSummaryOf, MmsSummary, summaryMediaUrl } from '../mms/summary';
 
 /**
  * The escalation report: reads the media_fetch and media_store log lines back (as `twilio serverless:logs` or the
