@@ -13,7 +13,13 @@ import { credentialsFrom, ServiceEnv, SettingsError } from '../settings';
 import { mediaStoreSettingsFrom, openMediaStore } from '../storage/media-store';
 import { S3Store } from '../storage/s3-store';
 import { LocalFolderStore, ObjectStore } from '../storage/store';
-import { parseRecordingRecord, RecordingRecord, recordingRecordKey, recordingsSettingsFrom, SID } from './record';
+import {
+  parseRecordingRecord,
+  RecordingRecord,
+  recordingRecordKey,
+  recordingsSettingsFrom,
+  SID,
+} from '../keep/recording-record';
 
 /**
  * Playing a kept recording from the media store: GET /recordings/url-provider, the `url_provider` Flex Insights

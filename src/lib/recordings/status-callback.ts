@@ -5,8 +5,8 @@ import { errorResponse, jsonResponse, PlainResponse } from '../respond';
 import { MediaStoreEnv, mediaStoreSettingsFrom, openMediaStore } from '../storage/media-store';
 import type { SignedWebhookRequest } from '../webhook-signature';
 import { isoDate, keepRecording } from '../keep/recording';
-import { wavDeclaredBytes } from './model';
-import { RecordingsEnv, recordingsSettingsFrom } from './record';
+import { wavDeclaredBytes } from '../media/wav';
+import { RecordingsEnv, recordingsSettingsFrom } from '../keep/recording-record';
 
 export type RecordingStatusEnv = FetchEnv & MediaStoreEnv & RecordingsEnv;
 

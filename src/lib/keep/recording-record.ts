@@ -1,11 +1,19 @@
 import { booleanSetting, ServiceEnv, SettingsError, wholeNumber } from '../settings';
-import { metadataExpiry } from './model';
 
 /**
  * What the project keeps of one recording, beside its audio in the media store: the keys, the record that outlives
  * Twilio's metadata, and the recordings' own settings. The status callback and `npm run recordings -- archive` write
  * the same keys and the same record; the url_provider and `purge` read them.
  */
+
+/** Twilio keeps a deleted recording's metadata (not its audio) for 40 days. */
+export const METADATA_RETENTION_DAYS = 40;
+const DAY_MS = 86_400_000;
+
+/** When Twilio purges the metadata of a recording deleted at deletedAt. */
+export function metadataExpiry(deletedAt: Date): string {
+  return new Date(deletedAt.getTime() + METADATA_RETENTION_DAYS * DAY_MS).toISOString();
+}
 
 export const SID = {
   AC: /^AC[0-9a-fA-F]{32}$/,
