@@ -15,12 +15,6 @@ export function metadataExpiry(deletedAt: Date): string {
   return new Date(deletedAt.getTime() + METADATA_RETENTION_DAYS * DAY_MS).toISOString();
 }
 
-export const SID = {
-  AC: /^AC[0-9a-fA-F]{32}$/,
-  CA: /^CA[0-9a-fA-F]{32}$/,
-  RE: /^RE[0-9a-fA-F]{32}$/,
-};
-
 export type RecordingFormat = 'wav' | 'mp3';
 
 export const CONTENT_TYPE: Record<RecordingFormat, string> = { wav: 'audio/wav', mp3: 'audio/mpeg' };

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fetchMedia, FetchMediaOptions } from '../fetch/media-fetcher';
 import { deleteTwilioCopy, DeleteOutcome, keepObject, KeepOutcome, OUTCOME_LEVEL } from './object';
+import { SID } from '../sid';
 import { clip, isoWithOffset, LogRecord } from '../log';
 import type { ConditionalTextStore, ObjectStore } from '../storage/store';
 import { wavDeclaredBytes } from '../media/wav';
@@ -16,7 +17,6 @@ import {
   recordingRecordKey,
   RecordingsSettings,
   recordMismatch,
-  SID,
 } from './recording-record';
 
 /**

@@ -3,6 +3,7 @@ import { parseFlexConfig } from '../flex/config';
 import { corsHeaders, flexCors, originOf } from '../flex/cors';
 import { tokenFromAuthorization, ValidateFn } from '../flex/token';
 import { VerifiedTokenCache, verifyFlexToken } from '../flex/token-cache';
+import { SID } from '../sid';
 import { clip } from '../log';
 import type { ManifestEntry } from '../manifest';
 import { readFileRange } from '../media/read';
@@ -18,7 +19,6 @@ import {
   RecordingRecord,
   recordingRecordKey,
   recordingsSettingsFrom,
-  SID,
 } from '../keep/recording-record';
 
 /**
