@@ -13,8 +13,8 @@ import {
   twilioRecordingSource,
 } from '../lib/recordings/archive';
 import { auditRows, formatAuditTable } from '../lib/recordings/audit';
-import type { RecordingRecord } from '../lib/recordings/record';
-import { recordingsSettingsFrom } from '../lib/recordings/record';
+import type { RecordingRecord } from '../lib/keep/recording-record';
+import { recordingsSettingsFrom } from '../lib/keep/recording-record';
 import { mediaStoreSettingsFrom, openMediaStore } from '../lib/storage/media-store';
 import type { ObjectStore } from '../lib/storage/store';
 import { SettingsError } from '../lib/settings';

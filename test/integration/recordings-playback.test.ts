@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { recordingAudioKey, RecordingRecord, recordingRecordKey } from '../../src/lib/recordings/record';
+import { recordingAudioKey, RecordingRecord, recordingRecordKey } from '../../src/lib/keep/recording-record';
 import { S3Store, s3SettingsFrom } from '../../src/lib/storage/s3-store';
 import { LocalFolderStore, ObjectStore } from '../../src/lib/storage/store';
 import type { FakeHost } from '../support/fake-host';

@@ -12,7 +12,7 @@ import {
   RecordingRecord,
   recordingsSettingsFrom,
   recordMismatch,
-} from '../../src/lib/recordings/record';
+} from '../../src/lib/keep/recording-record';
 import { LocalFolderStore } from '../../src/lib/storage/store';
 
 const AC = `AC${'1'.repeat(32)}`;

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { archiveRecordings, purgeRecordings, recordOf, twilioRecordingSource } from '../../src/lib/recordings/archive';
-import { recordingRecordKey } from '../../src/lib/recordings/record';
+import { recordingRecordKey } from '../../src/lib/keep/recording-record';
 import { keepRecording } from '../../src/lib/keep/recording';
 import { LocalFolderStore, ObjectStore } from '../../src/lib/storage/store';
 import { twilioClientFrom } from '../../src/lib/recordings/client';

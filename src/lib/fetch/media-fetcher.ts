@@ -6,6 +6,7 @@ import { hostAllowed } from './allowlist';
 import { bodyProblem, classifyStatus, FatalFetchError } from './classify';
 import { DEFAULT_SCHEDULE, parseRetryAfter, retryDelay, RetrySchedule, validateSchedule } from './schedule';
 import { isoWithOffset, redactUrl } from '../log';
+import { basicAuthorization } from '../http/basic-auth';
 
 /**
  * Fetches one Twilio media URL (MMS media, a recording) through transient failures, inside a deadline.
@@ -315,7 +316,7 @@ export function requestOnce(
   const client = url.protocol === 'https:' ? https : http;
   const headers: Record<string, string> = { Accept: '*/*', 'User-Agent': 'twilio-media-assets' };
   if (probeBytes) headers.Range = `bytes=0-${probeBytes - 1}`;
-  if (auth) headers.Authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+  if (auth) headers.Authorization = basicAuthorization(auth);
   return new Promise((resolve, reject) => {
     const req = client.request(url, { method, headers, signal, agent: false }, resolve);
     req.on('error', reject);

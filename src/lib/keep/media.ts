@@ -8,6 +8,7 @@ import {
   storeFailure,
 } from './object';
 import { clip, isoWithOffset, LogRecord } from '../log';
+import { SID } from '../sid';
 import type { MediaStore, MessageField } from '../storage/media-store';
 import { ObjectStore, sha256Of } from '../storage/store';
 
@@ -20,8 +21,6 @@ import { ObjectStore, sha256Of } from '../storage/store';
 
 /** Twilio's limit on the media of one message: the byte budget of the webhook and of media:sync alike. */
 export const MESSAGE_MEDIA_BYTES = 5 * 1024 * 1024;
-
-const SID = { AC: /^AC[0-9a-fA-F]{32}$/, MM: /^MM[0-9a-fA-F]{32}$/, ME: /^ME[0-9a-fA-F]{32}$/ };
 
 export type { KeepOutcome, DeleteOutcome };
 
@@ -281,13 +280,13 @@ export interface RecordedMessage {
 /** The Media SIDs a record's text lists; throws when it is not a message record. */
 function listedIn(text: string): Set<string> {
   if (!text) throw new Error('the record is missing when read back after its write');
-  const record = parseRecord(text);
+  const record = parseMessageRecord(text);
   if (!record) throw new Error('the record read back after its write is not a message record');
   return new Set(record.media.map((m) => m.mediaSid));
 }
 
 /** A stored record's text as a record, or undefined when it is not one (not JSON, or no `media` list of entries). */
-function parseRecord(text: string): MessageRecord | undefined {
+export function parseMessageRecord(text: string): MessageRecord | undefined {
   try {
     const record = JSON.parse(text) as Partial<MessageRecord> | null;
     if (!record || typeof record !== 'object' || !Array.isArray(record.media)) return undefined;
@@ -334,7 +333,7 @@ export async function recordMessage(input: RecordMessageInput): Promise<Recorded
   try {
     for (let attempt = 1; attempt <= RECORD_ATTEMPTS; attempt += 1) {
       const { text, version } = await store.readVersioned(key, { signal: input.signal });
-      const existing = text ? parseRecord(text) : undefined;
+      const existing = text ? parseMessageRecord(text) : undefined;
       let repaired: LogRecord = {};
       if (text && !existing) {
         // Unreadable (cut, edited by hand): rewritten from what this writer kept, replacing it only if no other

@@ -3,9 +3,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fetchMedia, FetchMediaOptions } from '../fetch/media-fetcher';
 import { deleteTwilioCopy, DeleteOutcome, keepObject, KeepOutcome, OUTCOME_LEVEL } from './object';
+import { SID } from '../sid';
 import { clip, isoWithOffset, LogRecord } from '../log';
 import type { ConditionalTextStore, ObjectStore } from '../storage/store';
-import { wavDeclaredBytes } from '../recordings/model';
+import { wavDeclaredBytes } from '../media/wav';
 import {
   CONTENT_TYPE,
   KeptBy,
@@ -16,8 +17,7 @@ import {
   recordingRecordKey,
   RecordingsSettings,
   recordMismatch,
-  SID,
-} from '../recordings/record';
+} from './recording-record';
 
 /**
  * Keeping one recording: fetch (through the shared fetcher: allowlist, Basic auth, the 404 retries), store

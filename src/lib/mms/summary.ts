@@ -1,4 +1,5 @@
 import { clip, isoWithOffset, LogRecord } from '../log';
+import { SID } from '../sid';
 import type { DeleteOutcome, KeepOutcome } from '../keep/media';
 
 /**
@@ -100,8 +101,6 @@ export function mmsSummaryOf(record: Record<string, unknown>): MmsSummary | unde
     items,
   };
 }
-
-const SID = { AC: /^AC[0-9a-fA-F]{32}$/, MM: /^MM[0-9a-fA-F]{32}$/, ME: /^ME[0-9a-fA-F]{32}$/ };
 
 /**
  * The media URL of a summary's item, rebuilt as Twilio writes it in MediaUrlN

@@ -13,7 +13,7 @@ import {
   RecordingRecord,
   recordingRecordKey,
   recordMismatch,
-} from './record';
+} from '../keep/recording-record';
 
 /**
  * The catch-up of what the status callback could not keep, into the same store with the same keys and records

@@ -1,6 +1,6 @@
 import { formatTable } from '../text-table';
 import { RecordingLike, RecordingSummary, summarize } from './model';
-import type { RecordingRecord } from './record';
+import type { RecordingRecord } from '../keep/recording-record';
 
 export interface AuditRow extends RecordingSummary {
   /** the kept copy named by the recording's record in the media store, when there is one */

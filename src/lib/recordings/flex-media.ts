@@ -1,4 +1,4 @@
-import { SID } from './record';
+import { SID } from '../sid';
 
 /**
  * One entry of a TaskRouter task's `conversations.media`: how Flex Insights finds a recording kept outside Twilio.

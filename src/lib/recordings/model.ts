@@ -1,23 +1,5 @@
 import type { ServiceEnv } from '../settings';
-
-/** Twilio keeps a deleted recording's metadata (not its audio) for 40 days. */
-export const METADATA_RETENTION_DAYS = 40;
-const DAY_MS = 86_400_000;
-
-/** When Twilio purges the metadata of a recording deleted at deletedAt. */
-export function metadataExpiry(deletedAt: Date): string {
-  return new Date(deletedAt.getTime() + METADATA_RETENTION_DAYS * DAY_MS).toISOString();
-}
-
-/**
- * The whole file's size that a RIFF/WAVE header declares, or undefined when the bytes do not start with one.
- * A download is complete when it matches; a header alone says how large the recording is.
- */
-export function wavDeclaredBytes(header: Buffer): number | undefined {
-  if (header.length < 12 || header.toString('latin1', 0, 4) !== 'RIFF' || header.toString('latin1', 8, 12) !== 'WAVE')
-    return undefined;
-  return header.readUInt32LE(4) + 8;
-}
+import { metadataExpiry } from '../keep/recording-record';
 
 /** The fields of a Recording resource we use (twilio-node's RecordingInstance has them all). */
 export interface RecordingLike {

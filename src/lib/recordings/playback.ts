@@ -3,6 +3,7 @@ import { parseFlexConfig } from '../flex/config';
 import { corsHeaders, flexCors, originOf } from '../flex/cors';
 import { tokenFromAuthorization, ValidateFn } from '../flex/token';
 import { VerifiedTokenCache, verifyFlexToken } from '../flex/token-cache';
+import { SID } from '../sid';
 import { clip } from '../log';
 import type { ManifestEntry } from '../manifest';
 import { readFileRange } from '../media/read';
@@ -13,7 +14,12 @@ import { credentialsFrom, ServiceEnv, SettingsError } from '../settings';
 import { mediaStoreSettingsFrom, openMediaStore } from '../storage/media-store';
 import { S3Store } from '../storage/s3-store';
 import { LocalFolderStore, ObjectStore } from '../storage/store';
-import { parseRecordingRecord, RecordingRecord, recordingRecordKey, recordingsSettingsFrom, SID } from './record';
+import {
+  parseRecordingRecord,
+  RecordingRecord,
+  recordingRecordKey,
+  recordingsSettingsFrom,
+} from '../keep/recording-record';
 
 /**
  * Playing a kept recording from the media store: GET /recordings/url-provider, the `url_provider` Flex Insights

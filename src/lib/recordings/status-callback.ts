@@ -1,12 +1,13 @@
 import { fetchMedia } from '../fetch/media-fetcher';
 import { FetchEnv, fetchOptionsFor, fetchSettingsOrLog } from '../fetch/settings';
 import { clip, isoWithOffset } from '../log';
+import { SID } from '../sid';
 import { errorResponse, jsonResponse, PlainResponse } from '../respond';
 import { MediaStoreEnv, mediaStoreSettingsFrom, openMediaStore } from '../storage/media-store';
 import type { SignedWebhookRequest } from '../webhook-signature';
 import { isoDate, keepRecording } from '../keep/recording';
-import { wavDeclaredBytes } from './model';
-import { RecordingsEnv, recordingsSettingsFrom } from './record';
+import { wavDeclaredBytes } from '../media/wav';
+import { RecordingsEnv, recordingsSettingsFrom } from '../keep/recording-record';
 
 export type RecordingStatusEnv = FetchEnv & MediaStoreEnv & RecordingsEnv;
 
@@ -30,7 +31,7 @@ const WAV_HEADER_BYTES = 44;
 export async function handleRecordingStatus(request: RecordingStatusRequest): Promise<PlainResponse> {
   const { env, log, params } = request;
   const recordingSid = params.RecordingSid;
-  if (!recordingSid || !/^RE[0-9a-fA-F]{32}$/.test(recordingSid)) {
+  if (!recordingSid || !SID.RE.test(recordingSid)) {
     return errorResponse(
       400,
       `parameter "RecordingSid" ${recordingSid ? `("${clip(recordingSid)}") is not a Recording SID` : 'is missing'}`,

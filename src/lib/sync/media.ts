@@ -8,8 +8,8 @@ import {
   KeptMedia,
   mediaKeyOf,
   MESSAGE_MEDIA_BYTES,
-  MessageRecord,
   messageRecordKey,
+  parseMessageRecord,
   recordMessage,
 } from '../keep/media';
 import {
@@ -106,12 +106,8 @@ export function verifiedInStore(stored: StoredObject | undefined, expectedSha256
 
 /** The message record's sha256 of each Media SID; an unreadable record counts as none (recordMessage rewrites it). */
 export function recordedSha256(recordText: string): Map<string, string> {
-  try {
-    const record = recordText ? (JSON.parse(recordText) as Partial<MessageRecord>) : undefined;
-    return new Map((record?.media ?? []).map((m) => [m.mediaSid, m.sha256]));
-  } catch {
-    return new Map();
-  }
+  const record = recordText ? parseMessageRecord(recordText) : undefined;
+  return new Map((record?.media ?? []).map((m) => [m.mediaSid, m.sha256]));
 }
 
 /**

@@ -1,5 +1,6 @@
 import { parseRetryAfter, retryDelay, RetrySchedule } from '../fetch/schedule';
 import { onApiOrigin } from '../http/api-origin';
+import { basicAuthorization } from '../http/basic-auth';
 import { clip } from '../log';
 
 /**
@@ -45,7 +46,7 @@ export type JsonGet = (pathAndQuery: string) => Promise<unknown>;
 export function restApi(options: RestApiOptions): JsonGet {
   const attempts = options.attempts ?? 4;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const authorization = `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}`;
+  const authorization = basicAuthorization(options.auth);
   return async (pathAndQuery) => {
     let url: string;
     try {

@@ -1,5 +1,4 @@
 import { booleanSetting, ServiceEnv, SettingsError, wholeNumber } from '../settings';
-import { metadataExpiry } from './model';
 
 /**
  * What the project keeps of one recording, beside its audio in the media store: the keys, the record that outlives
@@ -7,11 +6,14 @@ import { metadataExpiry } from './model';
  * the same keys and the same record; the url_provider and `purge` read them.
  */
 
-export const SID = {
-  AC: /^AC[0-9a-fA-F]{32}$/,
-  CA: /^CA[0-9a-fA-F]{32}$/,
-  RE: /^RE[0-9a-fA-F]{32}$/,
-};
+/** Twilio keeps a deleted recording's metadata (not its audio) for 40 days. */
+export const METADATA_RETENTION_DAYS = 40;
+const DAY_MS = 86_400_000;
+
+/** When Twilio purges the metadata of a recording deleted at deletedAt. */
+export function metadataExpiry(deletedAt: Date): string {
+  return new Date(deletedAt.getTime() + METADATA_RETENTION_DAYS * DAY_MS).toISOString();
+}
 
 export type RecordingFormat = 'wav' | 'mp3';
 
