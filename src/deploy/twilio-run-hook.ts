@@ -1,4 +1,5 @@
 import { DeployInfoError, findDeployedService, projectServiceName } from '../lib/deploy-info';
+import { ForeignHostError, onApiOrigin } from '../lib/http/api-origin';
 import { twilioClientFrom } from '../lib/recordings/client';
 import { CredentialEnv, credentialsWithSource, CREDENTIALS_LOOKED_FOR, SettingsError } from '../lib/settings';
 import { chooseEnvFile, environmentName, EnvFileChoice } from './environments';
@@ -36,6 +37,15 @@ type GetCredentials = (
 
 const CREDENTIALS_MODULE = /[\\/]twilio-run[\\/]dist[\\/]config[\\/]utils[\\/]credentials\.js$/;
 const HOOKED = Symbol.for('twilio-media-assets.credentials-hook');
+const PAGINATION_MODULE = /[\\/]@twilio-labs[\\/]serverless-api[\\/]dist[\\/]api[\\/]utils[\\/]pagination\.js$/;
+const PAGINATION_HOOKED = Symbol.for('twilio-media-assets.pagination-hook');
+
+/** serverless-api's client as its getPaginatedResource uses it (TwilioServerlessApiClient, dist/client.js). */
+interface ServerlessApiClient {
+  request(method: string, url: string, options?: unknown): Promise<unknown>;
+  getClient(): { defaults: { options: { prefixUrl: string } } };
+}
+type GetPaginatedResource = (client: ServerlessApiClient, url: string, options?: unknown) => Promise<unknown[]>;
 
 const state: { mode?: Mode; projectRoot?: string; envChoice?: EnvFileChoice } = {};
 
@@ -99,6 +109,7 @@ function installHook(mode: Mode): void {
       "the project's checks could not attach to this twilio-run (its dist/config/utils/credentials.js is not loaded: a layout the project does not know): use the project's own twilio-run (`npm run deploy`, `npm run promote`), or update src/deploy/twilio-run-hook.ts for this version",
     ]);
   }
+  guardPagination(mode);
   for (const m of modules) {
     const exports = m!.exports as { getCredentialsFromFlags: GetCredentials; [HOOKED]?: boolean };
     if (exports[HOOKED]) continue;
@@ -106,6 +117,49 @@ function installHook(mode: Mode): void {
     exports.getCredentialsFromFlags = (flags, envVariables, external) =>
       hooked(original, flags, envVariables, external);
     exports[HOOKED] = true;
+  }
+}
+
+/**
+ * The one origin rule (src/lib/http/api-origin.ts) for @twilio-labs/serverless-api, the client of every twilio-run
+ * command the project hooks (twilio-run 5 and the plugin's 3.x load the same single copy). Its getPaginatedResource
+ * (dist/api/utils/pagination.js) requests each list's `meta.next_page_url` as given, Basic auth included, on any
+ * host; its callers read it from the module's exports at each call (`(0, pagination_1.getPaginatedResource)(...)`),
+ * so a wrapped export sees every page. The wrapper hands the original a client whose request() checks each URL
+ * against the client's own API origin before sending; and since the original ends a list quietly at a failed later
+ * page (its catch: "if the first request failed, throw error", else break), a refusal is thrown again once it
+ * returns, so the command fails naming the host instead of working on a cut-short list.
+ */
+function guardPagination(mode: Mode): void {
+  const modules = Object.values(require.cache).filter((m) => m && PAGINATION_MODULE.test(m.id));
+  if (modules.length === 0) {
+    throw refusal(mode, [
+      "the project's checks could not attach to this twilio-run's @twilio-labs/serverless-api (its dist/api/utils/pagination.js is not loaded: a layout the project does not know): use the project's own twilio-run (`npm run deploy`, `npm run promote`), or update src/deploy/twilio-run-hook.ts for this version",
+    ]);
+  }
+  for (const m of modules) {
+    const exports = m!.exports as { getPaginatedResource: GetPaginatedResource; [PAGINATION_HOOKED]?: boolean };
+    if (exports[PAGINATION_HOOKED]) continue;
+    const original = exports.getPaginatedResource;
+    exports.getPaginatedResource = async (client, url, options) => {
+      const prefixUrl = client.getClient().defaults.options.prefixUrl;
+      let refused: ForeignHostError | undefined;
+      const guarded = Object.create(client) as ServerlessApiClient;
+      guarded.request = (method, target, requestOptions) => {
+        try {
+          // pagination.js's own test: a URL starting with "http" is sent as is, anything else under prefixUrl
+          onApiOrigin(target.startsWith('http') ? target : `${prefixUrl}${target}`, [prefixUrl]);
+        } catch (err) {
+          refused = err as ForeignHostError;
+          return Promise.reject(refused);
+        }
+        return client.request(method, target, requestOptions);
+      };
+      const result = await original(guarded, url, options);
+      if (refused) throw refused;
+      return result;
+    };
+    exports[PAGINATION_HOOKED] = true;
   }
 }
 

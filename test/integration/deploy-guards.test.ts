@@ -14,6 +14,7 @@ import {
   twilioRunDeploy,
   CI_ENV,
 } from '../support/deploy-run';
+import { FakeHost, startFakeHost } from '../support/fake-host';
 import { freePort } from '../support/runtime';
 
 // The other ways past the preflight a review found: a config file of the team's own (`-c`), `env import` and
@@ -127,6 +128,58 @@ describe('env import and env set never upload a local-only secret', () => {
     expectExit(run, 1, 'twilio serverless:env:import');
     expect(run.output).toMatch(/\.env: AWS_SECRET_ACCESS_KEY is a setting of the local commands/);
     expect(writes).toEqual([]);
+  });
+});
+
+describe("serverless-api's paged lists never carry the credentials off its API origin (issue 26 item 5)", () => {
+  // a second loopback host that records what reaches it and answers an empty last page, as a harvester would
+  let foreign: FakeHost;
+  beforeAll(async () => {
+    foreign = await startFakeHost((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const key = /\/(\w+)(?:\?|$)/.exec(req.url ?? '')?.[1]?.toLowerCase() ?? 'functions';
+      res.end(JSON.stringify({ meta: { key, next_page_url: null }, [key]: [] }));
+    });
+  });
+  afterEach(() => api.nextPages.clear());
+  afterAll(() => foreign.close());
+
+  const refusedHost = () =>
+    new RegExp(`refused a request to ${foreign.host.replace(/\./g, '\\.')} .*not the configured Twilio API origin`);
+
+  it.each([
+    ['twilio-run deploy (twilio-run 5)', (cwd: string) => twilioRunDeploy(cwd, api)],
+    [
+      "twilio serverless:deploy (the plugin's twilio-run 3.x)",
+      (cwd: string) => cliRun(cwd, api, ['serverless:deploy']),
+    ],
+  ])(
+    '%s: a Functions list naming a next page on another host fails naming it, nothing sent there',
+    async (_, deploy) => {
+      api.nextPages.set('functions', `${foreign.url}/v1/Services/ZS0/Functions?PageSize=50&Page=1`);
+      const [uploads, builds] = [api.uploads.length, api.builds.length];
+      const run = await deploy(root);
+      expectExit(run, 1, 'deploy');
+      expect(run.output).toMatch(refusedHost());
+      expect(foreign.requests).toEqual([]);
+      expect([api.uploads.length, api.builds.length]).toEqual([uploads, builds]);
+    },
+  );
+
+  it("twilio-run promote: the target's Variables list naming a next page on another host fails naming it", async () => {
+    fs.writeFileSync(path.join(root, '.env.prod'), 'MMS_REPLY=Thanks.\n');
+    api.nextPages.set('variables', `${foreign.url}/v1/Services/ZS0/Environments/ZE0/Variables?Page=1`);
+    const run = await twilioRun(
+      root,
+      api,
+      ['promote', '--from', 'dev', '--to', 'prod', '--create-environment'],
+      CI_ENV,
+    );
+    expectExit(run, 1, 'twilio-run promote');
+    expect(run.output).toMatch(refusedHost());
+    expect(foreign.requests).toEqual([]);
+    expect(api.environment('prod')?.deployments ?? []).toEqual([]);
+    expect(api.environment('prod')?.variables.size ?? 0).toBe(0);
   });
 });
 

@@ -2,15 +2,22 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FAKE_AUTHORIZATION, FakeServerlessApi, startFakeServerlessApi } from '../support/fake-serverless-api';
+import {
+  FAKE_AUTHORIZATION,
+  FakeEnvironment,
+  FakeServerlessApi,
+  startFakeServerlessApi,
+} from '../support/fake-serverless-api';
 import { FakeStudioApi, startFakeStudioApi } from '../support/fake-studio-api';
 import {
   cliDeploy,
   clone,
+  CI_ENV,
   CREDENTIALS,
   expectExit,
   expectFreshDeploy,
   Run,
+  twilioRun,
   twilioRunDeploy,
   writeFreshEnv,
 } from '../support/deploy-run';
@@ -21,6 +28,7 @@ import { PROJECT_ROOT } from '../support/paths';
 jest.setTimeout(600_000);
 
 const TSX = require.resolve('tsx/cli', { paths: [PROJECT_ROOT] });
+const PROD_VARIABLES = 'MMS_REPLY=Thanks.\nLOG_LEVEL=warn\n';
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tma-flows-'));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
@@ -257,19 +265,6 @@ describe('deploy, then flows:deploy and flows:pull, from a fresh clone', () => {
   });
 });
 
-/** The fake Serverless API over HTTP, signed as the deploy is (CREDENTIALS), for what a test reads or promotes. */
-async function serverlessCall(serverless: FakeServerlessApi, p: string, form?: Record<string, string>) {
-  const [, sid] = /ACCOUNT_SID=(\S+)/.exec(CREDENTIALS)!;
-  const [, token] = /AUTH_TOKEN=(\S+)/.exec(CREDENTIALS)!;
-  const res = await fetch(`${serverless.url}${p}`, {
-    method: form ? 'POST' : 'GET',
-    headers: { authorization: `Basic ${Buffer.from(`${sid}:${token}`).toString('base64')}` },
-    body: form ? new URLSearchParams(form) : undefined,
-  });
-  expect(res.status).toBeLessThan(300);
-  return (await res.json()) as Record<string, unknown>;
-}
-
 describe('flows per environment: prod after a promote, then a fresh checkout that updates by name', () => {
   const root = clone(work, 'environments');
   let serverless: FakeServerlessApi;
@@ -280,7 +275,7 @@ describe('flows per environment: prod after a promote, then a fresh checkout tha
       { serviceSid: string; domainName: string; flows: Record<string, string> }
     >;
   let dev: Awaited<ReturnType<typeof deployedDev>>;
-  let prod: { sid: string; domain_name: string };
+  let prod: FakeEnvironment;
   let devFlow: string;
   let prodFlow: string;
 
@@ -299,18 +294,24 @@ describe('flows per environment: prod after a promote, then a fresh checkout tha
   it("`--environment prod --publish` after a promote fills prod's domain and SIDs; .twilioflowinfo keeps dev and prod apart", async () => {
     expectExit(await flows(root, serverless, studio, ['deploy', '--publish']), 0, 'flows:deploy (dev)');
     [devFlow] = [...studio.flows.keys()];
-    // a promote, as the Deployment resource makes it: dev's own Build, a new Deployment on prod, no rebuild
-    const devEnv = await serverlessCall(
+    // the real promote, as a CI job runs it: the project's check, then dev's own Build on prod, no rebuild
+    fs.writeFileSync(path.join(root, '.env.prod'), PROD_VARIABLES);
+    const devBuild = serverless.environment('dev')!.build_sid!;
+    const [builds, uploads] = [serverless.builds.length, serverless.uploads.length];
+    const promote = await twilioRun(
+      root,
       serverless,
-      `/v1/Services/${dev.serviceSid}/Environments/${dev.environmentSid}`,
+      ['promote', '--from', 'dev', '--to', 'prod', '--create-environment'],
+      CI_ENV,
     );
-    prod = (await serverlessCall(serverless, `/v1/Services/${dev.serviceSid}/Environments`, {
-      UniqueName: 'prod-environment',
-      DomainSuffix: 'prod',
-    })) as typeof prod;
-    await serverlessCall(serverless, `/v1/Services/${dev.serviceSid}/Environments/${prod.sid}/Deployments`, {
-      BuildSid: devEnv.build_sid as string,
-    });
+    expectExit(promote, 0, 'twilio-run promote');
+    expect(promote.output).toContain(
+      `Promoting Build ${devBuild} (dev's) to prod with the 2 checked variables of .env.prod`,
+    );
+    prod = serverless.environment('prod')!;
+    expect(prod.deployments).toEqual([devBuild]);
+    expect(Object.fromEntries(prod.variables)).toEqual({ MMS_REPLY: 'Thanks.', LOG_LEVEL: 'warn' });
+    expect([serverless.builds.length, serverless.uploads.length]).toEqual([builds, uploads]);
 
     const r = await flows(root, serverless, studio, ['deploy', '--environment', 'prod', '--publish']);
     expectExit(r, 0, 'flows:deploy --environment prod');

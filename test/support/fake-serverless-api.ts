@@ -82,6 +82,8 @@ export interface FakeServerlessApi {
   deployments: number;
   /** an environment of the first service by domain suffix ('' for production), if it exists */
   environment(suffix: string): FakeEnvironment | undefined;
+  /** the `meta.next_page_url` each list names, by its key ('functions', 'variables'...): none unless a test sets one */
+  nextPages: Map<string, string>;
   /** Twilio deletes a Build with no active Deployment after 24 hours: from now on it answers 404 */
   expireBuild(buildSid: string): void;
   /** a service that exists before the test, e.g. last built on a runtime Twilio no longer accepts */
@@ -128,8 +130,9 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
   const versions = new Map<string, Upload>();
   const api = { deployments: 0 };
   const deployed = deployedBuilds();
+  const nextPages = new Map<string, string>();
   const page = (key: string, items: unknown[]) => ({
-    meta: { key, next_page_url: null, page: 0, page_size: 50 },
+    meta: { key, next_page_url: nextPages.get(key) ?? null, page: 0, page_size: 50 },
     [key]: items,
   });
 
@@ -351,6 +354,7 @@ export async function startFakeServerlessApi(): Promise<FakeServerlessApi> {
       return api.deployments;
     },
     environment: environmentOf,
+    nextPages,
     expireBuild(buildSid) {
       expired.add(buildSid);
       for (const e of services.flatMap((x) => x.environments)) if (e.build_sid === buildSid) e.build_sid = null;
