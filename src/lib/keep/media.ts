@@ -145,12 +145,8 @@ function logStore(
 export async function keepMediaItem(input: KeepMediaInput): Promise<KeptMedia> {
   const { store, log, signal } = input;
   const contentType = input.contentType.split(';')[0].trim().toLowerCase() || 'application/octet-stream';
-  const sha256 = sha256Of(input.body);
-  const bytes = input.body.length;
   const base = {
     ...(input.index !== undefined ? { index: input.index } : {}),
-    bytes,
-    sha256,
     contentType,
     ...(input.messageSid ? { messageSid: clip(input.messageSid) } : {}),
   };
@@ -159,9 +155,17 @@ export async function keepMediaItem(input: KeepMediaInput): Promise<KeptMedia> {
     logStore(log, kept.outcome, kept, store.prefix, input.receivedAt, kept);
     return kept;
   };
-  if ('problem' in named) return finish({ ...base, outcome: 'store_failed', problem: named.problem, verified: false });
+  if ('problem' in named)
+    return finish({
+      ...base,
+      bytes: input.body.length,
+      sha256: sha256Of(input.body),
+      outcome: 'store_failed',
+      problem: named.problem,
+      verified: false,
+    });
   const { key, mediaSid } = named;
-  const item = { ...base, accountSid: input.accountSid, messageSid: input.messageSid, mediaSid, key };
+  // keepObject hashes the body (once) and stores its bytes and sha256 with it
   const kept = await keepObject({
     store,
     key,
@@ -173,13 +177,17 @@ export async function keepMediaItem(input: KeepMediaInput): Promise<KeptMedia> {
       'message-sid': input.messageSid!,
       'media-sid': mediaSid,
       'content-type': contentType,
-      bytes: String(bytes),
-      sha256,
       'received-at': isoWithOffset(input.receivedAt),
     },
   });
   return finish({
-    ...item,
+    ...base,
+    accountSid: input.accountSid,
+    messageSid: input.messageSid,
+    mediaSid,
+    key,
+    bytes: kept.bytes,
+    sha256: kept.sha256,
     outcome: kept.outcome,
     verified: kept.verified,
     ...(kept.status !== undefined ? { status: kept.status } : {}),
