@@ -1,12 +1,4 @@
-import {
-  DELETE_TIMEOUT_MS,
-  DeleteOutcome,
-  deleteTwilioCopy,
-  keepObject,
-  KeepOutcome,
-  OUTCOME_LEVEL,
-  storeFailure,
-} from './object';
+import { DeleteOutcome, deleteTwilioCopy, keepObject, KeepOutcome, OUTCOME_LEVEL, storeFailure } from './object';
 import { clip, isoWithOffset, LogRecord } from '../log';
 import { SID } from '../sid';
 import type { MediaStore, MessageField } from '../storage/media-store';
@@ -213,8 +205,6 @@ export interface DeleteMediaInput {
   timeoutMs?: number;
   log: (record: LogRecord) => void;
 }
-
-export { DELETE_TIMEOUT_MS };
 
 /**
  * Deletes Twilio's copy of a kept item (`DELETE` on its media URL), only when the store holds it verified and the
