@@ -1,4 +1,12 @@
-import { DeleteOutcome, deleteTwilioCopy, keepObject, KeepOutcome, OUTCOME_LEVEL, storeFailure } from './object';
+import {
+  DeleteOutcome,
+  deleteTwilioCopy,
+  DeleteTwilioCopyInput,
+  keepObject,
+  KeepOutcome,
+  OUTCOME_LEVEL,
+  storeFailure,
+} from './object';
 import { clip, isoWithOffset, LogRecord } from '../log';
 import { SID } from '../sid';
 import type { MediaStore, MessageField } from '../storage/media-store';
@@ -187,22 +195,18 @@ export async function keepMediaItem(input: KeepMediaInput): Promise<KeptMedia> {
   });
 }
 
-export interface DeleteMediaInput {
+/** auth, allowedHosts, signal and timeoutMs as deleteTwilioCopy takes them (src/lib/keep/object.ts) */
+export interface DeleteMediaInput extends Pick<
+  DeleteTwilioCopyInput,
+  'auth' | 'allowedHosts' | 'signal' | 'timeoutMs'
+> {
   kept: KeptMedia;
   /** the Media SIDs the message record lists, as read back after it was written (recordMessage's `listed`) */
   listed: ReadonlySet<string>;
   mediaUrl: string;
-  /** the same credentials as the fetch */
-  auth?: { username: string; password: string };
-  /** the same allowlist as the fetch (its first hop: a DELETE follows no redirect) */
-  allowedHosts: string[];
   /** the store's prefix, for the line's key */
   prefix: string;
   receivedAt: number;
-  /** cuts the DELETE (the webhook's deadline) */
-  signal?: AbortSignal;
-  /** the longest the DELETE may take, whatever the signal (default 30 s): Twilio may never answer */
-  timeoutMs?: number;
   log: (record: LogRecord) => void;
 }
 
