@@ -1,4 +1,5 @@
-import { flexCors, serveFlexAsset } from '../../lib/flex/asset';
+import { serveFlexAsset } from '../../lib/flex/asset';
+import { flexCors } from '../../lib/flex/cors';
 import { loadManifest, readPrivateRange } from '../../runtime/assets';
 import { twilioFunction } from '../../runtime/function';
 

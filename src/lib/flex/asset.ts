@@ -5,8 +5,6 @@ import { decideBytes } from '../media/serve';
 import { lookupEntry, NotMediaError } from '../media/urls';
 import { MAX_RESPONSE_BODY_BYTES } from '../response-limit';
 import { ServiceEnv, SettingsError } from '../settings';
-
-export { flexCors };
 import { assetBaseUrl, parseFlexConfig } from './config';
 import { corsHeaders, flexCors, originOf } from './cors';
 import { fetchServiceAsset } from './fetch-asset';

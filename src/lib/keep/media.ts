@@ -1,7 +1,7 @@
 import {
-  DELETE_TIMEOUT_MS,
   DeleteOutcome,
   deleteTwilioCopy,
+  DeleteTwilioCopyInput,
   keepObject,
   KeepOutcome,
   OUTCOME_LEVEL,
@@ -145,12 +145,8 @@ function logStore(
 export async function keepMediaItem(input: KeepMediaInput): Promise<KeptMedia> {
   const { store, log, signal } = input;
   const contentType = input.contentType.split(';')[0].trim().toLowerCase() || 'application/octet-stream';
-  const sha256 = sha256Of(input.body);
-  const bytes = input.body.length;
   const base = {
     ...(input.index !== undefined ? { index: input.index } : {}),
-    bytes,
-    sha256,
     contentType,
     ...(input.messageSid ? { messageSid: clip(input.messageSid) } : {}),
   };
@@ -159,9 +155,17 @@ export async function keepMediaItem(input: KeepMediaInput): Promise<KeptMedia> {
     logStore(log, kept.outcome, kept, store.prefix, input.receivedAt, kept);
     return kept;
   };
-  if ('problem' in named) return finish({ ...base, outcome: 'store_failed', problem: named.problem, verified: false });
+  if ('problem' in named)
+    return finish({
+      ...base,
+      bytes: input.body.length,
+      sha256: sha256Of(input.body),
+      outcome: 'store_failed',
+      problem: named.problem,
+      verified: false,
+    });
   const { key, mediaSid } = named;
-  const item = { ...base, accountSid: input.accountSid, messageSid: input.messageSid, mediaSid, key };
+  // keepObject hashes the body (once) and stores its bytes and sha256 with it
   const kept = await keepObject({
     store,
     key,
@@ -173,13 +177,17 @@ export async function keepMediaItem(input: KeepMediaInput): Promise<KeptMedia> {
       'message-sid': input.messageSid!,
       'media-sid': mediaSid,
       'content-type': contentType,
-      bytes: String(bytes),
-      sha256,
       'received-at': isoWithOffset(input.receivedAt),
     },
   });
   return finish({
-    ...item,
+    ...base,
+    accountSid: input.accountSid,
+    messageSid: input.messageSid,
+    mediaSid,
+    key,
+    bytes: kept.bytes,
+    sha256: kept.sha256,
     outcome: kept.outcome,
     verified: kept.verified,
     ...(kept.status !== undefined ? { status: kept.status } : {}),
@@ -187,26 +195,20 @@ export async function keepMediaItem(input: KeepMediaInput): Promise<KeptMedia> {
   });
 }
 
-export interface DeleteMediaInput {
+/** auth, allowedHosts, signal and timeoutMs as deleteTwilioCopy takes them (src/lib/keep/object.ts) */
+export interface DeleteMediaInput extends Pick<
+  DeleteTwilioCopyInput,
+  'auth' | 'allowedHosts' | 'signal' | 'timeoutMs'
+> {
   kept: KeptMedia;
   /** the Media SIDs the message record lists, as read back after it was written (recordMessage's `listed`) */
   listed: ReadonlySet<string>;
   mediaUrl: string;
-  /** the same credentials as the fetch */
-  auth?: { username: string; password: string };
-  /** the same allowlist as the fetch (its first hop: a DELETE follows no redirect) */
-  allowedHosts: string[];
   /** the store's prefix, for the line's key */
   prefix: string;
   receivedAt: number;
-  /** cuts the DELETE (the webhook's deadline) */
-  signal?: AbortSignal;
-  /** the longest the DELETE may take, whatever the signal (default 30 s): Twilio may never answer */
-  timeoutMs?: number;
   log: (record: LogRecord) => void;
 }
-
-export { DELETE_TIMEOUT_MS };
 
 /**
  * Deletes Twilio's copy of a kept item (`DELETE` on its media URL), only when the store holds it verified and the

@@ -31,7 +31,7 @@ export interface KeepObjectInput {
   /** the bytes in memory, or spooled to a file by the fetch (a recording of any length) */
   body: Buffer | SpooledBody;
   contentType: string;
-  /** user metadata (ASCII) stored with the object */
+  /** user metadata (ASCII) stored with the object; its `bytes` and `sha256` are added here */
   metadata: Record<string, string>;
   /** cuts every store request (a Function's deadline) */
   signal?: AbortSignal;
@@ -77,7 +77,8 @@ export async function keepObject(input: KeepObjectInput): Promise<KeptObject> {
     // Checked first as well as by the conditional write: not every S3-compatible server honours If-None-Match.
     const existing = await store.inspect(key, { signal });
     if (existing) return judge(existing);
-    const options = { contentType: input.contentType, ifAbsent: true, signal, metadata: input.metadata };
+    const metadata = { ...input.metadata, bytes: String(bytes), sha256 };
+    const options = { contentType: input.contentType, ifAbsent: true, signal, metadata };
     let written;
     if (spooled) {
       if (!store.putFile) throw new StoreError(`${store.description} cannot store a spooled body`);

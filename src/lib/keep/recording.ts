@@ -175,8 +175,6 @@ export async function keepRecording(input: KeepRecordingInput): Promise<KeptReco
           'account-sid': recording.accountSid,
           'call-sid': recording.callSid,
           'recording-sid': recording.recordingSid,
-          sha256: spooled.sha256,
-          bytes: String(spooled.bytes),
         },
       });
       line(kept.outcome, { key, bytes: kept.bytes, sha256: kept.sha256, status: kept.status, problem: kept.problem });

@@ -37,14 +37,12 @@ export interface S3Source {
   region?: string;
   accessKeyId?: string;
   secretAccessKey?: string;
-  forcePathStyle?: string;
   names: {
     url: string;
     endpoint: string;
     region: string;
     accessKeyId: string;
     secretAccessKey: string;
-    forcePathStyle?: string;
   };
 }
 
@@ -99,28 +97,17 @@ export function s3SettingsFrom(source: S3Source): S3Settings {
       names.accessKeyId,
       `${names.accessKeyId} is not set, but ${names.secretAccessKey} is: set both`,
     );
-  const pathStyle = source.forcePathStyle?.trim();
-  if (pathStyle && pathStyle !== 'true' && pathStyle !== 'false' && names.forcePathStyle)
-    throw new SettingsError(
-      names.forcePathStyle,
-      `${names.forcePathStyle} must be true or false, got "${pathStyle.slice(0, 20)}"`,
-    );
   // AWS's certificate for virtual-hosted names is *.s3.REGION.amazonaws.com: a bucket with dots in its name
   // (my.bucket.s3...) fails TLS there, so AWS (and its SDKs) address such a bucket path-style
   // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html, "SSL wildcard certificate")
   const dotted = match[1].includes('.');
-  if (dotted && !endpoint && pathStyle === 'false' && names.forcePathStyle)
-    throw new SettingsError(
-      names.forcePathStyle,
-      `${names.forcePathStyle} is false, but the bucket "${match[1]}" has dots in its name: AWS's TLS certificate does not cover ${match[1]}.s3.${region}.amazonaws.com, so it needs path-style addressing (unset ${names.forcePathStyle})`,
-    );
   return {
     bucket: match[1],
     prefix: prefix ? `${prefix}/` : '',
     ...(endpoint ? { endpoint } : {}),
     region,
     // S3-compatible servers mostly want path-style URLs; AWS wants virtual-hosted ones, but for a dotted name
-    forcePathStyle: pathStyle ? pathStyle === 'true' : Boolean(endpoint) || dotted,
+    forcePathStyle: Boolean(endpoint) || dotted,
     ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {}),
   };
 }
