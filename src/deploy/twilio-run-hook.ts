@@ -4,7 +4,7 @@ import { twilioClientFrom } from '../lib/recordings/client';
 import { CredentialEnv, credentialsWithSource, CREDENTIALS_LOOKED_FOR, SettingsError } from '../lib/settings';
 import { chooseEnvFile, environmentName, EnvFileChoice } from './environments';
 import { readTwilioRunFlags, targetEnvironment, textFlag, TwilioRunCommand } from './twilio-run-flags';
-import { DEPLOY_CREDENTIALS, deployVariableProblems, mediaStoreProblems } from './variables';
+import { DEPLOY_CREDENTIALS, deployVariableProblems, uploadedVariables, uploadProblems } from './variables';
 
 /**
  * What .twilioserverlessrc.js runs inside twilio-run (the project's twilio-run 5, or the 3.x the Twilio CLI's plugin
@@ -301,23 +301,13 @@ function envChecks(flags: Flags, envVariables: Record<string, string>): void {
   let problems: string[] = [];
   if (sub === 'import') {
     const envFile = state.envChoice?.envFile ?? '.env';
-    const upload = uploadedVariables(envVariables);
-    problems = [...deployVariableProblems(upload, envFile), ...mediaStoreProblems(upload, envFile)];
+    problems = uploadProblems(uploadedVariables(envVariables), envFile);
   } else if (sub === 'set') {
     const key = typeof flags.key === 'string' ? flags.key : '';
     const value = typeof flags.value === 'string' ? flags.value : String(flags.value);
     problems = deployVariableProblems({ [key]: value }, '--key');
   }
   if (problems.length > 0) throw refusal('env', problems);
-}
-
-/** What twilio-run uploads of an env file (its filterEnvVariablesForDeploy: no empty values, no ACCOUNT_SID/AUTH_TOKEN). */
-function uploadedVariables(envVariables: Record<string, string>): Record<string, string> {
-  const upload: Record<string, string> = {};
-  for (const [key, value] of Object.entries(envVariables)) {
-    if (value !== '' && key !== 'ACCOUNT_SID' && key !== 'AUTH_TOKEN') upload[key] = value;
-  }
-  return upload;
 }
 
 /**
@@ -339,7 +329,7 @@ async function promoteChecks(
 ): Promise<void> {
   const envFile = state.envChoice?.envFile ?? (typeof flags.env === 'string' ? flags.env : '.env');
   const upload = uploadedVariables(envVariables);
-  const problems = [...deployVariableProblems(upload, envFile), ...mediaStoreProblems(upload, envFile)];
+  const problems = uploadProblems(upload, envFile);
   if (problems.length > 0) throw refusal('promote', problems);
 
   const target = typeof flags.environment === 'string' ? flags.environment : 'dev';
