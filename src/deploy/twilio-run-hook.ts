@@ -87,12 +87,12 @@ export function prepare(mode: Mode, projectRoot: string, argv: readonly string[]
   try {
     const flags = readTwilioRunFlags(argv, command);
     const suffix = targetEnvironment(flags);
-    if (/^ZE[0-9a-f]{32}$/i.test(suffix) && textFlag(flags, 'env') === undefined) {
-      throw new Error(`an environment given by SID (${suffix}) has no env file by the convention: pass --env FILE`);
-    }
-    choice = /^ZE/i.test(suffix)
-      ? { envFile: textFlag(flags, 'env') as string, byConvention: false }
-      : chooseEnvFile(projectRoot, suffix, textFlag(flags, 'env'));
+    const given = textFlag(flags, 'env');
+    if (/^ZE[0-9a-f]{32}$/i.test(suffix)) {
+      if (given === undefined)
+        throw new Error(`an environment given by SID (${suffix}) has no env file by the convention: pass --env FILE`);
+      choice = { envFile: given, byConvention: false };
+    } else choice = chooseEnvFile(projectRoot, suffix, given);
   } catch (err) {
     throw refusal(mode, [(err as Error).message]);
   }
