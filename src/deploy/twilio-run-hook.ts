@@ -1,4 +1,4 @@
-import { DeployInfoError, findDeployedService, projectServiceName } from '../lib/deploy-info';
+import { DEPLOY_INFO_FILE, DeployInfoError, findDeployedService, projectServiceName } from '../lib/deploy-info';
 import { ForeignHostError, onApiOrigin } from '../lib/http/api-origin';
 import { twilioClientFrom } from '../lib/recordings/client';
 import { CredentialEnv, credentialsWithSource, CREDENTIALS_LOOKED_FOR, SettingsError } from '../lib/settings';
@@ -285,7 +285,7 @@ async function settleService(flags: Flags, credentials: Resolved, cwd: string, r
       client,
       hint: ', or pass --service-sid',
     });
-    if (found.foundBy !== '.twiliodeployinfo')
+    if (found.foundBy !== DEPLOY_INFO_FILE)
       process.stderr.write(`Service ${found.serviceSid} found by ${found.foundBy}\n`);
     flags.serviceSid = found.serviceSid;
     return found.serviceSid;
