@@ -47,7 +47,13 @@ interface ServerlessApiClient {
 }
 type GetPaginatedResource = (client: ServerlessApiClient, url: string, options?: unknown) => Promise<unknown[]>;
 
-const state: { mode?: Mode; projectRoot?: string; envChoice?: EnvFileChoice } = {};
+const state: {
+  mode?: Mode;
+  projectRoot?: string;
+  /** the env subcommand prepare() read from the arguments (`env import`, `serverless:env:set`...) */
+  envCommand?: 'import' | 'set';
+  envChoice?: EnvFileChoice;
+} = {};
 
 /** How a refusal starts, by command: it says that nothing reached Twilio. */
 const REFUSED: Record<Mode, string> = {
@@ -79,8 +85,9 @@ function envSubcommand(argv: readonly string[]): 'import' | 'set' | undefined {
 export function prepare(mode: Mode, projectRoot: string, argv: readonly string[]): { env?: string } {
   state.mode = mode;
   state.projectRoot = projectRoot;
+  state.envCommand = mode === 'env' ? envSubcommand(argv) : undefined;
   const command: TwilioRunCommand | undefined =
-    mode === 'env' ? (envSubcommand(argv) === 'import' ? 'env import' : undefined) : mode;
+    mode === 'env' ? (state.envCommand === 'import' ? 'env import' : undefined) : mode;
   installHook(mode);
   if (!command) return {};
   let choice: EnvFileChoice;
@@ -297,7 +304,7 @@ async function settleService(flags: Flags, credentials: Resolved, cwd: string, r
 
 /** `env import` uploads the env file, `env set` one variable: each checked as a deploy checks its variables. */
 function envChecks(flags: Flags, envVariables: Record<string, string>): void {
-  const sub = envSubcommand(process.argv);
+  const sub = state.envCommand;
   let problems: string[] = [];
   if (sub === 'import') {
     const envFile = state.envChoice?.envFile ?? '.env';
