@@ -4,10 +4,9 @@ import { buildInputs } from '../pipeline/project';
 import { staleBuildReason } from '../pipeline/stamp';
 import { runtimeHandlerProblem, runtimeProblem } from './platform';
 import { readTwilioRunFlags, textFlag } from './twilio-run-flags';
-import { deployVariableProblems, mediaStoreProblems } from './variables';
+import { uploadedVariables, uploadProblems } from './variables';
 
-// twilio-run's own reading of the env file and its own filter of what a deploy uploads, so the check sees
-// exactly the variables twilio-run is about to send.
+// twilio-run's own reading of the env file, so the check sees exactly the variables twilio-run is about to send.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const twilioRunEnv = require('twilio-run/dist/config/utils/env') as {
   readLocalEnvFile(flags: {
@@ -15,7 +14,6 @@ const twilioRunEnv = require('twilio-run/dist/config/utils/env') as {
     env?: string;
     loadSystemEnv?: boolean;
   }): Promise<{ localEnv: Record<string, string>; envPath: string }>;
-  filterEnvVariablesForDeploy(env: Record<string, string>): Record<string, string>;
 };
 
 export interface DeployFlags {
@@ -56,7 +54,7 @@ async function variablesToUpload(
   loadSystemEnv = false,
 ): Promise<Record<string, string>> {
   const { localEnv } = await twilioRunEnv.readLocalEnvFile({ cwd: projectRoot, env: envFile, loadSystemEnv });
-  return twilioRunEnv.filterEnvVariablesForDeploy(localEnv);
+  return uploadedVariables(localEnv);
 }
 
 /**
@@ -77,7 +75,7 @@ export async function preflightDeploy(options: PreflightOptions): Promise<string
   if (runtime) problems.push(runtime);
   const envFile = options.envFile ?? '.env';
   const upload = await variablesToUpload(root, options.envFile, options.loadSystemEnv);
-  problems.push(...deployVariableProblems(upload, envFile), ...mediaStoreProblems(upload, envFile));
+  problems.push(...uploadProblems(upload, envFile));
   if (problems.length > 0) return problems;
 
   const outDir = path.join(root, 'dist');

@@ -1,10 +1,10 @@
-import { DeployInfoError, findDeployedService, projectServiceName } from '../lib/deploy-info';
+import { DEPLOY_INFO_FILE, DeployInfoError, findDeployedService, projectServiceName } from '../lib/deploy-info';
 import { ForeignHostError, onApiOrigin } from '../lib/http/api-origin';
 import { twilioClientFrom } from '../lib/recordings/client';
 import { CredentialEnv, credentialsWithSource, CREDENTIALS_LOOKED_FOR, SettingsError } from '../lib/settings';
 import { chooseEnvFile, environmentName, EnvFileChoice } from './environments';
 import { readTwilioRunFlags, targetEnvironment, textFlag, TwilioRunCommand } from './twilio-run-flags';
-import { DEPLOY_CREDENTIALS, deployVariableProblems, mediaStoreProblems } from './variables';
+import { DEPLOY_CREDENTIALS, deployVariableProblems, uploadedVariables, uploadProblems } from './variables';
 
 /**
  * What .twilioserverlessrc.js runs inside twilio-run (the project's twilio-run 5, or the 3.x the Twilio CLI's plugin
@@ -47,7 +47,13 @@ interface ServerlessApiClient {
 }
 type GetPaginatedResource = (client: ServerlessApiClient, url: string, options?: unknown) => Promise<unknown[]>;
 
-const state: { mode?: Mode; projectRoot?: string; envChoice?: EnvFileChoice } = {};
+const state: {
+  mode?: Mode;
+  projectRoot?: string;
+  /** the env subcommand prepare() read from the arguments (`env import`, `serverless:env:set`...) */
+  envCommand?: 'import' | 'set';
+  envChoice?: EnvFileChoice;
+} = {};
 
 /** How a refusal starts, by command: it says that nothing reached Twilio. */
 const REFUSED: Record<Mode, string> = {
@@ -79,20 +85,21 @@ function envSubcommand(argv: readonly string[]): 'import' | 'set' | undefined {
 export function prepare(mode: Mode, projectRoot: string, argv: readonly string[]): { env?: string } {
   state.mode = mode;
   state.projectRoot = projectRoot;
+  state.envCommand = mode === 'env' ? envSubcommand(argv) : undefined;
   const command: TwilioRunCommand | undefined =
-    mode === 'env' ? (envSubcommand(argv) === 'import' ? 'env import' : undefined) : mode;
+    mode === 'env' ? (state.envCommand === 'import' ? 'env import' : undefined) : mode;
   installHook(mode);
   if (!command) return {};
   let choice: EnvFileChoice;
   try {
     const flags = readTwilioRunFlags(argv, command);
     const suffix = targetEnvironment(flags);
-    if (/^ZE[0-9a-f]{32}$/i.test(suffix) && textFlag(flags, 'env') === undefined) {
-      throw new Error(`an environment given by SID (${suffix}) has no env file by the convention: pass --env FILE`);
-    }
-    choice = /^ZE/i.test(suffix)
-      ? { envFile: textFlag(flags, 'env') as string, byConvention: false }
-      : chooseEnvFile(projectRoot, suffix, textFlag(flags, 'env'));
+    const given = textFlag(flags, 'env');
+    if (/^ZE[0-9a-f]{32}$/i.test(suffix)) {
+      if (given === undefined)
+        throw new Error(`an environment given by SID (${suffix}) has no env file by the convention: pass --env FILE`);
+      choice = { envFile: given, byConvention: false };
+    } else choice = chooseEnvFile(projectRoot, suffix, given);
   } catch (err) {
     throw refusal(mode, [(err as Error).message]);
   }
@@ -285,7 +292,7 @@ async function settleService(flags: Flags, credentials: Resolved, cwd: string, r
       client,
       hint: ', or pass --service-sid',
     });
-    if (found.foundBy !== '.twiliodeployinfo')
+    if (found.foundBy !== DEPLOY_INFO_FILE)
       process.stderr.write(`Service ${found.serviceSid} found by ${found.foundBy}\n`);
     flags.serviceSid = found.serviceSid;
     return found.serviceSid;
@@ -297,27 +304,17 @@ async function settleService(flags: Flags, credentials: Resolved, cwd: string, r
 
 /** `env import` uploads the env file, `env set` one variable: each checked as a deploy checks its variables. */
 function envChecks(flags: Flags, envVariables: Record<string, string>): void {
-  const sub = envSubcommand(process.argv);
+  const sub = state.envCommand;
   let problems: string[] = [];
   if (sub === 'import') {
     const envFile = state.envChoice?.envFile ?? '.env';
-    const upload = uploadedVariables(envVariables);
-    problems = [...deployVariableProblems(upload, envFile), ...mediaStoreProblems(upload, envFile)];
+    problems = uploadProblems(uploadedVariables(envVariables), envFile);
   } else if (sub === 'set') {
     const key = typeof flags.key === 'string' ? flags.key : '';
     const value = typeof flags.value === 'string' ? flags.value : String(flags.value);
     problems = deployVariableProblems({ [key]: value }, '--key');
   }
   if (problems.length > 0) throw refusal('env', problems);
-}
-
-/** What twilio-run uploads of an env file (its filterEnvVariablesForDeploy: no empty values, no ACCOUNT_SID/AUTH_TOKEN). */
-function uploadedVariables(envVariables: Record<string, string>): Record<string, string> {
-  const upload: Record<string, string> = {};
-  for (const [key, value] of Object.entries(envVariables)) {
-    if (value !== '' && key !== 'ACCOUNT_SID' && key !== 'AUTH_TOKEN') upload[key] = value;
-  }
-  return upload;
 }
 
 /**
@@ -339,7 +336,7 @@ async function promoteChecks(
 ): Promise<void> {
   const envFile = state.envChoice?.envFile ?? (typeof flags.env === 'string' ? flags.env : '.env');
   const upload = uploadedVariables(envVariables);
-  const problems = [...deployVariableProblems(upload, envFile), ...mediaStoreProblems(upload, envFile)];
+  const problems = uploadProblems(upload, envFile);
   if (problems.length > 0) throw refusal('promote', problems);
 
   const target = typeof flags.environment === 'string' ? flags.environment : 'dev';

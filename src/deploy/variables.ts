@@ -1,6 +1,18 @@
 import { isFolderStoreUrl, mediaStoreSettingsFrom } from '../lib/storage/media-store';
 import { VARIABLE_LIMITS } from './platform';
 
+// twilio-run's own filter of what a deploy, promote or env import uploads of an env file, so every check sees
+// exactly the variables twilio-run is about to send.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const twilioRunEnv = require('twilio-run/dist/config/utils/env') as {
+  filterEnvVariablesForDeploy(env: Record<string, string>): Record<string, string>;
+};
+
+/** What twilio-run uploads of an env file's variables (no empty values, no ACCOUNT_SID or AUTH_TOKEN). */
+export function uploadedVariables(envVariables: Record<string, string>): Record<string, string> {
+  return twilioRunEnv.filterEnvVariablesForDeploy(envVariables);
+}
+
 /**
  * Where each environment variable of this project goes. `.env` holds what the Functions read: `twilio-run
  * start` loads it into their context and a deploy uploads it as the service's variables (all but ACCOUNT_SID
@@ -137,4 +149,9 @@ export function mediaStoreProblems(upload: Record<string, string>, envFile: stri
   } catch (err) {
     return [`${envFile}: ${(err as Error).message}`];
   }
+}
+
+/** Every problem of the variables a deploy, promote or env import would upload from envFile; empty when fine. */
+export function uploadProblems(upload: Record<string, string>, envFile: string): string[] {
+  return [...deployVariableProblems(upload, envFile), ...mediaStoreProblems(upload, envFile)];
 }

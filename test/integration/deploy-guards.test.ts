@@ -113,6 +113,14 @@ describe('env import and env set never upload a local-only secret', () => {
     expect(writes).toEqual([]);
   });
 
+  it('`twilio-run env import --environment zeta` reads .env.zeta, not .env: refused while it does not exist', async () => {
+    // a suffix starting with "ze" is no Environment SID: the convention still chooses its env file
+    const { run, writes } = await writesDuring(() => twilioRun(root, api, ['env', 'import', '--environment', 'zeta']));
+    expectExit(run, 1, 'twilio-run env import');
+    expect(run.output).toMatch(/the environment zeta reads its variables from \.env\.zeta, which does not exist/);
+    expect(writes).toEqual([]);
+  });
+
   it('`twilio-run env set` of a local setting is refused by name', async () => {
     const { run, writes } = await writesDuring(() =>
       twilioRun(root, api, ['env', 'set', '--key', 'S3_ENDPOINT', '--value', 'http://127.0.0.1:9000']),
