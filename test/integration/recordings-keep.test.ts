@@ -209,7 +209,8 @@ describe('/recordings/status keeps each recording in the media store (real twili
   it('the archive command then keeps it in the same store, with the same key and record, and purge deletes it', async () => {
     const env = { ...storeEnv(), TWILIO_API_BASE_URL: api.baseUrl, MEDIA_ALLOWED_HOSTS: api.host.host };
     const archived = await runRecordingsCommand(['archive', '--json'], env);
-    expect(archived.code).toBe(0);
+    // the whole result on a failure: the exit code alone does not say which recording failed or why
+    expect(archived).toMatchObject({ code: 0 });
     expect(JSON.parse(archived.stdout).archived).toContain(re(2));
     expect((await front.getObject(BUCKET, audioKey(2)))?.body.equals(audio.get(2)!)).toBe(true);
     const record = JSON.parse((await front.getObject(BUCKET, recordKey(2)))!.body.toString());
@@ -220,7 +221,7 @@ describe('/recordings/status keeps each recording in the media store (real twili
       sha256: sha(audio.get(2)!),
     });
     const purged = await runRecordingsCommand(['purge', '--yes', '--json'], env);
-    expect(purged.code).toBe(0);
+    expect(purged).toMatchObject({ code: 0 });
     expect(JSON.parse(purged.stdout).deleted).toContain(re(2));
     expect(api.deleted).toContain(re(2));
     const after = JSON.parse((await front.getObject(BUCKET, recordKey(2)))!.body.toString());

@@ -11,6 +11,7 @@ import { AwsClient, AwsV4Signer } from 'aws4fetch';
 const S3rver = require('s3rver') as new (options: object) => {
   run(): Promise<{ port: number }>;
   close(): Promise<void>;
+  store: { getResourcePath(bucket: string, key: string, resource: 'object'): string };
 };
 
 /** s3rver's built-in account: what a store in front of it signs with. */
@@ -130,6 +131,30 @@ export async function startS3Front(buckets: string[]): Promise<S3Front> {
     const res = await fetch(await signer.sign(`${backendEndpoint}${url.split('?')[0]}`, { method: 'HEAD' }));
     return res.status === 200 ? (res.headers.get('etag') ?? '') : undefined;
   };
+  // S3 answers a PUT once the whole object is stored, and a read after it gets the whole object (strong
+  // read-after-write consistency, Amazon S3 User Guide, "Amazon S3 data consistency model"). s3rver answers once
+  // the body has gone into its file's write stream, not once the file holds it: under disk load a read-back right
+  // after the answer saw a short file, and a verified copy looked corrupt (reproduced: the archive's read-back failed
+  // in one CI run). So the front holds a successful PUT's answer until s3rver's file has every byte.
+  const writtenThrough = async (method: string, status: number, url: string, bytes: number): Promise<void> => {
+    const [pathname, query = ''] = url.split('?');
+    if (method !== 'PUT' || status < 200 || status > 299 || /(^|&)uploadId=/.test(query)) return;
+    const [bucket, ...key] = pathname.slice(1).split('/');
+    if (!bucket || key.length === 0) return;
+    const file = server.store.getResourcePath(
+      decodeURIComponent(bucket),
+      key.map(decodeURIComponent).join('/'),
+      'object',
+    );
+    for (const giveUpAt = Date.now() + 10_000; Date.now() < giveUpAt;) {
+      const size = await fs.promises.stat(file).then(
+        (s) => s.size,
+        () => -1,
+      );
+      if (size === bytes) return;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
   // A conditional PUT is atomic in S3: the check and the write of one key happen as one step. s3rver checks
   // neither If-Match nor If-None-Match, so the front does, one PUT per key at a time.
   const keyLocks = new Map<string, Promise<void>>();
@@ -185,12 +210,14 @@ export async function startS3Front(buckets: string[]): Promise<S3Front> {
           const upstream = http.request(
             { host: '127.0.0.1', port: backendPort, method, path: req.url, headers },
             (up) => {
-              record.status = up.statusCode;
-              record.answeredAt = Date.now();
-              res.writeHead(up.statusCode ?? 502, up.headers);
-              up.pipe(res);
-              up.on('end', done);
-              up.on('error', done);
+              void writtenThrough(method, up.statusCode ?? 0, record.url, body.length).then(() => {
+                record.status = up.statusCode;
+                record.answeredAt = Date.now();
+                res.writeHead(up.statusCode ?? 502, up.headers);
+                up.pipe(res);
+                up.on('end', done);
+                up.on('error', done);
+              });
             },
           );
           upstream.on('error', () => {
