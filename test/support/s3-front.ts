@@ -217,6 +217,8 @@ export async function startS3Front(buckets: string[]): Promise<S3Front> {
                 up.pipe(res);
                 up.on('end', done);
                 up.on('error', done);
+                // a client that goes away mid-body ends the request too (else the key's lock would be held)
+                res.on('close', done);
               });
             },
           );
@@ -261,7 +263,10 @@ export async function startS3Front(buckets: string[]): Promise<S3Front> {
           const problem = await presignedProblem(method, new URL(record.url, `http://${req.headers.host}`));
           if (problem) return answer(problem.status, problem.code, problem.message);
         }
-        await forward();
+        // Every other request to a key waits for the PUT in progress on it, and a PUT for the reads in progress: s3rver
+        // truncates an object's file when an overwrite begins, where S3 gives a reader the old object or the new one,
+        // never a part (Amazon S3 User Guide, "Amazon S3 data consistency model": updates to a single key are atomic).
+        await oneAtATime(record.url.split('?')[0], forward);
       })().catch(() => answer(500, 'InternalError', 'the front failed'));
     });
   });
