@@ -32,7 +32,7 @@ options:
   --dest DEST        another store than MEDIA_STORE_URL: a folder, or s3://BUCKET/PREFIX (with the MEDIA_STORE_* keys)
   --json             machine-readable output
   --yes              purge: really delete
-  --timeout SECONDS  archive: time allowed per download, retries included (default 120)
+  --timeout SECONDS  time allowed per download (archive, retries included) and per read from the store (default 120)
   --verbose          every fetch outcome as a JSON line on stderr (warnings are always shown)`;
 
 interface Args {
@@ -55,9 +55,9 @@ const COMMON_OPTIONS = {
 } as const;
 const ALL_OPTIONS = { ...COMMON_OPTIONS, yes: { type: 'boolean' }, timeout: { type: 'string' } } as const;
 const OPTIONS_OF: Record<Args['command'], Partial<typeof ALL_OPTIONS>> = {
-  audit: COMMON_OPTIONS,
+  audit: { ...COMMON_OPTIONS, timeout: ALL_OPTIONS.timeout },
   archive: { ...COMMON_OPTIONS, timeout: ALL_OPTIONS.timeout },
-  purge: { ...COMMON_OPTIONS, yes: ALL_OPTIONS.yes },
+  purge: { ...COMMON_OPTIONS, yes: ALL_OPTIONS.yes, timeout: ALL_OPTIONS.timeout },
 };
 
 export function parseArgs(argv: string[]): Args {
@@ -176,7 +176,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       const recordings = await source.list(args.range);
       const records = new Map<string, RecordingRecord>();
       for (const r of recordings) {
-        const record = await recordOf(store, source.accountSid, r.sid);
+        const record = await recordOf(store, source.accountSid, r.sid, AbortSignal.timeout(args.timeoutMs));
         if (record && record.recordingSid === r.sid) records.set(r.sid, record);
       }
       const rows = auditRows(recordings, records);
@@ -206,7 +206,14 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       }
       return result.failed.length ? 1 : 0;
     }
-    const result = await purgeRecordings({ source, store, range: args.range, yes: args.yes, log });
+    const result = await purgeRecordings({
+      source,
+      store,
+      range: args.range,
+      yes: args.yes,
+      log,
+      timeoutMs: args.timeoutMs,
+    });
     if (args.json) io.out(JSON.stringify({ store: store.description, ...result }, null, 2));
     else {
       if (result.dryRun) {

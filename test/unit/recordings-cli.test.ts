@@ -221,5 +221,37 @@ describe('npm run recordings', () => {
       const one = (await recordOf(bucket, SID, re(1)))!;
       expect(new Date(one.metadataPurgedAt!).getTime() - new Date(one.deletedAt!).getTime()).toBe(40 * 86_400_000);
     });
+
+    it('a store that never answers a read: purge keeps the recording at Twilio, naming it and the read, and ends; audit exits 1', async () => {
+      const env = { ...s3env(), MEDIA_STORE_URL: 's3://call-archive/never-answers' };
+      const only1 = ['--until', '2026-11-01', '--timeout', '1'];
+      expect(await run(['archive', ...only1], env)).toMatchObject({ code: 0 });
+      const key = `${SID}/${ca(1)}/${re(1)}.wav`;
+      try {
+        front.script('hang', ['GET'], '.json');
+        const record = await run(['purge', '--yes', ...only1], env);
+        expect(record.code).toBe(0);
+        expect(record.out).toContain(
+          `kept    ${re(1)}: its record could not be read: no answer from the store in time (GET ${SID}/recordings/${re(1)}.json)`,
+        );
+        front.script('hang', ['GET'], '.wav');
+        const copy = await run(['purge', '--yes', ...only1], env);
+        expect(copy.code).toBe(0);
+        expect(copy.out).toContain(
+          `kept    ${re(1)}: kept copy ${key} could not be read back: no answer from the store in time (GET ${key})`,
+        );
+        expect(api.deleted).toEqual([]);
+        front.script('hang', ['GET'], '.json');
+        expect(await run(['audit', ...only1], env)).toMatchObject({
+          code: 1,
+          err: expect.stringContaining(`no answer from the store in time (GET ${SID}/recordings/${re(1)}.json)`),
+        });
+      } finally {
+        front.script('pass');
+      }
+      const purged = await run(['purge', '--yes', ...only1], env);
+      expect(api.deleted).toEqual([re(1)]);
+      expect(purged.out).toContain(`deleted ${re(1)}`);
+    });
   });
 });

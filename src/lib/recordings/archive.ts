@@ -71,12 +71,19 @@ export async function recordOf(
   store: ObjectStore,
   accountSid: string,
   sid: string,
+  signal?: AbortSignal,
 ): Promise<RecordingRecord | undefined> {
-  return parseRecordingRecord(await store.readText(recordingRecordKey(accountSid, sid)));
+  return parseRecordingRecord(await store.readText(recordingRecordKey(accountSid, sid), signal ? { signal } : {}));
 }
 
 /** Bound on noting a deletion in a record: a store that never answers fails the run by name. */
 const RECORD_WRITE_TIMEOUT_MS = 30_000;
+
+/**
+ * Default bound on each read from the store (a record, or a kept copy read back and hashed, which may be a long
+ * recording): a store that never answers fails that recording by name, and the run goes on.
+ */
+export const STORE_READ_TIMEOUT_MS = 120_000;
 
 /** What archive and purge both work on: the recordings in a range, from Twilio to the store. */
 export interface ArchiveRunOptions {
@@ -169,9 +176,12 @@ export interface PurgeResult {
  * be the key the keep routine writes for those SIDs, so no record (copied, merged or edited by hand) can make the
  * purge delete one recording on the strength of another's copy. Dry run unless `yes`.
  */
-export async function purgeRecordings(options: ArchiveRunOptions & { yes: boolean }): Promise<PurgeResult> {
+export async function purgeRecordings(
+  options: ArchiveRunOptions & { yes: boolean; timeoutMs?: number },
+): Promise<PurgeResult> {
   const { source, store, log } = options;
   const now = options.now ?? (() => new Date());
+  const readSignal = () => AbortSignal.timeout(options.timeoutMs ?? STORE_READ_TIMEOUT_MS);
   const result: PurgeResult = { dryRun: !options.yes, deleted: [], wouldDelete: [], refused: [], noted: [] };
   const note = async (record: RecordingRecord, deletedAt: Date) => {
     const noted = await writeRecord(
@@ -184,7 +194,13 @@ export async function purgeRecordings(options: ArchiveRunOptions & { yes: boolea
     if (typeof noted === 'string') throw new Error(`${record.recordingSid} deleted at Twilio, but ${noted}`);
   };
   for (const recording of await source.list(options.range)) {
-    const found = await recordOf(store, source.accountSid, recording.sid);
+    let found: RecordingRecord | undefined;
+    try {
+      found = await recordOf(store, source.accountSid, recording.sid, readSignal());
+    } catch (err) {
+      result.refused.push({ sid: recording.sid, reason: `its record could not be read: ${(err as Error).message}` });
+      continue;
+    }
     const mismatch =
       found &&
       recordMismatch(found, { accountSid: source.accountSid, recordingSid: recording.sid, callSid: recording.callSid });
@@ -201,7 +217,16 @@ export async function purgeRecordings(options: ArchiveRunOptions & { yes: boolea
       result.refused.push({ sid: recording.sid, reason: mismatch ? `not kept: ${mismatch}` : 'not kept' });
       continue;
     }
-    const stored = await store.inspect(record.key);
+    let stored: Awaited<ReturnType<ObjectStore['inspect']>>;
+    try {
+      stored = await store.inspect(record.key, { signal: readSignal() });
+    } catch (err) {
+      result.refused.push({
+        sid: recording.sid,
+        reason: `kept copy ${record.key} could not be read back: ${(err as Error).message}`,
+      });
+      continue;
+    }
     if (!stored) {
       result.refused.push({
         sid: recording.sid,
