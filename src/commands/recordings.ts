@@ -9,6 +9,7 @@ import {
   DateRange,
   purgeRecordings,
   recordOf,
+  STORE_READ_TIMEOUT_MS,
   RecordingSource,
   twilioRecordingSource,
 } from '../lib/recordings/archive';
@@ -73,7 +74,7 @@ export function parseArgs(argv: string[]): Args {
     dest: values.dest,
     json: values.json ?? false,
     yes: values.yes ?? false,
-    timeoutMs: 120_000,
+    timeoutMs: STORE_READ_TIMEOUT_MS,
     verbose: values.verbose ?? false,
   };
   if (values.since !== undefined) args.range.since = parseDateFlag('--since', values.since, false);

@@ -80,8 +80,9 @@ export async function recordOf(
 const RECORD_WRITE_TIMEOUT_MS = 30_000;
 
 /**
- * Default bound on each read from the store (a record, or a kept copy read back and hashed, which may be a long
- * recording): a store that never answers fails that recording by name, and the run goes on.
+ * The default of `--timeout`: the time allowed per download (archive), and per read from the store (a record, or a
+ * kept copy read back and hashed, which may be a long recording), so a store that never answers fails that
+ * recording by name, and the run goes on.
  */
 export const STORE_READ_TIMEOUT_MS = 120_000;
 
